@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/spf13/cobra"
+
+	"github.com/logvault/logvault/internal/config"
+	"github.com/logvault/logvault/internal/functions"
+)
+
+func invokeCmd() *cobra.Command {
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "invoke FUNCTION EVENT.json",
+		Short: "Run a function's handler in-process on an event, with the environment's configuration",
+		Long: "Run a function's handler in-process on an event, with the environment's configuration.\n" +
+			"Prints the handler's JSON response; exits 1 when the handler fails or an SQS message is reported as failed.\n" +
+			"Functions: " + strings.Join(functions.Names(), ", "),
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			payload, err := os.ReadFile(args[1])
+			if err != nil {
+				return fmt.Errorf("invoke: %w", err)
+			}
+			cfg, err := config.FromEnv(os.Getenv)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			base, err := config.LoadAWS(ctx)
+			if err != nil {
+				return err
+			}
+			h, err := functions.New(args[0], base, cfg, functions.Logger(cfg, os.Stderr))
+			if err != nil {
+				return err
+			}
+			id := make([]byte, 16)
+			rand.Read(id)
+			ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: hex.EncodeToString(id)})
+			resp, herr := h.Invoke(ctx, payload)
+			if resp != nil {
+				out, err := json.Marshal(resp)
+				if err != nil {
+					return fmt.Errorf("invoke: encode response: %w", err)
+				}
+				fmt.Println(string(out))
+			}
+			if herr != nil {
+				return fmt.Errorf("%s: %s", args[0], strings.ReplaceAll(herr.Error(), "\n", "; "))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", 15*time.Minute, "the function timeout to emulate")
+	return cmd
+}

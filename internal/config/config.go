@@ -1,0 +1,110 @@
+// Package config reads the functions' settings from the environment (the
+// Lambda configuration, and the same variables for the operator CLI) and
+// builds the AWS SDK configuration they imply.
+package config
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Config is the validated environment of a function.
+type Config struct {
+	// VaultBucket is the vault bucket in Account A (VAULT_BUCKET).
+	VaultBucket string
+	// VaultRoleARN is the write-only role to assume; empty uses own credentials.
+	VaultRoleARN string
+	// VaultExternalID is sent with AssumeRole.
+	VaultExternalID string
+	// ExpectedOwner is Account A's id, sent as ExpectedBucketOwner when set.
+	ExpectedOwner string
+	// RetentionDays, when positive, asks for COMPLIANCE retention on every write.
+	RetentionDays int
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+	// S3PathStyle switches on path-style addressing for local S3 servers.
+	S3PathStyle bool
+}
+
+var (
+	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	roleARN    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+	accountID  = regexp.MustCompile(`^[0-9]{12}$`)
+	externalID = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+)
+
+// FromEnv reads and validates the configuration; getenv is os.Getenv in
+// production. The error names the offending variable in one line.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		VaultBucket:     strings.TrimSpace(getenv("VAULT_BUCKET")),
+		VaultRoleARN:    strings.TrimSpace(getenv("VAULT_ROLE_ARN")),
+		VaultExternalID: getenv("VAULT_EXTERNAL_ID"),
+		ExpectedOwner:   strings.TrimSpace(getenv("VAULT_EXPECTED_OWNER")),
+	}
+	switch {
+	case c.VaultBucket == "":
+		return Config{}, fmt.Errorf("config: VAULT_BUCKET is required (the vault bucket in Account A)")
+	case !bucketName.MatchString(c.VaultBucket):
+		return Config{}, fmt.Errorf("config: VAULT_BUCKET %q is not a valid S3 bucket name", c.VaultBucket)
+	case c.VaultRoleARN != "" && !roleARN.MatchString(c.VaultRoleARN):
+		return Config{}, fmt.Errorf("config: VAULT_ROLE_ARN %q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", c.VaultRoleARN)
+	case c.VaultExternalID != "" && (len(c.VaultExternalID) < 2 || len(c.VaultExternalID) > 1224 || !externalID.MatchString(c.VaultExternalID)):
+		return Config{}, fmt.Errorf("config: VAULT_EXTERNAL_ID must be 2-1224 characters of [A-Za-z0-9+=,.@:/-]")
+	case c.ExpectedOwner != "" && !accountID.MatchString(c.ExpectedOwner):
+		return Config{}, fmt.Errorf("config: VAULT_EXPECTED_OWNER %q is not a 12-digit AWS account id", c.ExpectedOwner)
+	}
+	if s := strings.TrimSpace(getenv("VAULT_RETENTION_DAYS")); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 36500 {
+			return Config{}, fmt.Errorf("config: VAULT_RETENTION_DAYS %q is not a number of days between 1 and 36500", s)
+		}
+		c.RetentionDays = n
+	}
+	switch s := strings.ToLower(strings.TrimSpace(getenv("LOG_LEVEL"))); s {
+	case "", "info":
+		c.LogLevel = slog.LevelInfo
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		return Config{}, fmt.Errorf("config: LOG_LEVEL %q is not one of debug, info, warn, error", s)
+	}
+	if s := strings.TrimSpace(getenv("LOGVAULT_S3_PATH_STYLE")); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: LOGVAULT_S3_PATH_STYLE %q is not true or false", s)
+		}
+		c.S3PathStyle = b
+	}
+	return c, nil
+}
+
+// LoadAWS loads the SDK configuration from the environment (credentials,
+// region, AWS_ENDPOINT_URL_*, AWS_CA_BUNDLE), as the Lambda runtime sets it.
+func LoadAWS(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("config: load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, fmt.Errorf("config: AWS_REGION is not set")
+	}
+	return cfg, nil
+}
+
+// S3Options applies the settings every S3 client of logvault shares.
+func (c Config) S3Options(o *s3.Options) {
+	o.UsePathStyle = c.S3PathStyle
+}

@@ -1,0 +1,195 @@
+//go:build integration
+
+// Package e2e drives the logvault CLI against the local stack: versitygw over
+// TLS enforcing infra/vault.yaml's bucket policy, and the loopback STS
+// enforcing its trust policy. Run with `make integration`.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/logvault/logvault/internal/localstack"
+)
+
+// stack is the running local stack shared by the tests.
+var stack struct {
+	bin string
+	env localstack.Env
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	bin := os.Getenv("LOGVAULT_BIN")
+	tmp, err := os.MkdirTemp("", "logvault-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	if bin == "" {
+		bin = filepath.Join(tmp, "logvault")
+		build := exec.Command("go", "build", "-o", bin, "../../cmd/logvault")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build logvault:", err)
+			return 1
+		}
+	}
+	dir := filepath.Join(tmp, "stack")
+	out, err := exec.Command(bin, "local", "up", "--dir", dir).Output()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "logvault local up: %v\n%s\n", err, stderrOf(err))
+		if log, rerr := os.ReadFile(filepath.Join(dir, "stack.log")); rerr == nil {
+			fmt.Fprintln(os.Stderr, string(log))
+		}
+		return 1
+	}
+	defer exec.Command(bin, "local", "down", "--dir", dir).Run()
+	stack.bin, stack.env = bin, parseExports(string(out))
+	for _, k := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS", "AWS_CA_BUNDLE", "AWS_REGION", "LOGVAULT_S3_PATH_STYLE",
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "VAULT_BUCKET", "VAULT_ROLE_ARN", "VAULT_EXTERNAL_ID",
+		"VAULT_ADMIN_ACCESS_KEY_ID", "VAULT_ADMIN_SECRET_ACCESS_KEY", "SOURCE_CLOUDTRAIL_BUCKET", "SOURCE_BILLING_BUCKET"} {
+		if stack.env[k] == "" {
+			fmt.Fprintf(os.Stderr, "logvault local up printed no %s\n", k)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+func stderrOf(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+// parseExports reads `export NAME=value` lines as a shell would.
+func parseExports(s string) localstack.Env {
+	env := localstack.Env{}
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		line := strings.TrimPrefix(strings.TrimSpace(sc.Text()), "export ")
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		if strings.HasPrefix(v, "'") && strings.HasSuffix(v, "'") && len(v) >= 2 {
+			v = strings.ReplaceAll(v[1:len(v)-1], `'\''`, "'")
+		}
+		env[k] = v
+	}
+	return env
+}
+
+// result is one CLI run.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// invoke runs `logvault invoke fn` on payload with the stack's environment
+// plus overrides.
+func invoke(t *testing.T, fn string, payload []byte, overrides map[string]string) result {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(f, payload, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(stack.bin, "invoke", fn, f)
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range stack.env {
+		if o, ok := overrides[k]; ok {
+			v = o
+		}
+		env = append(env, k+"="+v)
+	}
+	cmd.Env = env
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, so.String(), se.String()}
+}
+
+// lastLine is the line a user reads first when a command fails.
+func (r result) lastLine() string {
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	return lines[len(lines)-1]
+}
+
+// admin is Account A's all-powerful client; accountB acts as Account B.
+func admin(t *testing.T) *s3.Client {
+	t.Helper()
+	c, err := localstack.ClientFor(stack.env, stack.env["VAULT_ADMIN_ACCESS_KEY_ID"], stack.env["VAULT_ADMIN_SECRET_ACCESS_KEY"], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func accountB(t *testing.T) *s3.Client {
+	t.Helper()
+	c, err := localstack.ClientFor(stack.env, stack.env["AWS_ACCESS_KEY_ID"], stack.env["AWS_SECRET_ACCESS_KEY"], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// writer acts with credentials from AssumeRole of the writer role, obtained
+// through the SDK's STS client as the functions obtain them.
+func writer(t *testing.T) *s3.Client {
+	t.Helper()
+	creds := assumeWriter(t, stack.env["VAULT_EXTERNAL_ID"]).Credentials
+	c, err := localstack.ClientFor(stack.env, aws.ToString(creds.AccessKeyId), aws.ToString(creds.SecretAccessKey), aws.ToString(creds.SessionToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func stsClient(t *testing.T) *sts.Client {
+	t.Helper()
+	s3c := accountB(t)
+	o := s3c.Options()
+	return sts.New(sts.Options{
+		Region:       stack.env["AWS_REGION"],
+		BaseEndpoint: aws.String(stack.env["AWS_ENDPOINT_URL_STS"]),
+		Credentials:  o.Credentials,
+		HTTPClient:   o.HTTPClient,
+	})
+}
+
+func assumeWriter(t *testing.T, externalID string) *sts.AssumeRoleOutput {
+	t.Helper()
+	out, err := stsClient(t).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		RoleArn:         aws.String(stack.env["VAULT_ROLE_ARN"]),
+		RoleSessionName: aws.String("e2e"),
+		ExternalId:      aws.String(externalID),
+	})
+	if err != nil {
+		t.Fatalf("AssumeRole with the right ExternalId: %v", err)
+	}
+	return out
+}

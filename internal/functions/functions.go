@@ -1,0 +1,77 @@
+// Package functions assembles each logvault Lambda from its configuration:
+// the same assembly serves the deployed function and `logvault invoke`.
+package functions
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/logvault/logvault/internal/config"
+	"github.com/logvault/logvault/internal/handler"
+	"github.com/logvault/logvault/internal/schema"
+	"github.com/logvault/logvault/internal/ship"
+	"github.com/logvault/logvault/internal/source"
+	"github.com/logvault/logvault/internal/vault"
+)
+
+// Version is the build version, set with -ldflags "-X .../functions.Version=…".
+var Version = "dev"
+
+// Handler is a Lambda handler taking the raw event.
+type Handler interface {
+	// Handle is what Lambda calls.
+	Handle(ctx context.Context, payload json.RawMessage) (any, error)
+	// Invoke is Handle that also reports why SQS messages failed.
+	Invoke(ctx context.Context, payload json.RawMessage) (any, error)
+}
+
+// builders maps each function name to its assembly.
+var builders = map[string]func(base aws.Config, cfg config.Config, log *slog.Logger) Handler{
+	"cloudtrail": func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
+		return &handler.S3Handler{Function: "cloudtrail", Log: log, Ship: copier("cloudtrail", base, cfg, schema.CloudTrailKind)}
+	},
+}
+
+// Names lists the functions that can be built.
+func Names() []string {
+	names := make([]string, 0, len(builders))
+	for n := range builders {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New builds the named function's handler.
+func New(name string, base aws.Config, cfg config.Config, log *slog.Logger) (Handler, error) {
+	b, ok := builders[name]
+	if !ok {
+		return nil, fmt.Errorf("functions: unknown function %q (known: %v)", name, Names())
+	}
+	return b(base, cfg, log), nil
+}
+
+func copier(name string, base aws.Config, cfg config.Config, kind func(string) schema.Kind) *ship.Copier {
+	return &ship.Copier{
+		Source: &source.Reader{S3: s3.NewFromConfig(base, cfg.S3Options)},
+		Vault: &vault.Writer{
+			S3:            vault.NewS3Client(base, cfg, "logvault-"+name),
+			Bucket:        cfg.VaultBucket,
+			ExpectedOwner: cfg.ExpectedOwner,
+			RetentionDays: cfg.RetentionDays,
+			Shipper:       "logvault-" + name + "/" + Version,
+		},
+		Kind: kind,
+	}
+}
+
+// Logger returns the JSON logger every function writes its receipts with.
+func Logger(cfg config.Config, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel}))
+}

@@ -1,0 +1,265 @@
+package localstack
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/versity/versitygw/auth"
+
+	"github.com/logvault/logvault/internal/policy"
+)
+
+// role is an assumable local role: its trust policy comes from infra/vault.yaml.
+type role struct {
+	arn                string
+	trust              *policy.Document
+	maxSessionDuration time.Duration
+}
+
+// stsServer answers sts:AssumeRole the way AWS does for the checks that
+// matter to logvault: a valid SigV4 signature from a known key, an existing
+// role, a trust policy that allows the caller (ExternalId included), and
+// valid RoleSessionName and DurationSeconds. Everything else is refused.
+type stsServer struct {
+	iam    *iamService
+	roles  map[string]*role
+	region string
+	now    func() time.Time
+}
+
+var (
+	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	externalIDRE  = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+)
+
+type stsError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *stsError) Error() string { return e.code + ": " + e.message }
+
+func (s *stsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := randomID(8)
+	out, err := s.assumeRole(r)
+	if err != nil {
+		var se *stsError
+		if !errors.As(err, &se) {
+			se = &stsError{http.StatusInternalServerError, "InternalFailure", err.Error()}
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(se.status)
+		fmt.Fprintf(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
+			xmlEscape(se.code), xmlEscape(se.message), reqID)
+		return
+	}
+	out.ResponseMetadata.RequestID = reqID
+	w.Header().Set("Content-Type", "text/xml")
+	xml.NewEncoder(w).Encode(out)
+}
+
+type assumeRoleResponse struct {
+	XMLName xml.Name `xml:"https://sts.amazonaws.com/doc/2011-06-15/ AssumeRoleResponse"`
+	Result  struct {
+		Credentials struct {
+			AccessKeyID     string `xml:"AccessKeyId"`
+			SecretAccessKey string `xml:"SecretAccessKey"`
+			SessionToken    string `xml:"SessionToken"`
+			Expiration      string `xml:"Expiration"`
+		} `xml:"Credentials"`
+		AssumedRoleUser struct {
+			AssumedRoleID string `xml:"AssumedRoleId"`
+			Arn           string `xml:"Arn"`
+		} `xml:"AssumedRoleUser"`
+	} `xml:"AssumeRoleResult"`
+	ResponseMetadata struct {
+		RequestID string `xml:"RequestId"`
+	} `xml:"ResponseMetadata"`
+}
+
+func (s *stsServer) assumeRole(r *http.Request) (*assumeRoleResponse, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return nil, &stsError{http.StatusBadRequest, "InvalidRequest", "cannot read the request body"}
+	}
+	caller, err := s.authenticate(r, body)
+	if err != nil {
+		return nil, err
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, &stsError{http.StatusBadRequest, "MalformedQueryString", err.Error()}
+	}
+	for k, v := range r.URL.Query() {
+		form[k] = v
+	}
+	if a := form.Get("Action"); a != "AssumeRole" {
+		return nil, &stsError{http.StatusBadRequest, "InvalidAction", fmt.Sprintf("the action %q is not valid for this local endpoint (only AssumeRole)", a)}
+	}
+	roleARN, sessionName, externalID := form.Get("RoleArn"), form.Get("RoleSessionName"), form.Get("ExternalId")
+	if !sessionNameRE.MatchString(sessionName) {
+		return nil, &stsError{http.StatusBadRequest, "ValidationError", fmt.Sprintf("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length 2-64", sessionName)}
+	}
+	if _, ok := form["ExternalId"]; ok && (len(externalID) < 2 || len(externalID) > 1224 || !externalIDRE.MatchString(externalID)) {
+		return nil, &stsError{http.StatusBadRequest, "ValidationError", "1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must have length 2-1224 and match [\\w+=,.@:/-]*"}
+	}
+	denied := &stsError{http.StatusForbidden, "AccessDenied", fmt.Sprintf("User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller.Arn, roleARN)}
+	ro, ok := s.roles[roleARN]
+	if !ok {
+		return nil, denied
+	}
+	duration := time.Hour
+	if d := form.Get("DurationSeconds"); d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 900 {
+			return nil, &stsError{http.StatusBadRequest, "ValidationError", fmt.Sprintf("1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900", d)}
+		}
+		duration = time.Duration(n) * time.Second
+		if duration > ro.maxSessionDuration {
+			return nil, &stsError{http.StatusBadRequest, "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."}
+		}
+	}
+	ctxKeys := map[string][]string{
+		"aws:PrincipalArn":     {caller.Arn},
+		"aws:PrincipalAccount": {accountOf(caller.Arn)},
+		"aws:SecureTransport":  {strconv.FormatBool(r.TLS != nil)},
+		"sts:RoleSessionName":  {sessionName},
+	}
+	if _, ok := form["ExternalId"]; ok {
+		ctxKeys["sts:ExternalId"] = []string{externalID}
+	}
+	principal := caller.Arn
+	if caller.RoleArn != "" {
+		principal = caller.RoleArn
+	}
+	res := ro.trust.Evaluate(policy.Request{Principal: principal, Action: "sts:AssumeRole", Resource: roleARN, Context: ctxKeys})
+	if res.Decision != policy.Allow {
+		return nil, denied
+	}
+	access, secret, token, expires := s.iam.mintSession(roleARN, sessionName, duration)
+	out := &assumeRoleResponse{}
+	out.Result.Credentials.AccessKeyID = access
+	out.Result.Credentials.SecretAccessKey = secret
+	out.Result.Credentials.SessionToken = token
+	out.Result.Credentials.Expiration = expires.Format(time.RFC3339)
+	out.Result.AssumedRoleUser.AssumedRoleID = "AROA" + randomID(17) + ":" + sessionName
+	out.Result.AssumedRoleUser.Arn = "arn:aws:sts::" + accountOf(roleARN) + ":assumed-role/" + roleARN[strings.LastIndex(roleARN, "/")+1:] + "/" + sessionName
+	return out, nil
+}
+
+// authenticate checks the request's SigV4 signature (header form) and
+// returns the caller's account.
+func (s *stsServer) authenticate(r *http.Request, body []byte) (auth.Account, error) {
+	missing := &stsError{http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"}
+	authz := r.Header.Get("Authorization")
+	if authz == "" {
+		return auth.Account{}, missing
+	}
+	const algo = "AWS4-HMAC-SHA256 "
+	if !strings.HasPrefix(authz, algo) {
+		return auth.Account{}, &stsError{http.StatusBadRequest, "IncompleteSignature", "only AWS4-HMAC-SHA256 signatures are accepted"}
+	}
+	fields := map[string]string{}
+	for _, part := range strings.Split(authz[len(algo):], ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		fields[k] = v
+	}
+	scope := strings.Split(fields["Credential"], "/")
+	if len(scope) != 5 || scope[3] != "sts" || scope[4] != "aws4_request" || fields["SignedHeaders"] == "" || fields["Signature"] == "" {
+		return auth.Account{}, &stsError{http.StatusBadRequest, "IncompleteSignature", "the Authorization header is not a complete SigV4 signature for sts"}
+	}
+	access, date, region := scope[0], scope[1], scope[2]
+	if region != s.region {
+		return auth.Account{}, &stsError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf("credential should be scoped to a valid region, not '%s'", region)}
+	}
+	amzDate := r.Header.Get("X-Amz-Date")
+	t, err := time.Parse("20060102T150405Z", amzDate)
+	if err != nil || !strings.HasPrefix(amzDate, date) {
+		return auth.Account{}, &stsError{http.StatusBadRequest, "IncompleteSignature", "X-Amz-Date is missing or does not match the credential scope"}
+	}
+	if d := s.now().Sub(t); d > 15*time.Minute || d < -15*time.Minute {
+		return auth.Account{}, &stsError{http.StatusForbidden, "SignatureDoesNotMatch", "Signature expired: the request time is more than 15 minutes from the server time"}
+	}
+	id, err := s.iam.lookup(access, r.Header.Get("X-Amz-Security-Token"))
+	if err != nil {
+		if errors.Is(err, auth.ErrInvalidSessionToken) {
+			return auth.Account{}, &stsError{http.StatusForbidden, "ExpiredToken", "The security token included in the request is expired or invalid"}
+		}
+		return auth.Account{}, &stsError{http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid."}
+	}
+	signed := strings.Split(fields["SignedHeaders"], ";")
+	var canon strings.Builder
+	for _, h := range signed {
+		var v string
+		if h == "host" {
+			v = r.Host
+		} else {
+			v = strings.Join(r.Header.Values(h), ",")
+		}
+		canon.WriteString(h + ":" + strings.Join(strings.Fields(v), " ") + "\n")
+	}
+	payload := sha256.Sum256(body)
+	creq := strings.Join([]string{
+		r.Method,
+		canonicalPath(r.URL.EscapedPath()),
+		canonicalQuery(r.URL.Query()),
+		canon.String(),
+		fields["SignedHeaders"],
+		hex.EncodeToString(payload[:]),
+	}, "\n")
+	creqHash := sha256.Sum256([]byte(creq))
+	toSign := strings.Join([]string{"AWS4-HMAC-SHA256", amzDate, strings.Join(scope[1:], "/"), hex.EncodeToString(creqHash[:])}, "\n")
+	want := hex.EncodeToString(hmacSHA256(deriveKey(id.secret, date, region, "sts"), toSign))
+	if !hmac.Equal([]byte(want), []byte(fields["Signature"])) {
+		return auth.Account{}, &stsError{http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."}
+	}
+	return id.account, nil
+}
+
+func canonicalPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+func canonicalQuery(q url.Values) string {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		vals := append([]string(nil), q[k]...)
+		sort.Strings(vals)
+		for _, v := range vals {
+			parts = append(parts, awsEscape(k)+"="+awsEscape(v))
+		}
+	}
+	return strings.Join(parts, "&")
+}
+
+func awsEscape(s string) string {
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
+
+func xmlEscape(s string) string {
+	var b bytes.Buffer
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}

@@ -1,0 +1,70 @@
+// Package schema owns the vault's stable contract: the object key layout and
+// the logvault metadata recorded on every version. Athena tables, restores
+// and the operator CLI depend on these names, so nothing else spells them.
+package schema
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kind is what a vault object holds.
+type Kind string
+
+// The kinds of vault objects.
+const (
+	KindCloudTrail       Kind = "cloudtrail"
+	KindCloudTrailDigest Kind = "cloudtrail-digest"
+	KindBilling          Kind = "billing"
+	KindAppLogs          Kind = "applogs"
+)
+
+// User metadata keys (without the x-amz-meta- prefix; S3 lower-cases them).
+const (
+	MetaSHA256          = "logvault-sha256"
+	MetaKind            = "logvault-kind"
+	MetaSource          = "logvault-source"
+	MetaSourceVersionID = "logvault-source-version-id"
+	MetaSourceETag      = "logvault-source-etag"
+	MetaShippedAt       = "logvault-shipped-at"
+	MetaShipper         = "logvault-shipper"
+	MetaSupersedes      = "logvault-supersedes"
+	MetaRestoredFrom    = "logvault-restored-from"
+)
+
+// Prefix is the start every logvault metadata key shares; source metadata
+// with this prefix is dropped so a source cannot forge the vault's record.
+const Prefix = "logvault-"
+
+// RequiredMeta are the keys every vaulted version carries, whatever its kind.
+var RequiredMeta = []string{MetaSHA256, MetaKind, MetaSource, MetaShippedAt, MetaShipper}
+
+// CopiedKey is the vault key of an object copied byte for byte from a source
+// bucket: "<kind-prefix>/<source-bucket>/<source-key>". CloudTrail digest files
+// live beside the logs they certify, under the cloudtrail prefix.
+func CopiedKey(k Kind, bucket, key string) (string, error) {
+	if bucket == "" || key == "" {
+		return "", fmt.Errorf("schema: source bucket and key are required (got bucket %q, key %q)", bucket, key)
+	}
+	prefix := string(k)
+	switch k {
+	case KindCloudTrail, KindCloudTrailDigest:
+		prefix = string(KindCloudTrail)
+	case KindBilling:
+	default:
+		return "", fmt.Errorf("schema: kind %q is not copied from a bucket", k)
+	}
+	return prefix + "/" + bucket + "/" + key, nil
+}
+
+// SourceURI names a copied object's source as "s3://bucket/key".
+func SourceURI(bucket, key string) string { return "s3://" + bucket + "/" + key }
+
+// CloudTrailKind tells log files from digest files by CloudTrail's own key
+// layout: AWSLogs/<acct>/CloudTrail-Digest/… holds digests.
+func CloudTrailKind(key string) Kind {
+	if strings.Contains(key, "/CloudTrail-Digest/") || strings.HasPrefix(key, "CloudTrail-Digest/") {
+		return KindCloudTrailDigest
+	}
+	return KindCloudTrail
+}

@@ -1,0 +1,108 @@
+// Package ship moves one announced source object into the vault: source
+// read, SHA-256, vault write, receipt. It is the pipeline every copying
+// function (cloudtrail, billing) shares.
+package ship
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/logvault/logvault/internal/schema"
+	"github.com/logvault/logvault/internal/source"
+	"github.com/logvault/logvault/internal/trigger"
+	"github.com/logvault/logvault/internal/vault"
+)
+
+// DefaultMemoryLimit is how much of an object is held in memory before the
+// rest is spooled to ephemeral storage; it bounds memory whatever the size.
+const DefaultMemoryLimit = 8 << 20
+
+// Copier ships objects byte for byte from source buckets to the vault.
+type Copier struct {
+	Source *source.Reader
+	Vault  *vault.Writer
+	// Kind classifies a source key (e.g. CloudTrail logs vs digests).
+	Kind func(key string) schema.Kind
+	// MemoryLimit overrides DefaultMemoryLimit when positive.
+	MemoryLimit int64
+	// SpoolDir is where larger objects are spooled ("" = os.TempDir()).
+	SpoolDir string
+}
+
+// Ship copies ref's object into the vault and returns the receipt. It returns
+// only after the vault confirmed the version (or found it already current).
+func (c *Copier) Ship(ctx context.Context, ref trigger.ObjectRef) (vault.Receipt, error) {
+	kind := c.Kind(ref.Key)
+	key, err := schema.CopiedKey(kind, ref.Bucket, ref.Key)
+	if err != nil {
+		return vault.Receipt{}, err
+	}
+	obj, err := c.Source.Open(ctx, ref)
+	if err != nil {
+		return vault.Receipt{Key: key}, err
+	}
+	defer obj.Body.Close()
+
+	body, sum, n, cleanup, err := c.spool(obj.Body)
+	if err != nil {
+		return vault.Receipt{Key: key}, fmt.Errorf("ship: read s3://%s/%s: %w", ref.Bucket, ref.Key, err)
+	}
+	defer cleanup()
+	if obj.Size > 0 && n != obj.Size {
+		return vault.Receipt{Key: key}, fmt.Errorf("ship: read s3://%s/%s: got %d bytes, source announced %d", ref.Bucket, ref.Key, n, obj.Size)
+	}
+	return c.Vault.Put(ctx, vault.Object{
+		Key:             key,
+		Kind:            kind,
+		Source:          schema.SourceURI(ref.Bucket, ref.Key),
+		SourceVersionID: obj.VersionID,
+		SourceETag:      obj.ETag,
+		ContentType:     obj.ContentType,
+		ContentEncoding: obj.ContentEncoding,
+		UserMetadata:    obj.Metadata,
+		SHA256:          sum,
+		Size:            n,
+	}, body)
+}
+
+// spool reads r once, hashing as it goes, into memory up to the limit and
+// into a temporary file beyond it, and returns a rewindable copy.
+func (c *Copier) spool(r io.Reader) (io.ReadSeeker, [32]byte, int64, func(), error) {
+	limit := c.MemoryLimit
+	if limit <= 0 {
+		limit = DefaultMemoryLimit
+	}
+	h := sha256.New()
+	var buf bytes.Buffer
+	n, err := io.Copy(io.MultiWriter(&buf, h), io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, [32]byte{}, 0, func() {}, err
+	}
+	if n <= limit {
+		var sum [32]byte
+		copy(sum[:], h.Sum(nil))
+		return bytes.NewReader(buf.Bytes()), sum, n, func() {}, nil
+	}
+	f, err := os.CreateTemp(c.SpoolDir, "logvault-spool-*")
+	if err != nil {
+		return nil, [32]byte{}, 0, func() {}, err
+	}
+	cleanup := func() { f.Close(); os.Remove(f.Name()) }
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		cleanup()
+		return nil, [32]byte{}, 0, func() {}, err
+	}
+	buf = bytes.Buffer{} // release the in-memory head before streaming the rest
+	m, err := io.Copy(io.MultiWriter(f, h), r)
+	if err != nil {
+		cleanup()
+		return nil, [32]byte{}, 0, func() {}, err
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return f, sum, n + m, cleanup, nil
+}

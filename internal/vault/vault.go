@@ -1,0 +1,223 @@
+// Package vault writes objects into the policy-locked vault bucket: every
+// write carries a SHA-256 that S3 verifies, the logvault metadata, and is
+// confirmed by the VersionId S3 returns. It never deletes anything.
+package vault
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/logvault/logvault/internal/schema"
+)
+
+// Outcome is what a write did to the vault.
+type Outcome string
+
+// The outcomes of Writer.Put.
+const (
+	Created   Outcome = "created"   // the key did not exist
+	Overwrote Outcome = "overwrote" // a new version over different bytes
+	Duplicate Outcome = "duplicate" // the current version already holds these bytes: nothing written
+)
+
+// API is the part of the S3 API the writer needs.
+type API interface {
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+// Writer deposits objects in one vault bucket.
+type Writer struct {
+	S3            API
+	Bucket        string
+	ExpectedOwner string // Account A; sent as ExpectedBucketOwner when set
+	RetentionDays int    // COMPLIANCE retention per object when positive
+	Shipper       string // function name and build version
+	Now           func() time.Time
+}
+
+// Object describes one version to write.
+type Object struct {
+	Key             string
+	Kind            schema.Kind
+	Source          string // logvault-source
+	SourceVersionID string
+	SourceETag      string
+	ContentType     string
+	ContentEncoding string
+	UserMetadata    map[string]string // the source's own metadata, kept unchanged
+	SHA256          [32]byte
+	Size            int64
+}
+
+// Receipt confirms a write (or a duplicate) in the vault.
+type Receipt struct {
+	Kind       schema.Kind `json:"kind"`
+	Key        string  `json:"key"`
+	VersionID  string  `json:"version_id"`
+	SHA256     string  `json:"sha256"`
+	Bytes      int64   `json:"bytes"`
+	Outcome    Outcome `json:"outcome"`
+	Supersedes string  `json:"supersedes,omitempty"`
+}
+
+// ErrNotVersioned means the vault answered a write without a VersionId:
+// history would not be kept, so the event must not be acknowledged.
+var ErrNotVersioned = errors.New("vault bucket is not versioned")
+
+// maxConditionalRetries bounds the re-reads when another writer changes the
+// key between our look at the current version and our write.
+const maxConditionalRetries = 4
+
+// Put writes obj unless the key's current version already holds the same
+// SHA-256. body must yield exactly the bytes obj.SHA256 was computed over;
+// S3 rejects the write otherwise. The write is conditional on the current
+// version seen, so logvault-supersedes always names the version replaced.
+func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Receipt, error) {
+	sum := hex.EncodeToString(obj.SHA256[:])
+	rec := Receipt{Kind: obj.Kind, Key: obj.Key, SHA256: sum, Bytes: obj.Size}
+	for attempt := 0; ; attempt++ {
+		cur, err := w.current(ctx, obj.Key)
+		if err != nil {
+			return rec, err
+		}
+		if cur != nil && cur.Metadata[schema.MetaSHA256] == sum {
+			rec.VersionID, rec.Outcome = aws.ToString(cur.VersionId), Duplicate
+			return rec, nil
+		}
+		if _, err := body.Seek(0, io.SeekStart); err != nil {
+			return rec, fmt.Errorf("vault: rewind body of %s: %w", obj.Key, err)
+		}
+		in := w.putInput(obj, sum, body)
+		rec.Outcome, rec.Supersedes = Created, ""
+		if cur != nil {
+			rec.Outcome, rec.Supersedes = Overwrote, aws.ToString(cur.VersionId)
+			in.Metadata[schema.MetaSupersedes] = rec.Supersedes
+			in.IfMatch = cur.ETag
+		} else {
+			in.IfNoneMatch = aws.String("*")
+		}
+		out, err := w.S3.PutObject(ctx, in)
+		if err != nil {
+			if isStatus(err, http.StatusPreconditionFailed, http.StatusConflict) && attempt < maxConditionalRetries {
+				continue // someone wrote the key meanwhile: look again
+			}
+			return rec, fmt.Errorf("vault: put s3://%s/%s: %w", w.Bucket, obj.Key, err)
+		}
+		rec.VersionID = aws.ToString(out.VersionId)
+		if rec.VersionID == "" || rec.VersionID == "null" {
+			return rec, fmt.Errorf("vault: put s3://%s/%s: %w: the response carried no VersionId", w.Bucket, obj.Key, ErrNotVersioned)
+		}
+		want := base64.StdEncoding.EncodeToString(obj.SHA256[:])
+		if got := aws.ToString(out.ChecksumSHA256); got != "" && got != want {
+			return rec, fmt.Errorf("vault: put s3://%s/%s: S3 stored checksum %s, expected %s", w.Bucket, obj.Key, got, want)
+		}
+		return rec, nil
+	}
+}
+
+func (w *Writer) putInput(obj Object, sum string, body io.Reader) *s3.PutObjectInput {
+	meta := make(map[string]string, len(obj.UserMetadata)+8)
+	for k, v := range obj.UserMetadata {
+		meta[k] = v
+	}
+	// A source must not be able to forge the vault's own record.
+	for k := range meta {
+		if len(k) >= len(schema.Prefix) && k[:len(schema.Prefix)] == schema.Prefix {
+			delete(meta, k)
+		}
+	}
+	meta[schema.MetaSHA256] = sum
+	meta[schema.MetaKind] = string(obj.Kind)
+	meta[schema.MetaSource] = obj.Source
+	meta[schema.MetaShippedAt] = w.now().UTC().Format(time.RFC3339)
+	meta[schema.MetaShipper] = w.Shipper
+	if obj.SourceVersionID != "" {
+		meta[schema.MetaSourceVersionID] = obj.SourceVersionID
+	}
+	if obj.SourceETag != "" {
+		meta[schema.MetaSourceETag] = obj.SourceETag
+	}
+	in := &s3.PutObjectInput{
+		Bucket:            aws.String(w.Bucket),
+		Key:               aws.String(obj.Key),
+		Body:              body,
+		ContentLength:     aws.Int64(obj.Size),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
+		ChecksumSHA256:    aws.String(base64.StdEncoding.EncodeToString(obj.SHA256[:])),
+		Metadata:          meta,
+	}
+	if obj.ContentType != "" {
+		in.ContentType = aws.String(obj.ContentType)
+	}
+	if obj.ContentEncoding != "" {
+		in.ContentEncoding = aws.String(obj.ContentEncoding)
+	}
+	if w.ExpectedOwner != "" {
+		in.ExpectedBucketOwner = aws.String(w.ExpectedOwner)
+	}
+	if w.RetentionDays > 0 {
+		in.ObjectLockMode = types.ObjectLockModeCompliance
+		in.ObjectLockRetainUntilDate = aws.Time(w.now().UTC().AddDate(0, 0, w.RetentionDays))
+	}
+	return in
+}
+
+// current returns the key's current version, or nil when the key is new.
+func (w *Writer) current(ctx context.Context, key string) (*s3.HeadObjectOutput, error) {
+	in := &s3.HeadObjectInput{Bucket: aws.String(w.Bucket), Key: aws.String(key)}
+	if w.ExpectedOwner != "" {
+		in.ExpectedBucketOwner = aws.String(w.ExpectedOwner)
+	}
+	out, err := w.S3.HeadObject(ctx, in)
+	if err != nil {
+		if isStatus(err, http.StatusNotFound) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("vault: read current version of s3://%s/%s: %w", w.Bucket, key, err)
+	}
+	if aws.ToBool(out.DeleteMarker) {
+		return nil, nil
+	}
+	return out, nil
+}
+
+func (w *Writer) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+// isStatus reports whether err is an HTTP response error with one of codes.
+func isStatus(err error, codes ...int) bool {
+	var re interface{ HTTPStatusCode() int }
+	if !errors.As(err, &re) {
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode() == "NotFound" {
+			return contains(codes, http.StatusNotFound)
+		}
+		return false
+	}
+	return contains(codes, re.HTTPStatusCode())
+}
+
+func contains(codes []int, c int) bool {
+	for _, x := range codes {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
