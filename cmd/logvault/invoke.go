@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -16,6 +17,27 @@ import (
 	"github.com/logvault/logvault/internal/config"
 	"github.com/logvault/logvault/internal/functions"
 )
+
+// runFunction builds the named function from the environment, exactly as its
+// Lambda main does, and invokes it once on payload.
+func runFunction(ctx context.Context, name string, payload []byte, logTo io.Writer) (any, error) {
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	base, err := config.LoadAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h, err := functions.New(name, base, cfg, functions.Logger(cfg, logTo))
+	if err != nil {
+		return nil, err
+	}
+	id := make([]byte, 16)
+	rand.Read(id)
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: hex.EncodeToString(id)})
+	return h.Invoke(ctx, payload)
+}
 
 func invokeCmd() *cobra.Command {
 	var timeout time.Duration
@@ -31,24 +53,9 @@ func invokeCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("invoke: %w", err)
 			}
-			cfg, err := config.FromEnv(os.Getenv)
-			if err != nil {
-				return err
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
-			base, err := config.LoadAWS(ctx)
-			if err != nil {
-				return err
-			}
-			h, err := functions.New(args[0], base, cfg, functions.Logger(cfg, os.Stderr))
-			if err != nil {
-				return err
-			}
-			id := make([]byte, 16)
-			rand.Read(id)
-			ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: hex.EncodeToString(id)})
-			resp, herr := h.Invoke(ctx, payload)
+			resp, herr := runFunction(ctx, args[0], payload, os.Stderr)
 			if resp != nil {
 				out, err := json.Marshal(resp)
 				if err != nil {

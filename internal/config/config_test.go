@@ -14,7 +14,9 @@ func TestFromEnv(t *testing.T) {
 		wantErr string // a substring naming the variable, "" for success
 		check   func(Config) bool
 	}{
-		{"minimal", nil, "", func(c Config) bool { return c.VaultBucket == "vault-bucket" && c.LogLevel == slog.LevelInfo && c.VaultRoleARN == "" }},
+		{"minimal", nil, "", func(c Config) bool {
+			return c.VaultBucket == "vault-bucket" && c.LogLevel == slog.LevelInfo && c.VaultRoleARN == ""
+		}},
 		{"missing bucket", map[string]string{"VAULT_BUCKET": ""}, "VAULT_BUCKET is required", nil},
 		{"bad bucket", map[string]string{"VAULT_BUCKET": "Bad_Bucket"}, "VAULT_BUCKET", nil},
 		{"role", map[string]string{"VAULT_ROLE_ARN": "arn:aws:iam::111111111111:role/logvault-vault-writer", "VAULT_EXTERNAL_ID": "abc-123"}, "", func(c Config) bool { return c.VaultRoleARN != "" && c.VaultExternalID == "abc-123" }},

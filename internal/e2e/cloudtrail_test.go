@@ -241,8 +241,14 @@ func TestDestructiveActionsAreRefused(t *testing.T) {
 	ctx := context.Background()
 	for who, c := range map[string]*s3.Client{"Account B": accountB(t), "writer": writer(t)} {
 		attempts := map[string]func() error{
-			"DeleteObject":        func() error { _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(vkey)}); return err },
-			"DeleteObjectVersion": func() error { _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(vkey), VersionId: vid}); return err },
+			"DeleteObject": func() error {
+				_, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(vkey)})
+				return err
+			},
+			"DeleteObjectVersion": func() error {
+				_, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(vkey), VersionId: vid})
+				return err
+			},
 			"DeleteObjects": func() error {
 				out, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: bucket, Delete: &types.Delete{Objects: []types.ObjectIdentifier{{Key: aws.String(vkey)}, {Key: aws.String(vkey), VersionId: vid}}}})
 				if err != nil {
@@ -260,7 +266,10 @@ func TestDestructiveActionsAreRefused(t *testing.T) {
 				_, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::` + *bucket + `/*"}]}`)})
 				return err
 			},
-			"DeleteBucketPolicy": func() error { _, err := c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: bucket}); return err },
+			"DeleteBucketPolicy": func() error {
+				_, err := c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: bucket})
+				return err
+			},
 			"PutBucketVersioning": func() error {
 				_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: bucket, VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusSuspended}})
 				return err

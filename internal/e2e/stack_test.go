@@ -6,7 +6,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -60,7 +59,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer exec.Command(bin, "local", "down", "--dir", dir).Run()
-	stack.bin, stack.env = bin, parseExports(string(out))
+	stack.bin, stack.env = bin, localstack.ParseExports(string(out))
 	for _, k := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS", "AWS_CA_BUNDLE", "AWS_REGION", "LOGVAULT_S3_PATH_STYLE",
 		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "VAULT_BUCKET", "VAULT_ROLE_ARN", "VAULT_EXTERNAL_ID",
 		"VAULT_ADMIN_ACCESS_KEY_ID", "VAULT_ADMIN_SECRET_ACCESS_KEY", "SOURCE_CLOUDTRAIL_BUCKET", "SOURCE_BILLING_BUCKET"} {
@@ -77,24 +76,6 @@ func stderrOf(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
-}
-
-// parseExports reads `export NAME=value` lines as a shell would.
-func parseExports(s string) localstack.Env {
-	env := localstack.Env{}
-	sc := bufio.NewScanner(strings.NewReader(s))
-	for sc.Scan() {
-		line := strings.TrimPrefix(strings.TrimSpace(sc.Text()), "export ")
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		if strings.HasPrefix(v, "'") && strings.HasSuffix(v, "'") && len(v) >= 2 {
-			v = strings.ReplaceAll(v[1:len(v)-1], `'\''`, "'")
-		}
-		env[k] = v
-	}
-	return env
 }
 
 // result is one CLI run.

@@ -67,7 +67,7 @@ func (h *S3Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, e
 		}
 		return resp, errors.Join(errs...)
 	}
-	var resp Response
+	resp := Response{Receipts: []vault.Receipt{}}
 	var errs []error
 	for _, m := range batch.Messages {
 		if m.Test {

@@ -203,6 +203,23 @@ func (e Env) Exports() string {
 	return b.String()
 }
 
+// ParseExports reads `export NAME=value` lines (as Exports writes them) the
+// way a shell would.
+func ParseExports(s string) Env {
+	env := Env{}
+	for _, line := range strings.Split(s, "\n") {
+		k, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "export "), "=")
+		if !ok {
+			continue
+		}
+		if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+			v = strings.ReplaceAll(v[1:len(v)-1], `'\''`, "'")
+		}
+		env[k] = v
+	}
+	return env
+}
+
 func shellQuote(s string) string {
 	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=+,@") == "" {
 		return s

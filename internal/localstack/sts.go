@@ -147,7 +147,7 @@ func (s *stsServer) assumeRole(r *http.Request) (*assumeRoleResponse, error) {
 		principal = caller.RoleArn
 	}
 	res := ro.trust.Evaluate(policy.Request{Principal: principal, Action: "sts:AssumeRole", Resource: roleARN, Context: ctxKeys})
-	if res.Decision != policy.Allow {
+	if res.Decision != policy.Allow || !res.Exact() { // an Allow resting on an assumption is no Allow
 		return nil, denied
 	}
 	access, secret, token, expires := s.iam.mintSession(roleARN, sessionName, duration)

@@ -160,6 +160,29 @@ func conditionVerdict(cond map[string]map[string][]string, er *evalReq) verdict 
 // evalKey applies one operator to one key; the policy's values are ORed.
 func (op operator) evalKey(name, key string, policy []string, er *evalReq) verdict {
 	reqVals := er.lookup(key)
+	got := op.evalValues(name, key, policy, reqVals, er)
+	// AWS documents that for the set qualifiers a key whose value is an empty
+	// string may count as a null data set; Null is read alike. Where the two
+	// readings differ the answer is unknown.
+	if (op.kind == kNull || op.qual != qNone) && len(reqVals) > 0 && allEmpty(reqVals) {
+		if absent := op.evalValues(name, key, policy, nil, er); absent.t != got.t {
+			return vMaybe("%s %s: the request's empty value may count as a missing key", name, key)
+		}
+	}
+	return got
+}
+
+func allEmpty(vals []string) bool {
+	for _, v := range vals {
+		if v != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// evalValues applies the operator to the request's values for the key (none when it is missing).
+func (op operator) evalValues(name, key string, policy, reqVals []string, er *evalReq) verdict {
 	present := len(reqVals) > 0
 	if op.kind == kNull {
 		out := vNo

@@ -318,6 +318,7 @@ func TestConditions(t *testing.T) {
 		{"ForAllValues subset", `{"ForAllValues:StringEquals":{"aws:TagKeys":["env","team"]}}`, ctx("aws:TagKeys", "env", "aws:TagKeys", "team"), Allow},
 		{"ForAllValues not subset", `{"ForAllValues:StringEquals":{"aws:TagKeys":["env","team"]}}`, ctx("aws:TagKeys", "env", "aws:TagKeys", "owner"), ImplicitDeny},
 		{"ForAllValues absent", `{"ForAllValues:StringEquals":{"aws:TagKeys":"env"}}`, nil, Allow},
+		{"ForAnyValue empty string value", `{"ForAnyValue:StringEquals":{"aws:TagKeys":"env"}}`, ctx("aws:TagKeys", ""), ImplicitDeny},
 		{"ForAllValues negated", `{"ForAllValues:StringNotLike":{"aws:TagKeys":"aws:*"}}`, ctx("aws:TagKeys", "env", "aws:TagKeys", "aws:x"), ImplicitDeny},
 	}
 	for _, c := range cases {
@@ -410,6 +411,29 @@ func TestUnknownSoundness(t *testing.T) {
 				t.Errorf("no Assumed reasons")
 			}
 		})
+	}
+}
+
+func TestEmptyValueReadings(t *testing.T) {
+	// AWS may read an empty-string value as a missing key for the set
+	// qualifiers and Null; where the readings differ the result is unknown.
+	cases := []struct {
+		cond  string
+		want  Decision
+		exact bool
+	}{
+		{`{"ForAllValues:StringEquals":{"k":"env"}}`, Allow, false},
+		{`{"ForAnyValue:StringEquals":{"k":"env"}}`, ImplicitDeny, true},
+		{`{"ForAnyValue:StringEquals":{"k":""}}`, Allow, false},
+		{`{"Null":{"k":"true"}}`, Allow, false},
+		{`{"StringEquals":{"k":""}}`, Allow, true},
+	}
+	for _, c := range cases {
+		d := mustParse(t, `{"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":`+c.cond+`}}`)
+		got := d.Evaluate(Request{Action: "s3:GetObject", Resource: vaultObj, Context: ctx("k", "")})
+		if got.Decision != c.want || got.Exact() != c.exact {
+			t.Errorf("%s: got %v exact=%v, want %v exact=%v", c.cond, got.Decision, got.Exact(), c.want, c.exact)
+		}
 	}
 }
 

@@ -63,6 +63,10 @@ func (r *Reader) Open(ctx context.Context, ref trigger.ObjectRef) (*Object, erro
 			switch apiErr.ErrorCode() {
 			case "NoSuchKey", "NoSuchVersion", "NotFound", "NoSuchBucket":
 				return nil, fmt.Errorf("source: %s: %w (%s)", name, ErrNotFound, apiErr.ErrorCode())
+			case "InvalidArgument":
+				if ref.VersionID != "" {
+					return nil, fmt.Errorf("source: %s: %w: the bucket does not know this version id (%s)", name, ErrNotFound, apiErr.ErrorMessage())
+				}
 			case "PreconditionFailed":
 				return nil, fmt.Errorf("source: %s: %w: the key now holds different bytes than the notification announced", name, ErrNotFound)
 			}

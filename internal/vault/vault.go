@@ -64,12 +64,12 @@ type Object struct {
 // Receipt confirms a write (or a duplicate) in the vault.
 type Receipt struct {
 	Kind       schema.Kind `json:"kind"`
-	Key        string  `json:"key"`
-	VersionID  string  `json:"version_id"`
-	SHA256     string  `json:"sha256"`
-	Bytes      int64   `json:"bytes"`
-	Outcome    Outcome `json:"outcome"`
-	Supersedes string  `json:"supersedes,omitempty"`
+	Key        string      `json:"key"`
+	VersionID  string      `json:"version_id"`
+	SHA256     string      `json:"sha256"`
+	Bytes      int64       `json:"bytes"`
+	Outcome    Outcome     `json:"outcome"`
+	Supersedes string      `json:"supersedes,omitempty"`
 }
 
 // ErrNotVersioned means the vault answered a write without a VersionId:

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	"github.com/klauspost/compress/gzip"
+	"github.com/spf13/cobra"
+
+	"github.com/logvault/logvault/internal/eventgen"
+	"github.com/logvault/logvault/internal/localstack"
+	"github.com/logvault/logvault/internal/schema"
+)
+
+func demoCmd() *cobra.Command {
+	var keep bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Walk through logvault on the local stack: ship, overwrite, try to delete as Account B",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := os.MkdirTemp("", "logvault-demo-")
+			if err != nil {
+				return err
+			}
+			if !keep {
+				defer os.RemoveAll(dir)
+			}
+			return runDemo(cmd.Context(), os.Stdout, filepath.Join(dir, "stack"), keep)
+		},
+	}
+	cmd.Flags().BoolVar(&keep, "keep", false, "leave the local stack running afterwards")
+	return cmd
+}
+
+type demo struct {
+	out io.Writer
+	env localstack.Env
+	ctx context.Context
+}
+
+func (d *demo) step(format string, args ...any) {
+	fmt.Fprintf(d.out, "\n== "+format+"\n", args...)
+}
+
+func (d *demo) say(format string, args ...any) {
+	fmt.Fprintf(d.out, "   "+format+"\n", args...)
+}
+
+func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	d := &demo{out: out, ctx: ctx}
+	d.step("1. Start the local stack: versitygw over TLS, a loopback STS, Accounts A and B, three buckets")
+	exports, err := localstack.Up(dir, nil, 90*time.Second)
+	if err != nil {
+		return err
+	}
+	if keep {
+		d.say("left running; stop it with: logvault local down --dir %s", dir)
+	} else {
+		defer func() {
+			localstack.Down(dir)
+			d.step("7. Local stack stopped")
+		}()
+	}
+	d.env = localstack.ParseExports(exports)
+	for k, v := range d.env {
+		os.Setenv(k, v)
+	}
+	d.say("S3  %s   STS  %s", d.env["AWS_ENDPOINT_URL_S3"], d.env["AWS_ENDPOINT_URL_STS"])
+	d.say("vault s3://%s (Account A), source s3://%s (Account B)", d.env["VAULT_BUCKET"], d.env["SOURCE_CLOUDTRAIL_BUCKET"])
+	d.say("writer role %s, assumed with ExternalId", d.env["VAULT_ROLE_ARN"])
+
+	b, err := localstack.ClientFor(d.env, d.env["AWS_ACCESS_KEY_ID"], d.env["AWS_SECRET_ACCESS_KEY"], "")
+	if err != nil {
+		return err
+	}
+	a, err := localstack.ClientFor(d.env, d.env["VAULT_ADMIN_ACCESS_KEY_ID"], d.env["VAULT_ADMIN_SECRET_ACCESS_KEY"], "")
+	if err != nil {
+		return err
+	}
+	key := "AWSLogs/222222222222/CloudTrail/us-east-1/2026/11/26/222222222222_CloudTrail_us-east-1_20261126T1205Z_demo.json.gz"
+	vkey := "cloudtrail/" + d.env["SOURCE_CLOUDTRAIL_BUCKET"] + "/" + key
+
+	d.step("2. CloudTrail delivers a log file to the source bucket; its notification reaches the cloudtrail function via SQS")
+	if err := d.shipSample(b, key, `{"Records":[{"eventName":"ConsoleLogin","userIdentity":{"type":"Root"}}]}`); err != nil {
+		return err
+	}
+	d.step("3. The same notification is delivered again (SQS is at-least-once)")
+	if err := d.shipSample(b, key, `{"Records":[{"eventName":"ConsoleLogin","userIdentity":{"type":"Root"}}]}`); err != nil {
+		return err
+	}
+	d.step("4. An attacker in Account B overwrites the source file, and it is shipped again")
+	if err := d.shipSample(b, key, `{"Records":[]}`); err != nil {
+		return err
+	}
+
+	d.step("5. The vault as Account A sees it: both versions, with their metadata")
+	vs, err := a.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(d.env["VAULT_BUCKET"]), Prefix: aws.String(vkey)})
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "   VERSION\tLATEST\tBYTES\tlogvault-sha256\tlogvault-supersedes\tS3 checksum ok")
+	for _, v := range vs.Versions {
+		h, err := a.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(d.env["VAULT_BUCKET"]), Key: aws.String(vkey), VersionId: v.VersionId, ChecksumMode: types.ChecksumModeEnabled})
+		if err != nil {
+			return err
+		}
+		sup := h.Metadata[schema.MetaSupersedes]
+		if sup == "" {
+			sup = "-"
+		}
+		fmt.Fprintf(tw, "   %s\t%v\t%d\t%s…\t%s\t%v\n", aws.ToString(v.VersionId), aws.ToBool(v.IsLatest), aws.ToInt64(v.Size),
+			h.Metadata[schema.MetaSHA256][:16], sup, checksumMatches(h))
+	}
+	tw.Flush()
+	if len(vs.Versions) > 0 {
+		h, _ := a.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(d.env["VAULT_BUCKET"]), Key: aws.String(vkey)})
+		if h != nil {
+			d.say("metadata of the current version:")
+			for _, k := range []string{schema.MetaKind, schema.MetaSource, schema.MetaSourceVersionID, schema.MetaSourceETag, schema.MetaShippedAt, schema.MetaShipper} {
+				d.say("  x-amz-meta-%s: %s", k, h.Metadata[k])
+			}
+		}
+	}
+
+	d.step("6. Account B, compromised, tries to destroy the evidence (the seed's drill)")
+	bucket := aws.String(d.env["VAULT_BUCKET"])
+	old := vs.Versions[len(vs.Versions)-1].VersionId
+	attempts := []struct {
+		name string
+		try  func() error
+	}{
+		{"DeleteObject " + "(current)", func() error {
+			_, err := b.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(vkey)})
+			return err
+		}},
+		{"DeleteObjectVersion (the original)", func() error {
+			_, err := b.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(vkey), VersionId: old})
+			return err
+		}},
+		{"PutBucketPolicy (Allow everything)", func() error {
+			_, err := b.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::` + *bucket + `/*"}]}`)})
+			return err
+		}},
+		{"PutBucketVersioning (Suspended)", func() error {
+			_, err := b.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: bucket, VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusSuspended}})
+			return err
+		}},
+		{"DeleteBucket", func() error { _, err := b.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: bucket}); return err }},
+	}
+	refused := 0
+	for _, at := range attempts {
+		err := at.try()
+		var apiErr smithy.APIError
+		switch {
+		case err == nil:
+			d.say("%-38s ALLOWED  <- the vault is not immutable!", at.name)
+		case errors.As(err, &apiErr):
+			refused++
+			d.say("%-38s refused: %s", at.name, apiErr.ErrorCode())
+		default:
+			d.say("%-38s error: %v", at.name, err)
+		}
+	}
+	d.say("%d of %d destructive actions refused by the server; the original is still there, version %s", refused, len(attempts), aws.ToString(old))
+	if refused != len(attempts) {
+		return fmt.Errorf("demo: %d destructive actions were allowed", len(attempts)-refused)
+	}
+	return nil
+}
+
+// shipSample puts a gzip CloudTrail file as Account B, then invokes the
+// cloudtrail function in-process on the SQS-delivered notification of it.
+func (d *demo) shipSample(b *s3.Client, key, records string) error {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(records))
+	zw.Close()
+	sum := sha256.Sum256(buf.Bytes())
+	put, err := b.PutObject(d.ctx, &s3.PutObjectInput{
+		Bucket: aws.String(d.env["SOURCE_CLOUDTRAIL_BUCKET"]), Key: aws.String(key), Body: bytes.NewReader(buf.Bytes()),
+		ContentType: aws.String("application/json"), ContentEncoding: aws.String("gzip"),
+	})
+	if err != nil {
+		return fmt.Errorf("demo: put source: %w", err)
+	}
+	d.say("source s3://%s/%s", d.env["SOURCE_CLOUDTRAIL_BUCKET"], key)
+	d.say("       version %s, %d bytes, sha256 %s…", aws.ToString(put.VersionId), buf.Len(), hex.EncodeToString(sum[:])[:16])
+	ev, err := eventgen.Build("sqs-s3", eventgen.Object{Bucket: d.env["SOURCE_CLOUDTRAIL_BUCKET"], Key: key, VersionID: aws.ToString(put.VersionId), ETag: strings.Trim(aws.ToString(put.ETag), `"`), Size: int64(buf.Len())})
+	if err != nil {
+		return err
+	}
+	// The receipts are logged as JSON lines; the demo shows them as a sentence.
+	var logs bytes.Buffer
+	_, err = runFunction(d.ctx, "cloudtrail", ev, &logs)
+	if err != nil {
+		return fmt.Errorf("demo: invoke cloudtrail: %w\n%s", err, logs.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if strings.Contains(line, `"msg":"shipped"`) {
+			d.say("logvault: %s", summarize(line))
+		}
+	}
+	return nil
+}
+
+// summarize turns a receipt log line into "OUTCOME -> vault version V".
+func summarize(line string) string {
+	var r struct {
+		Outcome   string `json:"outcome"`
+		VersionID string `json:"version_id"`
+		Bytes     int64  `json:"bytes"`
+	}
+	if err := json.Unmarshal([]byte(line), &r); err != nil {
+		return line
+	}
+	return fmt.Sprintf("%s -> vault version %s (%d bytes)", strings.ToUpper(r.Outcome), r.VersionID, r.Bytes)
+}
+
+func checksumMatches(h *s3.HeadObjectOutput) bool {
+	sum, err := hex.DecodeString(h.Metadata[schema.MetaSHA256])
+	if err != nil {
+		return false
+	}
+	return aws.ToString(h.ChecksumSHA256) == base64.StdEncoding.EncodeToString(sum)
+}
