@@ -5,7 +5,7 @@
 SHELL      := /bin/bash
 GO         ?= go
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-FUNCTIONS  := cloudtrail
+FUNCTIONS  := cloudtrail billing applogs
 BIN        := bin
 LDFLAGS    := -s -w -X github.com/logvault/logvault/internal/functions.Version=$(VERSION)
 # Lambda: provided.al2023 on arm64, static, no RPC shim.
@@ -54,3 +54,8 @@ clean:
 	rm -rf $(BIN) build
 
 FORCE:
+build-BillingFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/billing
+
+build-AppLogsFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/applogs

@@ -14,22 +14,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/spf13/cobra"
 
-	"github.com/logvault/logvault/internal/config"
 	"github.com/logvault/logvault/internal/functions"
 )
 
 // runFunction builds the named function from the environment, exactly as its
 // Lambda main does, and invokes it once on payload.
 func runFunction(ctx context.Context, name string, payload []byte, logTo io.Writer) (any, error) {
-	cfg, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	base, err := config.LoadAWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	h, err := functions.New(name, base, cfg, functions.Logger(cfg, logTo))
+	h, err := functions.FromEnv(ctx, name, os.Getenv, logTo)
 	if err != nil {
 		return nil, err
 	}

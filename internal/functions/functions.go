@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"sort"
 
@@ -36,6 +37,12 @@ var builders = map[string]func(base aws.Config, cfg config.Config, log *slog.Log
 	"cloudtrail": func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
 		return &handler.S3Handler{Function: "cloudtrail", Log: log, Ship: copier("cloudtrail", base, cfg, schema.CloudTrailKind)}
 	},
+	"billing": func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
+		return &handler.S3Handler{Function: "billing", Log: log, Ship: copier("billing", base, cfg, func(string) schema.Kind { return schema.KindBilling })}
+	},
+	"applogs": func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
+		return &handler.AppLogsHandler{Function: "applogs", Log: log, Ship: &ship.Logs{Vault: vaultWriter("applogs", base, cfg)}}
+	},
 }
 
 // Names lists the functions that can be built.
@@ -57,21 +64,40 @@ func New(name string, base aws.Config, cfg config.Config, log *slog.Logger) (Han
 	return b(base, cfg, log), nil
 }
 
+// FromEnv reads the configuration from getenv, loads the AWS SDK
+// configuration and builds the named function, logging to logTo: what every
+// functions/NAME/main.go and `logvault invoke` do.
+func FromEnv(ctx context.Context, name string, getenv func(string) string, logTo io.Writer) (Handler, error) {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	base, err := config.LoadAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return New(name, base, cfg, Logger(cfg, logTo))
+}
+
 func copier(name string, base aws.Config, cfg config.Config, kind func(string) schema.Kind) *ship.Copier {
 	return &ship.Copier{
 		Source: &source.Reader{S3: s3.NewFromConfig(base, cfg.S3Options)},
-		Vault: &vault.Writer{
-			S3:            vault.NewS3Client(base, cfg, "logvault-"+name),
-			Bucket:        cfg.VaultBucket,
-			ExpectedOwner: cfg.ExpectedOwner,
-			RetentionDays: cfg.RetentionDays,
-			Shipper:       "logvault-" + name + "/" + Version,
-		},
-		Kind: kind,
+		Vault:  vaultWriter(name, base, cfg),
+		Kind:   kind,
+	}
+}
+
+func vaultWriter(name string, base aws.Config, cfg config.Config) *vault.Writer {
+	return &vault.Writer{
+		S3:            vault.NewS3Client(base, cfg, "logvault-"+name),
+		Bucket:        cfg.VaultBucket,
+		ExpectedOwner: cfg.ExpectedOwner,
+		RetentionDays: cfg.RetentionDays,
+		Shipper:       "logvault-" + name + "/" + Version,
 	}
 }
 
 // Logger returns the JSON logger every function writes its receipts with.
-func Logger(cfg config.Config, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+func Logger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.LogLevel}))
 }

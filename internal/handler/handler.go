@@ -110,14 +110,19 @@ func (h *S3Handler) shipMessage(ctx context.Context, m trigger.Message, out *[]v
 			log.ErrorContext(ctx, "shipment failed", append(attrs, "outcome", "failed", "error", err.Error())...)
 			return err
 		}
-		log.InfoContext(ctx, "shipped", append(attrs,
-			"kind", string(rec.Kind), "version_id", rec.VersionID, "sha256", rec.SHA256,
-			"bytes", rec.Bytes, "outcome", string(rec.Outcome))...)
+		logReceipt(ctx, log, rec, attrs)
 		if out != nil {
 			*out = append(*out, rec)
 		}
 	}
 	return nil
+}
+
+// logReceipt writes the one JSON line every outcome gets.
+func logReceipt(ctx context.Context, log *slog.Logger, rec vault.Receipt, attrs []any) {
+	log.InfoContext(ctx, "shipped", append(attrs,
+		"kind", string(rec.Kind), "version_id", rec.VersionID, "sha256", rec.SHA256,
+		"bytes", rec.Bytes, "outcome", string(rec.Outcome))...)
 }
 
 func requestID(ctx context.Context) string {

@@ -6,6 +6,7 @@ package schema
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Kind is what a vault object holds.
@@ -67,4 +68,21 @@ func CloudTrailKind(key string) Kind {
 		return KindCloudTrailDigest
 	}
 	return KindCloudTrail
+}
+
+// AppLogsKey is the vault key of one CloudWatch Logs DATA_MESSAGE:
+// applogs/<owner>/<log-group without leading />/<yyyy>/<mm>/<dd>/<log-stream>/<first-event-id>.ndjson.gz,
+// dated by the first event (UTC), so a retried payload maps to the same key.
+func AppLogsKey(owner, logGroup, logStream, firstEventID string, firstEventMillis int64) (string, error) {
+	group := strings.TrimPrefix(logGroup, "/")
+	if owner == "" || group == "" || logStream == "" || firstEventID == "" {
+		return "", fmt.Errorf("schema: owner, log group, log stream and first event id are required (got %q, %q, %q, %q)", owner, logGroup, logStream, firstEventID)
+	}
+	day := time.UnixMilli(firstEventMillis).UTC().Format("2006/01/02")
+	return "applogs/" + owner + "/" + group + "/" + day + "/" + logStream + "/" + firstEventID + ".ndjson.gz", nil
+}
+
+// AppLogsSource names a log stream as "cwlogs://<owner>/<log-group>/<log-stream>".
+func AppLogsSource(owner, logGroup, logStream string) string {
+	return "cwlogs://" + owner + "/" + strings.TrimPrefix(logGroup, "/") + "/" + logStream
 }

@@ -1,0 +1,23 @@
+// Command applogs is the Lambda that ships CloudWatch Logs subscription
+// payloads into the vault as gzip NDJSON. It only wires:
+// configuration, clients, lambda.Start.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/logvault/logvault/internal/functions"
+)
+
+func main() {
+	h, err := functions.FromEnv(context.Background(), "applogs", os.Getenv, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err) // one line naming the setting; Lambda reports the failed init
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,23 @@
+// Command billing is the Lambda that ships billing reports (CUR 2.0, Data
+// Exports, legacy CUR) byte for byte into the vault. It only wires:
+// configuration, clients, lambda.Start.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/logvault/logvault/internal/functions"
+)
+
+func main() {
+	h, err := functions.FromEnv(context.Background(), "billing", os.Getenv, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err) // one line naming the setting; Lambda reports the failed init
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,48 @@
+package ship
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/logvault/logvault/internal/cwlogs"
+	"github.com/logvault/logvault/internal/schema"
+	"github.com/logvault/logvault/internal/vault"
+)
+
+// Logs ships CloudWatch Logs DATA_MESSAGEs as gzip NDJSON vault objects.
+type Logs struct {
+	Vault *vault.Writer
+}
+
+// Ship renders d and writes it under its deterministic key; a retried
+// payload renders the same bytes and so is a duplicate.
+func (l *Logs) Ship(ctx context.Context, d events.CloudwatchLogsData) (vault.Receipt, error) {
+	first := d.LogEvents[0]
+	key, err := schema.AppLogsKey(d.Owner, d.LogGroup, d.LogStream, first.ID, first.Timestamp)
+	if err != nil {
+		return vault.Receipt{}, err
+	}
+	body, err := cwlogs.NDJSON(d)
+	if err != nil {
+		return vault.Receipt{Key: key}, err
+	}
+	return l.Vault.Put(ctx, vault.Object{
+		Key:             key,
+		Kind:            schema.KindAppLogs,
+		Source:          schema.AppLogsSource(d.Owner, d.LogGroup, d.LogStream),
+		ContentType:     "application/x-ndjson",
+		ContentEncoding: "gzip",
+		SHA256:          sha256.Sum256(body),
+		Size:            int64(len(body)),
+	}, bytes.NewReader(body))
+}
+
+// LogsShipper is what the applogs handler needs of Logs.
+type LogsShipper interface {
+	Ship(ctx context.Context, d events.CloudwatchLogsData) (vault.Receipt, error)
+}
+
+var _ LogsShipper = (*Logs)(nil)
