@@ -58,10 +58,13 @@ func PolicyJSON(doc any) ([]byte, error) {
 }
 
 type resolver struct {
-	v       Values
-	missing []string
+	v        Values
+	defaults map[string]string
+	missing  []string
 }
 
+// lookupRef resolves a name as Ref does: parameters (with their template
+// defaults), pseudo parameters, resources.
 func (r *resolver) lookupRef(name string) (string, bool) {
 	if s, ok := r.v.Parameters[name]; ok {
 		return s, true
@@ -72,10 +75,30 @@ func (r *resolver) lookupRef(name string) (string, bool) {
 	if s, ok := r.v.Refs[name]; ok {
 		return s, true
 	}
+	if s, ok := r.defaults[name]; ok {
+		return s, true
+	}
 	return "", false
 }
 
-func (r *resolver) ref(_ string, input any, _ any) any {
+// learnDefaults records the template's parameter defaults, once.
+func (r *resolver) learnDefaults(template any) {
+	if r.defaults != nil {
+		return
+	}
+	r.defaults = map[string]string{}
+	t, _ := template.(map[string]any)
+	params, _ := t["Parameters"].(map[string]any)
+	for name, p := range params {
+		pm, _ := p.(map[string]any)
+		if d, ok := pm["Default"]; ok {
+			r.defaults[name] = fmt.Sprint(d)
+		}
+	}
+}
+
+func (r *resolver) ref(_ string, input any, template any) any {
+	r.learnDefaults(template)
 	name, ok := input.(string)
 	if !ok {
 		r.missing = append(r.missing, fmt.Sprintf("Ref %v", input))
@@ -115,9 +138,10 @@ func (r *resolver) getAtt(_ string, input any, _ any) any {
 	return nil
 }
 
-var subVar = regexp.MustCompile(`\$\{([^}!]+)\}`)
+var subVar = regexp.MustCompile(`\$\{([^}]+)\}`)
 
-func (r *resolver) sub(_ string, input any, _ any) any {
+func (r *resolver) sub(_ string, input any, template any) any {
+	r.learnDefaults(template)
 	src, locals := "", map[string]string{}
 	switch v := input.(type) {
 	case string:
@@ -145,6 +169,9 @@ func (r *resolver) sub(_ string, input any, _ any) any {
 	}
 	return subVar.ReplaceAllStringFunc(src, func(m string) string {
 		name := m[2 : len(m)-1]
+		if strings.HasPrefix(name, "!") {
+			return "${" + name[1:] + "}" // ${!Literal} is CloudFormation's escape
+		}
 		if s, ok := locals[name]; ok {
 			return s
 		}

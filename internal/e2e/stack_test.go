@@ -29,10 +29,10 @@ var stack struct {
 }
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	os.Exit(setup(m))
 }
 
-func run(m *testing.M) int {
+func setup(m *testing.M) int {
 	bin := os.Getenv("LOGVAULT_BIN")
 	tmp, err := os.MkdirTemp("", "logvault-e2e-")
 	if err != nil {
@@ -88,11 +88,22 @@ type result struct {
 // plus overrides.
 func invoke(t *testing.T, fn string, payload []byte, overrides map[string]string) result {
 	t.Helper()
+	return run(t, fn, payload, overrides, nil)
+}
+
+// invokeArgs is invoke with extra flags.
+func invokeArgs(t *testing.T, fn string, payload []byte, flags []string) result {
+	t.Helper()
+	return run(t, fn, payload, nil, flags)
+}
+
+func run(t *testing.T, fn string, payload []byte, overrides map[string]string, flags []string) result {
+	t.Helper()
 	f := filepath.Join(t.TempDir(), "event.json")
 	if err := os.WriteFile(f, payload, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(stack.bin, "invoke", fn, f)
+	cmd := exec.Command(stack.bin, append(append([]string{"invoke"}, flags...), fn, f)...)
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for k, v := range stack.env {
 		if o, ok := overrides[k]; ok {

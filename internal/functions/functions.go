@@ -88,8 +88,10 @@ func copier(name string, base aws.Config, cfg config.Config, kind func(string) s
 }
 
 func vaultWriter(name string, base aws.Config, cfg config.Config) *vault.Writer {
+	c := vault.NewS3Client(base, cfg, "logvault-"+name)
 	return &vault.Writer{
-		S3:            vault.NewS3Client(base, cfg, "logvault-"+name),
+		S3:            c,
+		Uploader:      vault.NewUploader(c),
 		Bucket:        cfg.VaultBucket,
 		ExpectedOwner: cfg.ExpectedOwner,
 		RetentionDays: cfg.RetentionDays,

@@ -91,7 +91,7 @@ func (h *S3Handler) shipMessage(ctx context.Context, m trigger.Message, out *[]v
 		log = log.With("message_id", m.ID)
 	}
 	if m.Err != nil {
-		log.ErrorContext(ctx, "message rejected", "error", m.Err.Error())
+		log.ErrorContext(ctx, "message rejected", "outcome", "failed", "error", m.Err.Error())
 		return m.Err
 	}
 	if m.Test {

@@ -55,6 +55,7 @@ func (e *stsError) Error() string { return e.code + ": " + e.message }
 
 func (s *stsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := randomID(8)
+	w.Header().Set("x-amzn-RequestId", reqID)
 	out, err := s.assumeRole(r)
 	if err != nil {
 		var se *stsError
@@ -133,18 +134,20 @@ func (s *stsServer) assumeRole(r *http.Request) (*assumeRoleResponse, error) {
 			return nil, &stsError{http.StatusBadRequest, "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."}
 		}
 	}
+	// A role session is judged as its role, as AWS does for trust policies
+	// and for aws:PrincipalArn.
+	principal := caller.Arn
+	if caller.RoleArn != "" {
+		principal = caller.RoleArn
+	}
 	ctxKeys := map[string][]string{
-		"aws:PrincipalArn":     {caller.Arn},
+		"aws:PrincipalArn":     {principal},
 		"aws:PrincipalAccount": {accountOf(caller.Arn)},
 		"aws:SecureTransport":  {strconv.FormatBool(r.TLS != nil)},
 		"sts:RoleSessionName":  {sessionName},
 	}
 	if _, ok := form["ExternalId"]; ok {
 		ctxKeys["sts:ExternalId"] = []string{externalID}
-	}
-	principal := caller.Arn
-	if caller.RoleArn != "" {
-		principal = caller.RoleArn
 	}
 	res := ro.trust.Evaluate(policy.Request{Principal: principal, Action: "sts:AssumeRole", Resource: roleARN, Context: ctxKeys})
 	if res.Decision != policy.Allow || !res.Exact() { // an Allow resting on an assumption is no Allow

@@ -6,7 +6,6 @@ package ship
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -31,6 +30,8 @@ type Copier struct {
 	MemoryLimit int64
 	// SpoolDir is where larger objects are spooled ("" = os.TempDir()).
 	SpoolDir string
+	// MinThroughput overrides DefaultMinThroughput when positive.
+	MinThroughput int64
 }
 
 // Ship copies ref's object into the vault and returns the receipt. It returns
@@ -47,14 +48,19 @@ func (c *Copier) Ship(ctx context.Context, ref trigger.ObjectRef) (vault.Receipt
 	}
 	defer obj.Body.Close()
 
-	body, sum, n, cleanup, err := c.spool(obj.Body)
+	if err := c.checkTime(ctx, obj.Size); err != nil {
+		return vault.Receipt{Key: key}, fmt.Errorf("ship: s3://%s/%s: %w", ref.Bucket, ref.Key, err)
+	}
+	h := vault.NewHasher(obj.Size)
+	body, n, cleanup, err := c.spool(obj.Body, h, obj.Size)
 	if err != nil {
 		return vault.Receipt{Key: key}, fmt.Errorf("ship: read s3://%s/%s: %w", ref.Bucket, ref.Key, err)
 	}
 	defer cleanup()
-	if obj.Size > 0 && n != obj.Size {
+	if n != obj.Size {
 		return vault.Receipt{Key: key}, fmt.Errorf("ship: read s3://%s/%s: got %d bytes, source announced %d", ref.Bucket, ref.Key, n, obj.Size)
 	}
+	sum, parts := h.Sums()
 	return c.Vault.Put(ctx, vault.Object{
 		Key:             key,
 		Kind:            kind,
@@ -65,44 +71,48 @@ func (c *Copier) Ship(ctx context.Context, ref trigger.ObjectRef) (vault.Receipt
 		ContentEncoding: obj.ContentEncoding,
 		UserMetadata:    obj.Metadata,
 		SHA256:          sum,
+		PartSHA256:      parts,
 		Size:            n,
 	}, body)
 }
 
 // spool reads r once, hashing as it goes, into memory up to the limit and
 // into a temporary file beyond it, and returns a rewindable copy.
-func (c *Copier) spool(r io.Reader) (io.ReadSeeker, [32]byte, int64, func(), error) {
+func (c *Copier) spool(r io.Reader, h io.Writer, size int64) (io.ReadSeeker, int64, func(), error) {
 	limit := c.MemoryLimit
 	if limit <= 0 {
 		limit = DefaultMemoryLimit
 	}
-	h := sha256.New()
-	var buf bytes.Buffer
-	n, err := io.Copy(io.MultiWriter(&buf, h), io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, [32]byte{}, 0, func() {}, err
+	nothing := func() {}
+	if size <= limit {
+		var buf bytes.Buffer
+		buf.Grow(int(size))
+		n, err := io.Copy(io.MultiWriter(&buf, h), io.LimitReader(r, limit+1))
+		if err != nil {
+			return nil, 0, nothing, err
+		}
+		if n > limit {
+			return nil, 0, nothing, fmt.Errorf("the source sent more than the %d bytes it announced", size)
+		}
+		return bytes.NewReader(buf.Bytes()), n, nothing, nil
 	}
-	if n <= limit {
-		var sum [32]byte
-		copy(sum[:], h.Sum(nil))
-		return bytes.NewReader(buf.Bytes()), sum, n, func() {}, nil
+	return c.spoolFile(r, h, size)
+}
+
+func (c *Copier) spoolFile(r io.Reader, h io.Writer, size int64) (io.ReadSeeker, int64, func(), error) {
+	nothing := func() {}
+	if err := checkSpace(c.SpoolDir, size); err != nil {
+		return nil, 0, nothing, err
 	}
 	f, err := os.CreateTemp(c.SpoolDir, "logvault-spool-*")
 	if err != nil {
-		return nil, [32]byte{}, 0, func() {}, err
+		return nil, 0, nothing, err
 	}
 	cleanup := func() { f.Close(); os.Remove(f.Name()) }
-	if _, err := f.Write(buf.Bytes()); err != nil {
-		cleanup()
-		return nil, [32]byte{}, 0, func() {}, err
-	}
-	buf = bytes.Buffer{} // release the in-memory head before streaming the rest
-	m, err := io.Copy(io.MultiWriter(f, h), r)
+	n, err := io.Copy(f, io.TeeReader(r, h))
 	if err != nil {
 		cleanup()
-		return nil, [32]byte{}, 0, func() {}, err
+		return nil, 0, nothing, err
 	}
-	var sum [32]byte
-	copy(sum[:], h.Sum(nil))
-	return f, sum, n + m, cleanup, nil
+	return f, n, cleanup, nil
 }

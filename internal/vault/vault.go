@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -45,6 +47,9 @@ type Writer struct {
 	RetentionDays int    // COMPLIANCE retention per object when positive
 	Shipper       string // function name and build version
 	Now           func() time.Time
+	// Uploader writes objects larger than one part as multipart uploads;
+	// nil writes everything with PutObject (up to S3's 5 GiB limit).
+	Uploader *transfermanager.Client
 }
 
 // Object describes one version to write.
@@ -58,7 +63,10 @@ type Object struct {
 	ContentEncoding string
 	UserMetadata    map[string]string // the source's own metadata, kept unchanged
 	SHA256          [32]byte
-	Size            int64
+	// PartSHA256 are the digests of the object's PartSize(Size) parts (see
+	// Hasher); when set, a multipart write is checked against them.
+	PartSHA256 [][32]byte
+	Size       int64
 }
 
 // Receipt confirms a write (or a duplicate) in the vault.
@@ -83,7 +91,9 @@ const maxConditionalRetries = 4
 // Put writes obj unless the key's current version already holds the same
 // SHA-256. body must yield exactly the bytes obj.SHA256 was computed over;
 // S3 rejects the write otherwise. The write is conditional on the current
-// version seen, so logvault-supersedes always names the version replaced.
+// version seen (its ETag), so logvault-supersedes names the version replaced;
+// the one case S3 cannot tell apart is a racer re-storing the current bytes,
+// which keeps the ETag, so the chain then skips the racer's identical copy.
 func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Receipt, error) {
 	sum := hex.EncodeToString(obj.SHA256[:])
 	rec := Receipt{Kind: obj.Kind, Key: obj.Key, SHA256: sum, Bytes: obj.Size}
@@ -91,6 +101,11 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 		cur, err := w.current(ctx, obj.Key)
 		if err != nil {
 			return rec, err
+		}
+		if cur != nil && !versioned(cur.VersionId) {
+			// An earlier attempt stored the object in an unversioned bucket:
+			// finding it again must not turn the failure into a duplicate.
+			return rec, fmt.Errorf("vault: s3://%s/%s: %w: its current version has no VersionId", w.Bucket, obj.Key, ErrNotVersioned)
 		}
 		if cur != nil && cur.Metadata[schema.MetaSHA256] == sum {
 			rec.VersionID, rec.Outcome = aws.ToString(cur.VersionId), Duplicate
@@ -108,7 +123,12 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 		} else {
 			in.IfNoneMatch = aws.String("*")
 		}
-		out, err := w.S3.PutObject(ctx, in)
+		var out *s3.PutObjectOutput
+		if w.Uploader != nil && obj.Size > PartSize(obj.Size) {
+			out, err = w.putMultipart(ctx, in, obj, body)
+		} else {
+			out, err = w.S3.PutObject(ctx, in)
+		}
 		if err != nil {
 			if isStatus(err, http.StatusPreconditionFailed, http.StatusConflict) && attempt < maxConditionalRetries {
 				continue // someone wrote the key meanwhile: look again
@@ -116,7 +136,7 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 			return rec, fmt.Errorf("vault: put s3://%s/%s: %w", w.Bucket, obj.Key, err)
 		}
 		rec.VersionID = aws.ToString(out.VersionId)
-		if rec.VersionID == "" || rec.VersionID == "null" {
+		if !versioned(out.VersionId) {
 			return rec, fmt.Errorf("vault: put s3://%s/%s: %w: the response carried no VersionId", w.Bucket, obj.Key, ErrNotVersioned)
 		}
 		want := base64.StdEncoding.EncodeToString(obj.SHA256[:])
@@ -134,7 +154,7 @@ func (w *Writer) putInput(obj Object, sum string, body io.Reader) *s3.PutObjectI
 	}
 	// A source must not be able to forge the vault's own record.
 	for k := range meta {
-		if len(k) >= len(schema.Prefix) && k[:len(schema.Prefix)] == schema.Prefix {
+		if strings.HasPrefix(strings.ToLower(k), schema.Prefix) { // S3 metadata names ignore case
 			delete(meta, k)
 		}
 	}
@@ -191,6 +211,12 @@ func (w *Writer) current(ctx context.Context, key string) (*s3.HeadObjectOutput,
 		return nil, nil
 	}
 	return out, nil
+}
+
+// versioned reports whether S3 answered with a real version id.
+func versioned(id *string) bool {
+	v := aws.ToString(id)
+	return v != "" && v != "null"
 }
 
 func (w *Writer) now() time.Time {

@@ -1,0 +1,388 @@
+package cfn_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/awslabs/goformation/v7/cloudformation"
+
+	"github.com/logvault/logvault/infra"
+	"github.com/logvault/logvault/internal/cfn"
+	"github.com/logvault/logvault/internal/policy"
+)
+
+const (
+	acctA        = "111111111111"
+	acctB        = "222222222222"
+	acctC        = "333333333333"
+	bucket       = "logvault-local-vault"
+	bucketARN    = "arn:aws:s3:::" + bucket
+	objectARN    = bucketARN + "/cloudtrail/src/AWSLogs/x.json.gz"
+	writerName   = "logvault-vault-writer"
+	writerARN    = "arn:aws:iam::" + acctA + ":role/" + writerName
+	writerSess   = "arn:aws:sts::" + acctA + ":assumed-role/" + writerName + "/ship-1"
+	breakGlass   = "arn:aws:iam::" + acctA + ":role/logvault-break-glass"
+	breakSess    = "arn:aws:sts::" + acctA + ":assumed-role/logvault-break-glass/alice"
+	bUser        = "arn:aws:iam::" + acctB + ":user/logvault-local"
+	bRole        = "arn:aws:iam::" + acctB + ":role/logvault-cloudtrail"
+	bSess        = "arn:aws:sts::" + acctB + ":assumed-role/logvault-cloudtrail/fn"
+	cRole        = "arn:aws:iam::" + acctC + ":role/logvault-cloudtrail"
+	externalID   = "logvault-test-external-id"
+	bucketPolicy = "VaultBucketPolicy"
+)
+
+// values are what the local stack passes (localstack.vaultPolicies).
+func values() cfn.Values {
+	return cfn.Values{
+		Parameters: map[string]string{
+			"TrustedAccountId":  acctB,
+			"ExternalId":        externalID,
+			"BreakGlassRoleArn": breakGlass,
+			"VaultBucketName":   bucket,
+			"WriterRoleName":    writerName,
+		},
+		Pseudo: map[string]string{"AWS::Partition": "aws", "AWS::AccountId": acctA, "AWS::Region": "us-east-1"},
+		Refs:   map[string]string{"VaultBucket": bucket, "WriterRole": writerName},
+		Attrs:  map[string]string{"VaultBucket.Arn": bucketARN, "WriterRole.Arn": writerARN},
+	}
+}
+
+func loadVault(t *testing.T, v cfn.Values) *cloudformation.Template {
+	t.Helper()
+	tmpl, err := cfn.Load(infra.VaultTemplate, v)
+	if err != nil {
+		t.Fatalf("Load(infra/vault.yaml): %v", err)
+	}
+	return tmpl
+}
+
+func parsePolicy(t *testing.T, doc any) *policy.Document {
+	t.Helper()
+	js, err := cfn.PolicyJSON(doc)
+	if err != nil {
+		t.Fatalf("PolicyJSON: %v", err)
+	}
+	d, err := policy.Parse(js)
+	if err != nil {
+		t.Fatalf("policy.Parse(%s): %v", js, err)
+	}
+	if u := d.Unknown(); len(u) > 0 {
+		t.Errorf("policy %s has parts the evaluator cannot interpret: %q", js, u)
+	}
+	return d
+}
+
+// reqCtx is the request context AWS supplies for principal p (its role ARN
+// as aws:PrincipalArn for a role session), over TLS unless insecure.
+func reqCtx(p, principalArn string, secure bool, extra ...string) map[string][]string {
+	acct := strings.SplitN(p, ":", 6)[4]
+	c := map[string][]string{
+		"aws:PrincipalArn":     {principalArn},
+		"aws:PrincipalAccount": {acct},
+		"aws:SecureTransport":  {map[bool]string{true: "true", false: "false"}[secure]},
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		c[extra[i]] = append(c[extra[i]], extra[i+1])
+	}
+	return c
+}
+
+type evalCase struct {
+	name      string
+	req       policy.Request
+	want      policy.Decision
+	statement string // checked when not ""
+}
+
+func runEval(t *testing.T, d *policy.Document, cases []evalCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := d.Evaluate(c.req)
+			if got.Decision != c.want {
+				t.Fatalf("Decision %v (statement %q, assumed %q), want %v", got.Decision, got.Statement, got.Assumed, c.want)
+			}
+			if c.statement != "" && got.Statement != c.statement {
+				t.Errorf("Statement %q, want %q", got.Statement, c.statement)
+			}
+			if !got.Exact() {
+				t.Errorf("decision rests on assumptions: %q", got.Assumed)
+			}
+		})
+	}
+}
+
+func TestLoadVaultBucketPolicy(t *testing.T) {
+	tmpl := loadVault(t, values())
+	bp, err := tmpl.GetS3BucketPolicyWithName(bucketPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bp.Bucket != bucket {
+		t.Errorf("VaultBucketPolicy.Bucket %q, want %q", bp.Bucket, bucket)
+	}
+	d := parsePolicy(t, bp.PolicyDocument)
+	s3 := func(principal, principalArn, action, resource string, secure bool) policy.Request {
+		return policy.Request{Principal: principal, Action: action, Resource: resource, Context: reqCtx(principal, principalArn, secure)}
+	}
+	runEval(t, d, []evalCase{
+		{"writer session PutObject", s3(writerSess, writerARN, "s3:PutObject", objectARN, true), policy.Allow, "WriterDepositAndRead"},
+		{"writer session GetObjectVersion", s3(writerSess, writerARN, "s3:GetObjectVersion", objectARN, true), policy.Allow, "WriterDepositAndRead"},
+		{"writer session ListBucketVersions", s3(writerSess, writerARN, "s3:ListBucketVersions", bucketARN, true), policy.Allow, "WriterList"},
+		{"writer session PutObject without TLS", s3(writerSess, writerARN, "s3:PutObject", objectARN, false), policy.ExplicitDeny, "DenyInsecureTransport"},
+		{"writer session DeleteObjectVersion", s3(writerSess, writerARN, "s3:DeleteObjectVersion", objectARN, true), policy.ExplicitDeny, "DenyDestructiveObjectActions"},
+		{"writer session DeleteObject", s3(writerSess, writerARN, "s3:DeleteObject", objectARN, true), policy.ExplicitDeny, "DenyDestructiveObjectActions"},
+		{"writer session BypassGovernanceRetention", s3(writerSess, writerARN, "s3:BypassGovernanceRetention", objectARN, true), policy.ExplicitDeny, "DenyDestructiveObjectActions"},
+		{"writer session PutBucketPolicy", s3(writerSess, writerARN, "s3:PutBucketPolicy", bucketARN, true), policy.ExplicitDeny, "DenyDestructiveBucketActions"},
+		{"writer session PutBucketVersioning", s3(writerSess, writerARN, "s3:PutBucketVersioning", bucketARN, true), policy.ExplicitDeny, "DenyDestructiveBucketActions"},
+		{"writer session PutLifecycleConfiguration", s3(writerSess, writerARN, "s3:PutLifecycleConfiguration", bucketARN, true), policy.ExplicitDeny, "DenyDestructiveBucketActions"},
+		{"Account B role DeleteObjectVersion", s3(bRole, bRole, "s3:DeleteObjectVersion", objectARN, true), policy.ExplicitDeny, "DenyDestructiveObjectActions"},
+		{"Account B role session DeleteObjectVersion", s3(bSess, bRole, "s3:DeleteObjectVersion", objectARN, true), policy.ExplicitDeny, "DenyDestructiveObjectActions"},
+		{"Account B user DeleteBucket", s3(bUser, bUser, "s3:DeleteBucket", bucketARN, true), policy.ExplicitDeny, "DenyDestructiveBucketActions"},
+		{"Account B role PutObject (no direct grant)", s3(bRole, bRole, "s3:PutObject", objectARN, true), policy.ImplicitDeny, ""},
+		{"Account C role GetObject", s3(cRole, cRole, "s3:GetObject", objectARN, true), policy.ImplicitDeny, ""},
+		{"break-glass session DeleteObjectVersion is not denied", s3(breakSess, breakGlass, "s3:DeleteObjectVersion", objectARN, true), policy.ImplicitDeny, ""},
+		{"break-glass session without TLS is still denied", s3(breakSess, breakGlass, "s3:GetObject", objectARN, false), policy.ExplicitDeny, "DenyInsecureTransport"},
+	})
+}
+
+func TestLoadVaultWriterRole(t *testing.T) {
+	tmpl := loadVault(t, values())
+	r, err := tmpl.GetIAMRoleWithName("WriterRole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RoleName == nil || *r.RoleName != writerName {
+		t.Errorf("RoleName %v, want %q", r.RoleName, writerName)
+	}
+	if r.MaxSessionDuration == nil || *r.MaxSessionDuration != 3600 {
+		t.Errorf("MaxSessionDuration %v, want 3600", r.MaxSessionDuration)
+	}
+	trust := parsePolicy(t, r.AssumeRolePolicyDocument)
+	assume := func(principal string, extra ...string) policy.Request {
+		arn := principal
+		if principal == bSess {
+			arn = bRole
+		}
+		return policy.Request{Principal: principal, Action: "sts:AssumeRole", Resource: writerARN, Context: reqCtx(principal, arn, true, extra...)}
+	}
+	t.Run("trust", func(t *testing.T) {
+		runEval(t, trust, []evalCase{
+			{"Account B user with the ExternalId", assume(bUser, "sts:ExternalId", externalID), policy.Allow, "TrustAccountBWithExternalId"},
+			{"Account B role session with the ExternalId", assume(bSess, "sts:ExternalId", externalID), policy.Allow, "TrustAccountBWithExternalId"},
+			{"Account B user without an ExternalId", assume(bUser), policy.ImplicitDeny, ""},
+			{"Account B user with a wrong ExternalId", assume(bUser, "sts:ExternalId", "logvault-wrong"), policy.ImplicitDeny, ""},
+			{"Account C role with the ExternalId", assume(cRole, "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
+			{"the writer's own session with the ExternalId", assume(writerSess, "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
+		})
+	})
+	if len(r.Policies) != 1 {
+		t.Fatalf("WriterRole has %d inline policies, want 1", len(r.Policies))
+	}
+	perms := parsePolicy(t, r.Policies[0].PolicyDocument)
+	t.Run("write-only permissions", func(t *testing.T) {
+		op := func(action, resource string) policy.Request {
+			return policy.Request{Principal: writerSess, Action: action, Resource: resource, Context: reqCtx(writerSess, writerARN, true)}
+		}
+		runEval(t, perms, []evalCase{
+			{"PutObject", op("s3:PutObject", objectARN), policy.Allow, "DepositAndRead"},
+			{"ListBucket", op("s3:ListBucket", bucketARN), policy.Allow, "List"},
+			{"DeleteObject", op("s3:DeleteObject", objectARN), policy.ImplicitDeny, ""},
+			{"PutObject into another bucket", op("s3:PutObject", "arn:aws:s3:::other/x"), policy.ImplicitDeny, ""},
+		})
+	})
+}
+
+func TestLoadVaultOutputsAndBucket(t *testing.T) {
+	tmpl := loadVault(t, values())
+	for name, want := range map[string]string{"VaultBucketName": bucket, "WriterRoleArn": writerARN, "VaultAccountId": acctA} {
+		if got := tmpl.Outputs[name].Value; got != want {
+			t.Errorf("output %s = %v, want %q", name, got, want)
+		}
+	}
+	b, err := tmpl.GetS3BucketWithName("VaultBucket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.BucketName == nil || *b.BucketName != bucket {
+		t.Errorf("BucketName %v, want %q (condition NamedBucket true)", b.BucketName, bucket)
+	}
+	if b.VersioningConfiguration == nil || b.VersioningConfiguration.Status != "Enabled" {
+		t.Errorf("VersioningConfiguration %+v, want Enabled", b.VersioningConfiguration)
+	}
+
+	v := values()
+	v.Parameters["VaultBucketName"] = ""
+	tmpl = loadVault(t, v)
+	if b, err = tmpl.GetS3BucketWithName("VaultBucket"); err != nil {
+		t.Fatal(err)
+	}
+	if b.BucketName != nil {
+		t.Errorf("BucketName %q with VaultBucketName empty, want none (AWS::NoValue)", *b.BucketName)
+	}
+}
+
+func TestLoadUnresolvedReference(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		drop func(*cfn.Values)
+		want string
+	}{
+		{"parameter TrustedAccountId", func(v *cfn.Values) { delete(v.Parameters, "TrustedAccountId") }, "TrustedAccountId"},
+		{"parameter ExternalId", func(v *cfn.Values) { delete(v.Parameters, "ExternalId") }, "ExternalId"},
+		{"parameter BreakGlassRoleArn", func(v *cfn.Values) { delete(v.Parameters, "BreakGlassRoleArn") }, "BreakGlassRoleArn"},
+		{"attribute WriterRole.Arn", func(v *cfn.Values) { delete(v.Attrs, "WriterRole.Arn") }, "WriterRole.Arn"},
+		{"attribute VaultBucket.Arn", func(v *cfn.Values) { delete(v.Attrs, "VaultBucket.Arn") }, "VaultBucket.Arn"},
+		{"resource ref VaultBucket", func(v *cfn.Values) { delete(v.Refs, "VaultBucket") }, "VaultBucket"},
+		{"pseudo parameter AWS::Partition", func(v *cfn.Values) { delete(v.Pseudo, "AWS::Partition") }, "AWS::Partition"},
+		{"pseudo parameter AWS::AccountId", func(v *cfn.Values) { delete(v.Pseudo, "AWS::AccountId") }, "AWS::AccountId"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := values()
+			c.drop(&v)
+			tmpl, err := cfn.Load(infra.VaultTemplate, v)
+			if err == nil {
+				t.Fatalf("Load succeeded without %s (template %v)", c.want, tmpl != nil)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not name %s", err, c.want)
+			}
+		})
+	}
+}
+
+// TestLoadParameterDefault: CloudFormation uses a parameter's Default when
+// no value is given; WriterRoleName has one in infra/vault.yaml.
+func TestLoadParameterDefault(t *testing.T) {
+	v := values()
+	delete(v.Parameters, "WriterRoleName")
+	tmpl, err := cfn.Load(infra.VaultTemplate, v)
+	if err != nil {
+		t.Fatalf("cfn.go resolver.lookupRef ignores a parameter's Default: Load without WriterRoleName (Default %q in infra/vault.yaml) fails: %v", writerName, err)
+	}
+	r, err := tmpl.GetIAMRoleWithName("WriterRole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RoleName == nil || *r.RoleName != writerName {
+		t.Errorf("RoleName %v, want the Default %q", r.RoleName, writerName)
+	}
+}
+
+const subTemplate = `
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  TrustedAccountId:
+    Type: String
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: !Sub
+        - "${Prefix}-${AWS::Region}"
+        - Prefix: writer
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Local
+            Effect: Allow
+            Principal:
+              AWS: !Sub
+                - "arn:${AWS::Partition}:iam::${Account}:role/${Name}"
+                - Account: !Ref TrustedAccountId
+                  Name: logvault-cloudtrail
+            Action: sts:AssumeRole
+            Condition:
+              StringEquals:
+                sts:ExternalId: !Sub ["${TrustedAccountId}-${Suffix}", {TrustedAccountId: shadowed, Suffix: ext}]
+`
+
+func TestLoadSubListForm(t *testing.T) {
+	tmpl, err := cfn.Load([]byte(subTemplate), cfn.Values{
+		Parameters: map[string]string{"TrustedAccountId": acctB},
+		Pseudo:     map[string]string{"AWS::Partition": "aws", "AWS::Region": "eu-west-1"},
+	})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	r, err := tmpl.GetIAMRoleWithName("Role")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RoleName == nil || *r.RoleName != "writer-eu-west-1" {
+		t.Errorf("RoleName %v, want writer-eu-west-1", r.RoleName)
+	}
+	js, err := cfn.PolicyJSON(r.AssumeRolePolicyDocument)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Statement []struct {
+			Principal struct{ AWS string }
+			Condition map[string]map[string]string
+		}
+	}
+	if err := json.Unmarshal(js, &doc); err != nil || len(doc.Statement) != 1 {
+		t.Fatalf("trust policy %s: %v", js, err)
+	}
+	st := doc.Statement[0]
+	if want := "arn:aws:iam::" + acctB + ":role/logvault-cloudtrail"; st.Principal.AWS != want {
+		t.Errorf("Principal %q, want %q", st.Principal.AWS, want)
+	}
+	if got := st.Condition["StringEquals"]["sts:ExternalId"]; got != "shadowed-ext" {
+		t.Errorf("ExternalId %q, want shadowed-ext (a local variable shadows the parameter)", got)
+	}
+}
+
+func TestLoadSubListFormMissingVariable(t *testing.T) {
+	const tmpl = `
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: !Sub ["${Prefix}-${Missing}", {Prefix: writer}]
+      AssumeRolePolicyDocument: {}
+`
+	_, err := cfn.Load([]byte(tmpl), cfn.Values{})
+	if err == nil || !strings.Contains(err.Error(), "Missing") {
+		t.Errorf("Load: err %v, want one naming Missing", err)
+	}
+}
+
+// TestLoadSubLiteral: in Fn::Sub, ${!Name} is the literal ${Name} — how a
+// template writes IAM policy variables such as ${aws:userid}.
+func TestLoadSubLiteral(t *testing.T) {
+	const tmpl = `
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: !Sub "writer-${!Literal}"
+      AssumeRolePolicyDocument: {}
+`
+	out, err := cfn.Load([]byte(tmpl), cfn.Values{})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	r, err := out.GetIAMRoleWithName("Role")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *r.RoleName; got != "writer-${Literal}" {
+		t.Fatalf("cfn.go resolver.sub leaves the escape in place: !Sub \"writer-${!Literal}\" gives %q, CloudFormation gives \"writer-${Literal}\"", got)
+	}
+}
+
+func TestPolicyJSON(t *testing.T) {
+	if _, err := cfn.PolicyJSON(nil); err == nil {
+		t.Error("PolicyJSON(nil) succeeded")
+	}
+	js, err := cfn.PolicyJSON(map[string]any{"Version": "2012-10-17", "Statement": []any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(js) != `{"Statement":[],"Version":"2012-10-17"}` {
+		t.Errorf("PolicyJSON = %s", js)
+	}
+}

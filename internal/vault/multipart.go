@@ -1,0 +1,141 @@
+package vault
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Multipart layout. Parts are 8 MiB (S3's minimum is 5 MiB) unless the
+// object is so large that 10,000 parts would not hold it.
+const (
+	minPartSize  = 8 << 20
+	maxParts     = 10000
+	partRounding = 1 << 20
+	// uploadConcurrency parts are in flight at once: memory is about
+	// (uploadConcurrency+1) × part size, whatever the object's size.
+	uploadConcurrency = 4
+)
+
+// PartSize is the part size logvault uses for an object of size bytes;
+// objects of at most one part are written with a single PutObject.
+func PartSize(size int64) int64 {
+	ps := int64(minPartSize)
+	if size/ps >= maxParts {
+		ps = (size/maxParts + partRounding) / partRounding * partRounding
+	}
+	return ps
+}
+
+// Hasher computes, in one pass, an object's SHA-256 and the SHA-256 of each
+// of its parts, from which S3's composite multipart checksum follows.
+type Hasher struct {
+	partSize int64
+	whole    hash.Hash
+	part     hash.Hash
+	inPart   int64
+	parts    [][32]byte
+}
+
+// NewHasher hashes an object that will be size bytes long.
+func NewHasher(size int64) *Hasher {
+	return &Hasher{partSize: PartSize(size), whole: sha256.New(), part: sha256.New()}
+}
+
+// Write implements io.Writer.
+func (h *Hasher) Write(p []byte) (int, error) {
+	n := len(p)
+	h.whole.Write(p)
+	for len(p) > 0 {
+		take := h.partSize - h.inPart
+		if int64(len(p)) < take {
+			take = int64(len(p))
+		}
+		h.part.Write(p[:take])
+		h.inPart += take
+		p = p[take:]
+		if h.inPart == h.partSize {
+			h.closePart()
+		}
+	}
+	return n, nil
+}
+
+func (h *Hasher) closePart() {
+	var s [32]byte
+	copy(s[:], h.part.Sum(nil))
+	h.parts = append(h.parts, s)
+	h.part.Reset()
+	h.inPart = 0
+}
+
+// Sums returns the whole object's SHA-256 and each part's.
+func (h *Hasher) Sums() (whole [32]byte, parts [][32]byte) {
+	if h.inPart > 0 || len(h.parts) == 0 {
+		h.closePart()
+	}
+	copy(whole[:], h.whole.Sum(nil))
+	return whole, h.parts
+}
+
+// compositeChecksum is what S3 reports for a multipart object written with
+// SHA256 part checksums: the SHA-256 of the parts' digests, then "-<parts>".
+func compositeChecksum(parts [][32]byte) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write(p[:])
+	}
+	return base64.StdEncoding.EncodeToString(h.Sum(nil)) + "-" + strconv.Itoa(len(parts))
+}
+
+// NewUploader returns the transfer manager the writer uses for multipart
+// uploads: SHA256 on every part, and a failed upload aborted with a fresh
+// 30-second context even when the invocation's own context is cancelled.
+func NewUploader(c *s3.Client) *transfermanager.Client {
+	return transfermanager.New(c, func(o *transfermanager.Options) {
+		o.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmSha256
+		o.Concurrency = uploadConcurrency
+		o.FailTimeout = 30 * time.Second
+	})
+}
+
+// putMultipart writes in via the transfer manager. The body is handed over
+// as a plain reader of known length, read once, sequentially.
+func (w *Writer) putMultipart(ctx context.Context, in *s3.PutObjectInput, obj Object, body io.Reader) (*s3.PutObjectOutput, error) {
+	ps := PartSize(obj.Size)
+	up := &transfermanager.UploadObjectInput{
+		Bucket:                    in.Bucket,
+		Key:                       in.Key,
+		Body:                      struct{ io.Reader }{body},
+		ContentLength:             in.ContentLength,
+		ChecksumAlgorithm:         tmtypes.ChecksumAlgorithmSha256,
+		Metadata:                  in.Metadata,
+		ContentType:               in.ContentType,
+		ContentEncoding:           in.ContentEncoding,
+		ExpectedBucketOwner:       in.ExpectedBucketOwner,
+		IfMatch:                   in.IfMatch,
+		IfNoneMatch:               in.IfNoneMatch,
+		ObjectLockMode:            tmtypes.ObjectLockMode(in.ObjectLockMode),
+		ObjectLockRetainUntilDate: in.ObjectLockRetainUntilDate,
+	}
+	out, err := w.Uploader.UploadObject(ctx, up, func(o *transfermanager.Options) {
+		o.PartSizeBytes, o.MultipartUploadThreshold = ps, ps
+	})
+	if err != nil {
+		return nil, err
+	}
+	if want := compositeChecksum(obj.PartSHA256); len(obj.PartSHA256) > 0 && aws.ToString(out.ChecksumSHA256) != want {
+		return nil, fmt.Errorf("S3 reports checksum %s for the parts, expected %s", aws.ToString(out.ChecksumSHA256), want)
+	}
+	return &s3.PutObjectOutput{VersionId: out.VersionID}, nil
+}

@@ -1,0 +1,375 @@
+package vault_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/logvault/logvault/internal/s3mem"
+	"github.com/logvault/logvault/internal/schema"
+	"github.com/logvault/logvault/internal/vault"
+)
+
+const (
+	vaultBucket = "vault"
+	key         = "cloudtrail/trail-bucket/AWSLogs/222222222222/CloudTrail/us-east-1/2026/11/26/x.json.gz"
+	accountA    = "111111111111"
+)
+
+var now = time.Date(2026, 11, 26, 12, 5, 0, 0, time.UTC)
+
+// recorder is the twin with every request the writer sent kept for inspection.
+type recorder struct {
+	*s3mem.Server
+	mu    sync.Mutex
+	heads []s3.HeadObjectInput
+	puts  []s3.PutObjectInput
+}
+
+func (r *recorder) HeadObject(ctx context.Context, in *s3.HeadObjectInput, o ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	r.mu.Lock()
+	r.heads = append(r.heads, *in)
+	r.mu.Unlock()
+	return r.Server.HeadObject(ctx, in, o...)
+}
+
+func (r *recorder) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	r.mu.Lock()
+	r.puts = append(r.puts, *in)
+	r.mu.Unlock()
+	return r.Server.PutObject(ctx, in, o...)
+}
+
+func hexSum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+func b64Sum(b []byte) string { s := sha256.Sum256(b); return base64.StdEncoding.EncodeToString(s[:]) }
+
+// seed writes body as a version of key the way an earlier logvault write (or
+// another writer) left it.
+func seed(t *testing.T, s *s3mem.Server, owner string, body []byte) {
+	t.Helper()
+	_, err := s.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String(vaultBucket), Key: aws.String(key), Body: bytes.NewReader(body),
+		ExpectedBucketOwner: nilIfEmpty(owner), Metadata: map[string]string{schema.MetaSHA256: hexSum(body)},
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
+	})
+	if err != nil {
+		t.Errorf("seed: %v", err)
+	}
+}
+
+func object(body []byte, meta map[string]string) vault.Object {
+	return vault.Object{
+		Key: key, Kind: schema.KindCloudTrail, Source: "s3://trail-bucket/AWSLogs/x.json.gz",
+		SourceVersionID: "srcVersion1", SourceETag: "0123abcd", ContentType: "application/json", ContentEncoding: "gzip",
+		UserMetadata: meta, SHA256: sha256.Sum256(body), Size: int64(len(body)),
+	}
+}
+
+func TestPut(t *testing.T) {
+	bodyA := []byte(`{"Records":[{"eventName":"ConsoleLogin"}]}`)
+	bodyB := []byte(`{"Records":[{"eventName":"DeleteTrail"}]}`)
+	racer := func(i int) []byte { return []byte(fmt.Sprintf("racer %d", i)) }
+
+	tests := []struct {
+		name        string
+		unversioned bool
+		bucket      s3mem.BucketConfig // Versioned is implied unless unversioned
+		writer      vault.Writer       // configuration beyond S3, Bucket, Shipper and Now
+		prior       [][]byte           // versions of the key before the write
+		races       [][]byte           // another writer stores each of these just before one of our PutObject calls
+		fail        map[string]int     // injected HTTP status for the first call of an operation
+		meta        map[string]string
+		body        []byte // what the object's SHA-256 is computed over
+		sent        []byte // the bytes actually sent, when they differ from body
+		wantOutcome vault.Outcome
+		wantErr     error  // errors.Is target; nil with wantStatus 0 = success
+		wantStatus  int    // HTTP status the error must carry
+		wantErrText string // substring of the error
+		check       func(t *testing.T, r *recorder)
+	}{
+		{name: "new key is created", body: bodyA, wantOutcome: vault.Created},
+		{name: "same bytes again is a duplicate", prior: [][]byte{bodyA}, body: bodyA, wantOutcome: vault.Duplicate},
+		{name: "new bytes overwrite as a new version", prior: [][]byte{bodyA}, body: bodyB, wantOutcome: vault.Overwrote},
+		{name: "empty object", body: []byte{}, wantOutcome: vault.Created},
+		{
+			name: "unversioned vault fails loudly", unversioned: true, body: bodyA,
+			wantErr: vault.ErrNotVersioned,
+		},
+		{
+			name: "body differs from its SHA-256: S3 rejects it", prior: [][]byte{bodyA}, body: bodyB,
+			sent: append([]byte("X"), bodyB[1:]...), wantStatus: 400, wantErrText: "BadDigest",
+		},
+		{name: "racing writer on a new key", races: [][]byte{racer(0)}, body: bodyA, wantOutcome: vault.Overwrote},
+		{name: "racing writer on an existing key", prior: [][]byte{bodyA}, races: [][]byte{racer(0)}, body: bodyB, wantOutcome: vault.Overwrote},
+		{name: "racing writer stores the same bytes", races: [][]byte{bodyA}, body: bodyA, wantOutcome: vault.Duplicate},
+		{
+			name: "a writer racing every attempt: bounded retries, then an error", prior: [][]byte{bodyA},
+			races: [][]byte{racer(0), racer(1), racer(2), racer(3), racer(4)}, body: bodyB, wantStatus: 412,
+		},
+		{name: "Head failing is an error, not a blind write", fail: map[string]int{"HeadObject": 500}, body: bodyA, wantStatus: 500},
+		{name: "Put failing is an error", fail: map[string]int{"PutObject": 503}, body: bodyA, wantStatus: 503},
+		{
+			name: "source metadata cannot forge logvault keys", prior: [][]byte{bodyA}, body: bodyB, wantOutcome: vault.Overwrote,
+			meta: map[string]string{
+				"signature": "kept", schema.MetaSHA256: "forged", schema.MetaKind: "billing", schema.MetaSupersedes: "forged",
+				schema.MetaSource: "s3://evil/x", schema.MetaShipper: "evil", schema.MetaRestoredFrom: "forged", "logvault-extra": "forged",
+			},
+		},
+		{
+			name: "source metadata cannot forge logvault keys in another case", body: bodyA, wantOutcome: vault.Created,
+			meta: map[string]string{"Logvault-Sha256": "forged", "LOGVAULT-SUPERSEDES": "forged"},
+			check: func(t *testing.T, r *recorder) {
+				for _, in := range r.puts {
+					for k, v := range in.Metadata {
+						if strings.HasPrefix(strings.ToLower(k), schema.Prefix) && k != strings.ToLower(k) {
+							vs := r.Versions(vaultBucket, key)
+							t.Fatalf("vault.go putInput (the schema.Prefix loop) drops source metadata starting %q case-sensitively: %q=%q is sent; "+
+								"S3 metadata names are case-insensitive (the SDK canonicalises them and one value wins at random), "+
+								"so the new version of a new key carries logvault-supersedes=%q", schema.Prefix, k, v,
+								vs[len(vs)-1].Metadata[schema.MetaSupersedes])
+						}
+					}
+				}
+			},
+		},
+		{
+			name: "owner and retention are sent on every call", bucket: s3mem.BucketConfig{ObjectLock: true, Owner: accountA},
+			writer: vault.Writer{ExpectedOwner: accountA, RetentionDays: 30}, prior: [][]byte{bodyA}, body: bodyB, wantOutcome: vault.Overwrote,
+			check: func(t *testing.T, r *recorder) {
+				for _, in := range r.heads {
+					if aws.ToString(in.ExpectedBucketOwner) != accountA {
+						t.Errorf("HeadObject ExpectedBucketOwner = %q, want %s", aws.ToString(in.ExpectedBucketOwner), accountA)
+					}
+				}
+				for _, in := range r.puts {
+					if aws.ToString(in.ExpectedBucketOwner) != accountA {
+						t.Errorf("PutObject ExpectedBucketOwner = %q, want %s", aws.ToString(in.ExpectedBucketOwner), accountA)
+					}
+					if in.ObjectLockMode != types.ObjectLockModeCompliance {
+						t.Errorf("PutObject ObjectLockMode = %q, want COMPLIANCE", in.ObjectLockMode)
+					}
+					if want := now.AddDate(0, 0, 30); in.ObjectLockRetainUntilDate == nil || !in.ObjectLockRetainUntilDate.Equal(want) {
+						t.Errorf("PutObject ObjectLockRetainUntilDate = %v, want %v", in.ObjectLockRetainUntilDate, want)
+					}
+				}
+				vs := r.Versions(vaultBucket, key)
+				if v := vs[len(vs)-1]; v.ObjectLockMode != types.ObjectLockModeCompliance || v.RetainUntil == nil {
+					t.Errorf("stored version lock %q until %v, want COMPLIANCE with a date", v.ObjectLockMode, v.RetainUntil)
+				}
+			},
+		},
+		{
+			name: "owner and retention are not sent unless configured", prior: [][]byte{bodyA}, body: bodyB, wantOutcome: vault.Overwrote,
+			check: func(t *testing.T, r *recorder) {
+				for _, in := range r.heads {
+					if in.ExpectedBucketOwner != nil {
+						t.Errorf("HeadObject ExpectedBucketOwner = %q, want none", *in.ExpectedBucketOwner)
+					}
+				}
+				for _, in := range r.puts {
+					if in.ExpectedBucketOwner != nil || in.ObjectLockMode != "" || in.ObjectLockRetainUntilDate != nil {
+						t.Errorf("PutObject owner %v lock %q until %v, want none", in.ExpectedBucketOwner, in.ObjectLockMode, in.ObjectLockRetainUntilDate)
+					}
+				}
+			},
+		},
+		{
+			name: "a vault of another owner is refused", bucket: s3mem.BucketConfig{Owner: "999999999999"},
+			writer: vault.Writer{ExpectedOwner: accountA}, body: bodyA, wantStatus: 403,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			srv := s3mem.New()
+			cfg := tc.bucket
+			cfg.Versioned = !tc.unversioned
+			srv.CreateBucket(vaultBucket, cfg)
+			owner := cfg.Owner
+			for _, b := range tc.prior {
+				seed(t, srv, owner, b)
+			}
+			races := tc.races
+			var arm func()
+			arm = func() {
+				srv.BeforeNextPut(func(*s3.PutObjectInput) {
+					if len(races) == 0 {
+						return
+					}
+					b := races[0]
+					races = races[1:]
+					seed(t, srv, owner, b)
+					arm()
+				})
+			}
+			arm()
+			for op, st := range tc.fail {
+				srv.FailNext(op, s3mem.APIError(op, st, "Injected", "injected failure"))
+			}
+			rec := &recorder{Server: srv}
+			w := tc.writer
+			w.S3, w.Bucket, w.Shipper, w.Now = rec, vaultBucket, "logvault-cloudtrail/test", func() time.Time { return now }
+
+			before := srv.Versions(vaultBucket, key)
+			sent := tc.sent
+			if sent == nil {
+				sent = tc.body
+			}
+			got, err := w.Put(ctx, object(tc.body, tc.meta), bytes.NewReader(sent))
+			after := srv.Versions(vaultBucket, key)
+			if len(races) != 0 {
+				t.Errorf("%d of the racing writes never ran", len(races))
+			}
+
+			if tc.wantErr != nil || tc.wantStatus != 0 {
+				if err == nil {
+					t.Fatalf("Put succeeded (%+v), want an error", got)
+				}
+				if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+					t.Errorf("error %v does not wrap %v", err, tc.wantErr)
+				}
+				var re interface{ HTTPStatusCode() int }
+				if tc.wantStatus != 0 && (!errors.As(err, &re) || re.HTTPStatusCode() != tc.wantStatus) {
+					t.Errorf("error %v does not carry HTTP status %d", err, tc.wantStatus)
+				}
+				if !strings.Contains(err.Error(), tc.wantErrText) {
+					t.Errorf("error %q does not mention %q", err, tc.wantErrText)
+				}
+				if errors.Is(err, vault.ErrNotVersioned) {
+					return // the unversioned bucket did store the object: that is why it must fail
+				}
+				// Only racers may have added versions; ours must not be among them.
+				if n := len(after) - len(before) - (len(tc.races) - len(races)); n != 0 {
+					t.Errorf("a failed Put left %d new versions of its own", n)
+				}
+				if len(after) > 0 && bytes.Equal(after[len(after)-1].Body, sent) {
+					t.Errorf("the rejected bytes are current")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Put: %v", err)
+			}
+			if tc.check != nil {
+				tc.check(t, rec)
+			}
+			if got.Outcome != tc.wantOutcome {
+				t.Errorf("outcome %q, want %q", got.Outcome, tc.wantOutcome)
+			}
+			if got.SHA256 != hexSum(tc.body) || got.Bytes != int64(len(tc.body)) || got.Key != key || got.Kind != schema.KindCloudTrail {
+				t.Errorf("receipt %+v: want sha256 %s, %d bytes, key %s, kind cloudtrail", got, hexSum(tc.body), len(tc.body), key)
+			}
+			cur := after[len(after)-1]
+			if got.VersionID != cur.VersionID {
+				t.Errorf("receipt names version %q, the current version is %q", got.VersionID, cur.VersionID)
+			}
+			if !bytes.Equal(cur.Body, tc.body) {
+				t.Errorf("current version holds %q, want %q", cur.Body, tc.body)
+			}
+			if got.Outcome == vault.Duplicate {
+				if len(after) != len(before)+len(tc.races)-len(races) {
+					t.Errorf("duplicate wrote a version: %d versions before (plus racers), %d after", len(before), len(after))
+				}
+				if got.Supersedes != "" {
+					t.Errorf("duplicate names supersedes %q", got.Supersedes)
+				}
+			} else {
+				checkWritten(t, tc.body, tc.meta, after, got)
+			}
+			h, err := srv.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(vaultBucket), Key: aws.String(key),
+				ExpectedBucketOwner: nilIfEmpty(owner), ChecksumMode: types.ChecksumModeEnabled})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if aws.ToString(h.ChecksumSHA256) != b64Sum(tc.body) {
+				t.Errorf("S3 checksum of the current version %q, want SHA-256 %q", aws.ToString(h.ChecksumSHA256), b64Sum(tc.body))
+			}
+		})
+	}
+}
+
+// checkWritten asserts the version Put wrote carries the contract's metadata.
+func checkWritten(t *testing.T, body []byte, srcMeta map[string]string, versions []s3mem.Version, got vault.Receipt) {
+	t.Helper()
+	v := versions[len(versions)-1]
+	want := map[string]string{
+		schema.MetaSHA256:          hexSum(body),
+		schema.MetaKind:            "cloudtrail",
+		schema.MetaSource:          "s3://trail-bucket/AWSLogs/x.json.gz",
+		schema.MetaSourceVersionID: "srcVersion1",
+		schema.MetaSourceETag:      "0123abcd",
+		schema.MetaShippedAt:       "2026-11-26T12:05:00Z",
+		schema.MetaShipper:         "logvault-cloudtrail/test",
+	}
+	if len(versions) > 1 {
+		want[schema.MetaSupersedes] = versions[len(versions)-2].VersionID
+		if got.Outcome != vault.Overwrote {
+			t.Errorf("outcome %q over an existing version, want overwrote", got.Outcome)
+		}
+	} else if got.Outcome != vault.Created {
+		t.Errorf("outcome %q on a new key, want created", got.Outcome)
+	}
+	if got.Supersedes != want[schema.MetaSupersedes] {
+		t.Errorf("receipt supersedes %q, want %q", got.Supersedes, want[schema.MetaSupersedes])
+	}
+	for k, w := range srcMeta {
+		if !strings.HasPrefix(strings.ToLower(k), schema.Prefix) {
+			want[strings.ToLower(k)] = w
+		}
+	}
+	for k, w := range want {
+		if v.Metadata[k] != w {
+			t.Errorf("metadata %s = %q, want %q", k, v.Metadata[k], w)
+		}
+	}
+	for k, g := range v.Metadata {
+		if _, ok := want[k]; !ok {
+			t.Errorf("unexpected metadata %s = %q", k, g)
+		}
+	}
+	if v.ChecksumSHA256 != b64Sum(body) {
+		t.Errorf("stored S3 checksum %q, want %q", v.ChecksumSHA256, b64Sum(body))
+	}
+	if v.ContentType != "application/json" || v.ContentEncoding != "gzip" {
+		t.Errorf("content type %q encoding %q, want application/json gzip", v.ContentType, v.ContentEncoding)
+	}
+}
+
+// TestPutRetryAfterNotVersioned replays what Lambda does after the loud
+// failure: it delivers the event again. The retry must fail as loudly.
+func TestPutRetryAfterNotVersioned(t *testing.T) {
+	srv := s3mem.New()
+	srv.CreateBucket(vaultBucket, s3mem.BucketConfig{})
+	w := &vault.Writer{S3: srv, Bucket: vaultBucket, Shipper: "test", Now: func() time.Time { return now }}
+	body := []byte("log file")
+	for attempt := 1; attempt <= 2; attempt++ {
+		rec, err := w.Put(context.Background(), object(body, nil), bytes.NewReader(body))
+		if !errors.Is(err, vault.ErrNotVersioned) {
+			if attempt == 2 && err == nil && rec.Outcome == vault.Duplicate {
+				t.Fatalf("vault.go Put (the duplicate check on cur.Metadata[schema.MetaSHA256]): on an unversioned vault the first attempt stores the object and fails with ErrNotVersioned, "+
+					"but the retry finds it current with the same logvault-sha256 and returns outcome %q, version %q, nil error: "+
+					"the event is acknowledged although history is not kept (SPEC write rule 3)", rec.Outcome, rec.VersionID)
+			}
+			t.Fatalf("attempt %d: got %+v, %v; want an error wrapping ErrNotVersioned", attempt, rec, err)
+		}
+	}
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
