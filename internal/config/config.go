@@ -32,6 +32,9 @@ type Config struct {
 	LogLevel slog.Level
 	// S3PathStyle switches on path-style addressing for local S3 servers.
 	S3PathStyle bool
+	// CopyStrategy is how large objects are hashed before the write:
+	// "spool" or "reread" (LOGVAULT_COPY_STRATEGY; "" = the default).
+	CopyStrategy string
 }
 
 var (
@@ -87,6 +90,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("config: LOGVAULT_S3_PATH_STYLE %q is not true or false", s)
 		}
 		c.S3PathStyle = b
+	}
+	switch s := strings.TrimSpace(getenv("LOGVAULT_COPY_STRATEGY")); s {
+	case "", "spool", "reread":
+		c.CopyStrategy = s
+	default:
+		return Config{}, fmt.Errorf("config: LOGVAULT_COPY_STRATEGY %q is not spool or reread", s)
 	}
 	return c, nil
 }

@@ -29,6 +29,8 @@ func TestFromEnv(t *testing.T) {
 		{"log level", map[string]string{"LOG_LEVEL": "DEBUG"}, "", func(c Config) bool { return c.LogLevel == slog.LevelDebug }},
 		{"bad log level", map[string]string{"LOG_LEVEL": "verbose"}, "LOG_LEVEL", nil},
 		{"path style", map[string]string{"LOGVAULT_S3_PATH_STYLE": "true"}, "", func(c Config) bool { return c.S3PathStyle }},
+		{"copy strategy", map[string]string{"LOGVAULT_COPY_STRATEGY": "reread"}, "", func(c Config) bool { return c.CopyStrategy == "reread" }},
+		{"bad copy strategy", map[string]string{"LOGVAULT_COPY_STRATEGY": "teleport"}, "LOGVAULT_COPY_STRATEGY", nil},
 		{"bad path style", map[string]string{"LOGVAULT_S3_PATH_STYLE": "sometimes"}, "LOGVAULT_S3_PATH_STYLE", nil},
 	}
 	for _, tt := range tests {

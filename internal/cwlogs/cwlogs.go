@@ -21,10 +21,10 @@ const (
 	ControlMessage = "CONTROL_MESSAGE"
 )
 
-// maxDecoded bounds the decompressed payload: Lambda payloads are at most
-// 6 MB, and CloudWatch Logs batches at most 1 MB of events, so anything far
-// larger is a gzip bomb, not logs.
-const maxDecoded = 256 << 20
+// maxDecoded bounds the decompressed payload: CloudWatch Logs batches about
+// 1 MB of events per delivery, so anything far larger is a gzip bomb, not
+// logs, and must not exhaust a small function's memory.
+const maxDecoded = 32 << 20
 
 // Decode reads a subscription event ({"awslogs":{"data":"<base64 gzip JSON>"}}).
 func Decode(payload []byte) (events.CloudwatchLogsData, error) {
@@ -59,7 +59,7 @@ func Decode(payload []byte) (events.CloudwatchLogsData, error) {
 		return d, nil
 	case DataMessage:
 	default:
-		return events.CloudwatchLogsData{}, fmt.Errorf("cwlogs: messageType %q is neither DATA_MESSAGE nor CONTROL_MESSAGE", d.MessageType)
+		return events.CloudwatchLogsData{}, fmt.Errorf("cwlogs: messageType %.64q is neither DATA_MESSAGE nor CONTROL_MESSAGE", d.MessageType)
 	}
 	switch {
 	case d.Owner == "":

@@ -59,6 +59,21 @@ func hashVault(t *testing.T, key, version string) (string, map[string]string) {
 	return hex.EncodeToString(h.Sum(nil)), out.Metadata
 }
 
+// getVault reads the current vault object under key.
+func getVault(t *testing.T, key string) []byte {
+	t.Helper()
+	out, err := admin(t).GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(stack.env["VAULT_BUCKET"]), Key: aws.String(key)})
+	if err != nil {
+		t.Fatalf("get vault %s: %v", key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func openUploads(t *testing.T) []types.MultipartUpload {
 	t.Helper()
 	out, err := admin(t).ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: aws.String(stack.env["VAULT_BUCKET"])})

@@ -142,6 +142,12 @@ func admin(t *testing.T) *s3.Client {
 
 func accountB(t *testing.T) *s3.Client {
 	t.Helper()
+	return accountBFor(t)
+}
+
+// accountBFor is accountB for tests and benchmarks alike.
+func accountBFor(t testing.TB) *s3.Client {
+	t.Helper()
 	c, err := localstack.ClientFor(stack.env, stack.env["AWS_ACCESS_KEY_ID"], stack.env["AWS_SECRET_ACCESS_KEY"], "")
 	if err != nil {
 		t.Fatal(err)

@@ -4,11 +4,16 @@
 package eventgen
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/klauspost/compress/gzip"
 )
 
 // Object is what a notification announces.
@@ -136,4 +141,14 @@ func mustJSON(v any) []byte {
 		panic(err) // only maps of strings and numbers: cannot fail
 	}
 	return b
+}
+
+// CloudWatchLogs builds the subscription event CloudWatch Logs sends a
+// function: {"awslogs":{"data": base64(gzip(JSON))}}.
+func CloudWatchLogs(d events.CloudwatchLogsData) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(mustJSON(d))
+	zw.Close()
+	return mustJSON(map[string]any{"awslogs": map[string]any{"data": base64.StdEncoding.EncodeToString(buf.Bytes())}})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,6 +24,12 @@ import (
 
 // Version is the build version, set with -ldflags "-X .../functions.Version=…".
 var Version = "dev"
+
+// SoftMemoryLimit is the Go heap target of a function process unless
+// GOMEMLIMIT says otherwise. The working set is bounded by design (a few
+// multipart buffers); the limit makes the garbage collector keep the heap
+// near it, so peak memory does not drift with the size of the object.
+const SoftMemoryLimit = 64 << 20
 
 // Handler is a Lambda handler taking the raw event.
 type Handler interface {
@@ -68,6 +75,9 @@ func New(name string, base aws.Config, cfg config.Config, log *slog.Logger) (Han
 // configuration and builds the named function, logging to logTo: what every
 // functions/NAME/main.go and `logvault invoke` do.
 func FromEnv(ctx context.Context, name string, getenv func(string) string, logTo io.Writer) (Handler, error) {
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(SoftMemoryLimit)
+	}
 	cfg, err := config.FromEnv(getenv)
 	if err != nil {
 		return nil, err
@@ -81,9 +91,10 @@ func FromEnv(ctx context.Context, name string, getenv func(string) string, logTo
 
 func copier(name string, base aws.Config, cfg config.Config, kind func(string) schema.Kind) *ship.Copier {
 	return &ship.Copier{
-		Source: &source.Reader{S3: s3.NewFromConfig(base, cfg.S3Options)},
-		Vault:  vaultWriter(name, base, cfg),
-		Kind:   kind,
+		Source:   &source.Reader{S3: s3.NewFromConfig(base, cfg.S3Options)},
+		Vault:    vaultWriter(name, base, cfg),
+		Kind:     kind,
+		Strategy: ship.Strategy(cfg.CopyStrategy),
 	}
 }
 

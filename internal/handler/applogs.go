@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/logvault/logvault/internal/cwlogs"
+	"github.com/logvault/logvault/internal/schema"
 	"github.com/logvault/logvault/internal/ship"
 	"github.com/logvault/logvault/internal/vault"
 )
@@ -38,7 +39,7 @@ func (h *AppLogsHandler) Invoke(ctx context.Context, payload json.RawMessage) (a
 	}
 	start := time.Now()
 	rec, err := h.Ship.Ship(ctx, d)
-	attrs := []any{"source", "cwlogs://" + d.Owner + "/" + d.LogGroup + "/" + d.LogStream, "key", rec.Key,
+	attrs := []any{"source", schema.AppLogsSource(d.Owner, d.LogGroup, d.LogStream), "key", rec.Key,
 		"events", len(d.LogEvents), "duration_ms", time.Since(start).Milliseconds()}
 	if err != nil {
 		log.ErrorContext(ctx, "shipment failed", append(attrs, "outcome", "failed", "error", err.Error())...)

@@ -1,6 +1,10 @@
 package schema
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+)
 
 func TestCopiedKey(t *testing.T) {
 	tests := []struct {
@@ -33,5 +37,99 @@ func TestCloudTrailKind(t *testing.T) {
 		if got := CloudTrailKind(key); got != want {
 			t.Errorf("CloudTrailKind(%q) = %s, want %s", key, got, want)
 		}
+	}
+}
+
+func TestAppLogsKey(t *testing.T) {
+	const (
+		owner  = "222222222222"
+		stream = "2026/11/26/[$LATEST]0123456789abcdef0123456789abcdef"
+		id     = "38211594583221409016231813146931484062530476381620060160"
+	)
+	ms := func(tm time.Time) int64 { return tm.UnixMilli() }
+	noon := ms(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	lastMilli := ms(time.Date(2026, 11, 26, 23, 59, 59, 999_000_000, time.UTC))
+	midnight := ms(time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))
+	// The key is dated in UTC whatever the process's zone: run with a zone far from UTC on both
+	// sides, where a local date would differ from the UTC date at these instants.
+	for _, zone := range []*time.Location{time.UTC, time.FixedZone("UTC+14", 14*3600), time.FixedZone("UTC-12", -12*3600)} {
+		saved := time.Local
+		time.Local = zone
+		t.Cleanup(func() { time.Local = saved })
+		tests := []struct {
+			name                     string
+			owner, group, stream, id string
+			millis                   int64
+			want                     string
+		}{
+			{"lambda log group", owner, "/aws/lambda/checkout", stream, id, noon,
+				"applogs/222222222222/aws/lambda/checkout/2026/11/26/" + stream + "/" + id + ".ndjson.gz"},
+			{"group without leading slash", owner, "checkout-api", "i-0abc/app.log", "1", noon,
+				"applogs/222222222222/checkout-api/2026/11/26/i-0abc/app.log/1.ndjson.gz"},
+			{"last millisecond before midnight UTC", owner, "/g", "s", "1", lastMilli,
+				"applogs/222222222222/g/2026/11/26/s/1.ndjson.gz"},
+			{"midnight UTC starts the next day", owner, "/g", "s", "1", midnight,
+				"applogs/222222222222/g/2026/11/27/s/1.ndjson.gz"},
+			{"new year", owner, "/g", "s", "1", ms(time.Date(2026, 12, 31, 23, 59, 59, 999_000_000, time.UTC)),
+				"applogs/222222222222/g/2026/12/31/s/1.ndjson.gz"},
+			{"epoch", owner, "/g", "s", "1", 0, "applogs/222222222222/g/1970/01/01/s/1.ndjson.gz"},
+			{"before the epoch", owner, "/g", "s", "1", -1, "applogs/222222222222/g/1969/12/31/s/1.ndjson.gz"},
+		}
+		for _, tt := range tests {
+			got, err := AppLogsKey(tt.owner, tt.group, tt.stream, tt.id, tt.millis)
+			if err != nil || got != tt.want {
+				t.Errorf("%s (Local=%s): AppLogsKey(%q, %q, %q, %q, %d) = %q, %v; want %q", tt.name, zone, tt.owner, tt.group, tt.stream, tt.id, tt.millis, got, err, tt.want)
+			}
+		}
+	}
+}
+
+func TestAppLogsKeyErrors(t *testing.T) {
+	tests := []struct {
+		name                     string
+		owner, group, stream, id string
+	}{
+		{"empty owner", "", "/aws/lambda/checkout", "s", "1"},
+		{"empty log group", "222222222222", "", "s", "1"},
+		{"log group only a slash", "222222222222", "/", "s", "1"},
+		{"empty log stream", "222222222222", "/aws/lambda/checkout", "", "1"},
+		{"empty first event id", "222222222222", "/aws/lambda/checkout", "s", ""},
+		{"everything empty", "", "", "", ""},
+	}
+	for _, tt := range tests {
+		got, err := AppLogsKey(tt.owner, tt.group, tt.stream, tt.id, 1795678975266)
+		if err == nil {
+			t.Errorf("%s: AppLogsKey = %q, want an error", tt.name, got)
+			continue
+		}
+		if got != "" {
+			t.Errorf("%s: AppLogsKey returned key %q with error %v", tt.name, got, err)
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "schema: ") || !strings.Contains(msg, "required") || strings.Contains(msg, "\n") {
+			t.Errorf("%s: error %q, want one line starting \"schema: \" saying what is required", tt.name, msg)
+		}
+	}
+}
+
+func TestAppLogsSource(t *testing.T) {
+	tests := []struct{ owner, group, stream, want string }{
+		{"222222222222", "/aws/lambda/checkout", "2026/11/26/[$LATEST]0123456789abcdef0123456789abcdef",
+			"cwlogs://222222222222/aws/lambda/checkout/2026/11/26/[$LATEST]0123456789abcdef0123456789abcdef"},
+		{"222222222222", "checkout-api", "i-0abc/app.log", "cwlogs://222222222222/checkout-api/i-0abc/app.log"},
+	}
+	for _, tt := range tests {
+		if got := AppLogsSource(tt.owner, tt.group, tt.stream); got != tt.want {
+			t.Errorf("AppLogsSource(%q, %q, %q) = %q, want %q", tt.owner, tt.group, tt.stream, got, tt.want)
+		}
+	}
+	// The source names the same log group and stream as the key does.
+	key, err := AppLogsKey("222222222222", "/aws/lambda/checkout", "s", "1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := AppLogsSource("222222222222", "/aws/lambda/checkout", "s")
+	if k, s := strings.TrimPrefix(key, "applogs/"), strings.TrimPrefix(src, "cwlogs://"); !strings.HasPrefix(k, "222222222222/aws/lambda/checkout/") || !strings.HasPrefix(s, "222222222222/aws/lambda/checkout/") {
+		t.Errorf("key %q and source %q spell the log group differently", key, src)
 	}
 }

@@ -16,6 +16,9 @@ import (
 	"github.com/logvault/logvault/internal/vault"
 )
 
+// DefaultStrategy is the measured choice for large objects (README, "Large objects").
+const DefaultStrategy = Reread
+
 // DefaultMemoryLimit is how much of an object is held in memory before the
 // rest is spooled to ephemeral storage; it bounds memory whatever the size.
 const DefaultMemoryLimit = 8 << 20
@@ -32,6 +35,8 @@ type Copier struct {
 	SpoolDir string
 	// MinThroughput overrides DefaultMinThroughput when positive.
 	MinThroughput int64
+	// Strategy for objects larger than MemoryLimit ("" = DefaultStrategy).
+	Strategy Strategy
 }
 
 // Ship copies ref's object into the vault and returns the receipt. It returns
@@ -52,7 +57,16 @@ func (c *Copier) Ship(ctx context.Context, ref trigger.ObjectRef) (vault.Receipt
 		return vault.Receipt{Key: key}, fmt.Errorf("ship: s3://%s/%s: %w", ref.Bucket, ref.Key, err)
 	}
 	h := vault.NewHasher(obj.Size)
-	body, n, cleanup, err := c.spool(obj.Body, h, obj.Size)
+	var body io.ReadSeeker
+	var n int64
+	cleanup := func() {}
+	if c.strategy() == Reread && obj.Size > c.memoryLimit() {
+		n, err = io.Copy(h, obj.Body)
+		rr := newRereader(ctx, c.Source, ref, obj)
+		body, cleanup = rr, func() { rr.Close() }
+	} else {
+		body, n, cleanup, err = c.spool(obj.Body, h, obj.Size)
+	}
 	if err != nil {
 		return vault.Receipt{Key: key}, fmt.Errorf("ship: read s3://%s/%s: %w", ref.Bucket, ref.Key, err)
 	}
@@ -76,13 +90,24 @@ func (c *Copier) Ship(ctx context.Context, ref trigger.ObjectRef) (vault.Receipt
 	}, body)
 }
 
+func (c *Copier) memoryLimit() int64 {
+	if c.MemoryLimit > 0 {
+		return c.MemoryLimit
+	}
+	return DefaultMemoryLimit
+}
+
+func (c *Copier) strategy() Strategy {
+	if c.Strategy != "" {
+		return c.Strategy
+	}
+	return DefaultStrategy
+}
+
 // spool reads r once, hashing as it goes, into memory up to the limit and
 // into a temporary file beyond it, and returns a rewindable copy.
 func (c *Copier) spool(r io.Reader, h io.Writer, size int64) (io.ReadSeeker, int64, func(), error) {
-	limit := c.MemoryLimit
-	if limit <= 0 {
-		limit = DefaultMemoryLimit
-	}
+	limit := c.memoryLimit()
 	nothing := func() {}
 	if size <= limit {
 		var buf bytes.Buffer

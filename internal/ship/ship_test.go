@@ -54,7 +54,13 @@ func newEnv(t *testing.T) *env {
 
 // copier ships from e's source buckets into vaultName, reading sources through get.
 func (e *env) copier(get source.Getter, vaultName string, memoryLimit int64) *ship.Copier {
+	return e.copierWith(get, vaultName, memoryLimit, ship.Spool)
+}
+
+// copierWith is copier with a copy strategy for objects over memoryLimit.
+func (e *env) copierWith(get source.Getter, vaultName string, memoryLimit int64, strategy ship.Strategy) *ship.Copier {
 	return &ship.Copier{
+		Strategy:    strategy,
 		Source:      &source.Reader{S3: get},
 		Vault:       &vault.Writer{S3: e.srv, Bucket: vaultName, Shipper: "logvault-cloudtrail/test", Now: func() time.Time { return now }},
 		Kind:        schema.CloudTrailKind,
@@ -125,14 +131,15 @@ func TestShipMemoryAndSpool(t *testing.T) {
 				vault    string
 				limit    int64
 				spooling bool
-			}{{"vault", 1 << 20, false}, {"vault-spool", limit, tc.size > limit}} {
+				strategy ship.Strategy
+			}{{"vault", 1 << 20, false, ship.Spool}, {"vault-spool", limit, tc.size > limit, ship.Spool}, {"vault-reread", limit, false, ship.Reread}} {
 				e.srv.CreateBucket(p.vault, s3mem.BucketConfig{Versioned: true})
 				spooled := -1
 				e.srv.BeforeNextPut(func(*s3.PutObjectInput) {
 					files, _ := os.ReadDir(e.spool)
 					spooled = len(files)
 				})
-				rec, err := e.copier(e.srv, p.vault, p.limit).Ship(context.Background(), ref)
+				rec, err := e.copierWith(e.srv, p.vault, p.limit, p.strategy).Ship(context.Background(), ref)
 				if err != nil {
 					t.Fatalf("Ship (limit %d): %v", p.limit, err)
 				}

@@ -24,7 +24,7 @@ const (
 	partRounding = 1 << 20
 	// uploadConcurrency parts are in flight at once: memory is about
 	// (uploadConcurrency+1) × part size, whatever the object's size.
-	uploadConcurrency = 4
+	uploadConcurrency = 3
 )
 
 // PartSize is the part size logvault uses for an object of size bytes;
