@@ -12,7 +12,7 @@ LDFLAGS    := -s -w -X github.com/logvault/logvault/internal/functions.Version=$
 LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags "$(LDFLAGS)"
 
-.PHONY: all build cli demo test unit integration vet fmt clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: all build cli demo test unit integration vet fmt clean bench-memory $(addprefix build-,$(FUNCTIONS))
 
 all: build
 
@@ -49,6 +49,10 @@ unit:
 
 integration: cli
 	LOGVAULT_BIN=$(CURDIR)/$(BIN)/logvault $(GO) test -tags integration -count=1 -timeout 20m ./internal/e2e/...
+
+## bench-memory: peak RSS and throughput of shipping 256 MiB and 1 GiB billing files, per copy strategy
+bench-memory: cli
+	LOGVAULT_BIN=$(CURDIR)/$(BIN)/logvault $(GO) test -tags integration -count=1 -run '^$$' -bench BillingCopy -benchtime 1x -timeout 30m ./internal/e2e/
 
 clean:
 	rm -rf $(BIN) build

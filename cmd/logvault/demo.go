@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -78,7 +79,7 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 	} else {
 		defer func() {
 			localstack.Down(dir)
-			d.step("7. Local stack stopped")
+			d.step("9. Local stack stopped")
 		}()
 	}
 	d.env = localstack.ParseExports(exports)
@@ -186,6 +187,62 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 	if refused != len(attempts) {
 		return fmt.Errorf("demo: %d destructive actions were allowed", len(attempts)-refused)
 	}
+
+	d.step("7. A billing report (CUR 2.0, about 47 MiB) arrives via EventBridge; the billing function ships it in 8 MiB parts")
+	if err := d.shipBilling(b); err != nil {
+		return err
+	}
+	d.step("8. An application's CloudWatch Logs subscription delivers a batch (twice); the applogs function writes one gzip NDJSON object")
+	return d.shipAppLogs()
+}
+
+// shipBilling puts a large report as Account B and ships it.
+func (d *demo) shipBilling(b *s3.Client) error {
+	const size = 48 << 20
+	data := bytes.Repeat([]byte("identity/LineItemId,bill/PayerAccountId,lineItem/UnblendedCost\n"), size/64)
+	key := "cur2/logvault-export/data/BILLING_PERIOD=2026-11/logvault-export-00001.csv.gz"
+	put, err := b.PutObject(d.ctx, &s3.PutObjectInput{Bucket: aws.String(d.env["SOURCE_BILLING_BUCKET"]), Key: aws.String(key), Body: bytes.NewReader(data)})
+	if err != nil {
+		return fmt.Errorf("demo: put billing report: %w", err)
+	}
+	d.say("source s3://%s/%s (%d MiB)", d.env["SOURCE_BILLING_BUCKET"], key, len(data)>>20)
+	ev, err := eventgen.Build("sqs-eventbridge", eventgen.Object{Bucket: d.env["SOURCE_BILLING_BUCKET"], Key: key, VersionID: aws.ToString(put.VersionId), ETag: strings.Trim(aws.ToString(put.ETag), `"`), Size: int64(len(data))})
+	if err != nil {
+		return err
+	}
+	return d.invoke("billing", ev)
+}
+
+// shipAppLogs sends the same subscription payload twice.
+func (d *demo) shipAppLogs() error {
+	data := events.CloudwatchLogsData{
+		Owner: "222222222222", LogGroup: "/aws/lambda/checkout", LogStream: "2026/11/26/[$LATEST]0123456789abcdef",
+		SubscriptionFilters: []string{"logvault"}, MessageType: "DATA_MESSAGE",
+		LogEvents: []events.CloudwatchLogsLogEvent{
+			{ID: "37263521234567890123456789012345678901234567890123456", Timestamp: 1795090000000, Message: "START RequestId: 5f1d Version: $LATEST"},
+			{ID: "37263521234567890123456789012345678901234567890123457", Timestamp: 1795090000100, Message: "payment declined for order 1234 ❌"},
+		},
+	}
+	ev := eventgen.CloudWatchLogs(data)
+	for i := 0; i < 2; i++ {
+		if err := d.invoke("applogs", ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// invoke runs a function in-process and prints its receipts as sentences.
+func (d *demo) invoke(fn string, ev []byte) error {
+	var logs bytes.Buffer
+	if _, err := runFunction(d.ctx, fn, ev, &logs); err != nil {
+		return fmt.Errorf("demo: invoke %s: %w\n%s", fn, err, logs.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if strings.Contains(line, `"msg":"shipped"`) {
+			d.say("logvault %s: %s", fn, summarize(line))
+		}
+	}
 	return nil
 }
 
@@ -210,23 +267,13 @@ func (d *demo) shipSample(b *s3.Client, key, records string) error {
 	if err != nil {
 		return err
 	}
-	// The receipts are logged as JSON lines; the demo shows them as a sentence.
-	var logs bytes.Buffer
-	_, err = runFunction(d.ctx, "cloudtrail", ev, &logs)
-	if err != nil {
-		return fmt.Errorf("demo: invoke cloudtrail: %w\n%s", err, logs.String())
-	}
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		if strings.Contains(line, `"msg":"shipped"`) {
-			d.say("logvault: %s", summarize(line))
-		}
-	}
-	return nil
+	return d.invoke("cloudtrail", ev)
 }
 
-// summarize turns a receipt log line into "OUTCOME -> vault version V".
+// summarize turns a receipt log line into "OUTCOME -> key, vault version V".
 func summarize(line string) string {
 	var r struct {
+		Key       string `json:"key"`
 		Outcome   string `json:"outcome"`
 		VersionID string `json:"version_id"`
 		Bytes     int64  `json:"bytes"`
@@ -234,7 +281,7 @@ func summarize(line string) string {
 	if err := json.Unmarshal([]byte(line), &r); err != nil {
 		return line
 	}
-	return fmt.Sprintf("%s -> vault version %s (%d bytes)", strings.ToUpper(r.Outcome), r.VersionID, r.Bytes)
+	return fmt.Sprintf("%s -> %s\n       vault version %s (%d bytes)", strings.ToUpper(r.Outcome), r.Key, r.VersionID, r.Bytes)
 }
 
 func checksumMatches(h *s3.HeadObjectOutput) bool {

@@ -29,7 +29,7 @@ var Version = "dev"
 // GOMEMLIMIT says otherwise. The working set is bounded by design (a few
 // multipart buffers); the limit makes the garbage collector keep the heap
 // near it, so peak memory does not drift with the size of the object.
-const SoftMemoryLimit = 64 << 20
+const SoftMemoryLimit = 48 << 20
 
 // Handler is a Lambda handler taking the raw event.
 type Handler interface {
