@@ -197,6 +197,7 @@ func TestFailuresAreClearAndWriteNothing(t *testing.T) {
 	}{
 		{"wrong external id", event(t, "s3-put", good), map[string]string{"VAULT_EXTERNAL_ID": "not-the-external-id"}, "AccessDenied", false},
 		{"wrong external id via sqs", event(t, "sqs-s3", good), map[string]string{"VAULT_EXTERNAL_ID": "not-the-external-id"}, "AccessDenied", true},
+		{"vault owned by another account", event(t, "s3-put", good), map[string]string{"VAULT_EXPECTED_OWNER": "333333333333"}, "403", false},
 		{"missing source object", event(t, "s3-put", missing), nil, "not found", false},
 		{"missing source object via sqs", event(t, "sqs-eventbridge", missing), nil, "not found", true},
 		{"malformed json", []byte(`{"Records":[`), nil, "trigger", false},

@@ -61,7 +61,7 @@ func setup(m *testing.M) int {
 	defer exec.Command(bin, "local", "down", "--dir", dir).Run()
 	stack.bin, stack.env = bin, localstack.ParseExports(string(out))
 	for _, k := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS", "AWS_CA_BUNDLE", "AWS_REGION", "LOGVAULT_S3_PATH_STYLE",
-		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "VAULT_BUCKET", "VAULT_ROLE_ARN", "VAULT_EXTERNAL_ID",
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "VAULT_BUCKET", "VAULT_ROLE_ARN", "VAULT_EXTERNAL_ID", "VAULT_EXPECTED_OWNER",
 		"VAULT_ADMIN_ACCESS_KEY_ID", "VAULT_ADMIN_SECRET_ACCESS_KEY", "SOURCE_CLOUDTRAIL_BUCKET", "SOURCE_BILLING_BUCKET"} {
 		if stack.env[k] == "" {
 			fmt.Fprintf(os.Stderr, "logvault local up printed no %s\n", k)

@@ -163,6 +163,7 @@ func Serve(ctx context.Context, o Options) error {
 		"VAULT_BUCKET":                  VaultBucket,
 		"VAULT_ROLE_ARN":                WriterRoleARN,
 		"VAULT_EXTERNAL_ID":             sec.ExternalID,
+		"VAULT_EXPECTED_OWNER":          AccountA,
 		"VAULT_ADMIN_ACCESS_KEY_ID":     sec.AdminAccess,
 		"VAULT_ADMIN_SECRET_ACCESS_KEY": sec.AdminSecret,
 		"SOURCE_CLOUDTRAIL_BUCKET":      CloudTrailBucket,
@@ -369,9 +370,12 @@ func loadSecrets(path string) (secrets, error) {
 		}
 		return s, nil
 	}
+	// The long-term access key ids are the account ids: versitygw records a
+	// bucket's owner by access key, so this makes the owner it reports (and
+	// checks against ExpectedBucketOwner) the account id, as on AWS.
 	s = secrets{
-		AdminAccess: "AKIA" + randomID(16), AdminSecret: randomSecret(40),
-		BAccess: "AKIA" + randomID(16), BSecret: randomSecret(40),
+		AdminAccess: AccountA, AdminSecret: randomSecret(40),
+		BAccess: AccountB, BSecret: randomSecret(40),
 		ExternalID: "logvault-" + strings.ToLower(randomID(16)),
 	}
 	data, _ := json.MarshalIndent(s, "", "  ")
