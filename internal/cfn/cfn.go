@@ -18,6 +18,8 @@ import (
 type Values struct {
 	// Parameters are the stack's parameter values by name.
 	Parameters map[string]string
+	// ListParameters are the values of CommaDelimitedList parameters.
+	ListParameters map[string][]string
 	// Pseudo are pseudo parameters such as AWS::AccountId, AWS::Partition.
 	Pseudo map[string]string
 	// Refs are the physical ids that Ref returns for resources, by logical id.
@@ -36,6 +38,7 @@ func Load(data []byte, v Values) (*cloudformation.Template, error) {
 			"Ref":        r.ref,
 			"Fn::Sub":    r.sub,
 			"Fn::GetAtt": r.getAtt,
+			"Fn::Equals": equals,
 		},
 		EvaluateConditions: true,
 	})
@@ -107,6 +110,13 @@ func (r *resolver) ref(_ string, input any, template any) any {
 	if name == "AWS::NoValue" {
 		return nil
 	}
+	if l, ok := r.v.ListParameters[name]; ok {
+		out := make([]any, len(l))
+		for i, v := range l {
+			out[i] = v
+		}
+		return out
+	}
 	if s, ok := r.lookupRef(name); ok {
 		return s
 	}
@@ -136,6 +146,16 @@ func (r *resolver) getAtt(_ string, input any, _ any) any {
 	}
 	r.missing = append(r.missing, "Fn::GetAtt "+key)
 	return nil
+}
+
+// equals compares as CloudFormation does: parameter values are strings, so
+// "0" equals 0.
+func equals(_ string, input any, _ any) any {
+	arr, ok := input.([]any)
+	if !ok || len(arr) != 2 {
+		return nil
+	}
+	return fmt.Sprint(arr[0]) == fmt.Sprint(arr[1])
 }
 
 var subVar = regexp.MustCompile(`\$\{([^}]+)\}`)

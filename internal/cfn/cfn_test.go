@@ -35,6 +35,7 @@ const (
 // values are what the local stack passes (localstack.vaultPolicies).
 func values() cfn.Values {
 	return cfn.Values{
+		ListParameters: map[string][]string{"FunctionRoleArns": {"arn:aws:iam::" + acctB + ":role/logvault-*"}},
 		Parameters: map[string]string{
 			"TrustedAccountId":  acctB,
 			"ExternalId":        externalID,
@@ -169,8 +170,9 @@ func TestLoadVaultWriterRole(t *testing.T) {
 	}
 	t.Run("trust", func(t *testing.T) {
 		runEval(t, trust, []evalCase{
-			{"Account B user with the ExternalId", assume(bUser, "sts:ExternalId", externalID), policy.Allow, "TrustAccountBWithExternalId"},
-			{"Account B role session with the ExternalId", assume(bSess, "sts:ExternalId", externalID), policy.Allow, "TrustAccountBWithExternalId"},
+			{"Account B user (not a function role) with the ExternalId", assume(bUser, "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
+			{"a function role session with the ExternalId", assume(bSess, "sts:ExternalId", externalID), policy.Allow, "TrustLogvaultFunctionsWithExternalId"},
+			{"a function role session without an ExternalId", assume(bSess), policy.ImplicitDeny, ""},
 			{"Account B user without an ExternalId", assume(bUser), policy.ImplicitDeny, ""},
 			{"Account B user with a wrong ExternalId", assume(bUser, "sts:ExternalId", "logvault-wrong"), policy.ImplicitDeny, ""},
 			{"Account C role with the ExternalId", assume(cRole, "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
