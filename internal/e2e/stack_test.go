@@ -103,7 +103,13 @@ func run(t *testing.T, fn string, payload []byte, overrides map[string]string, f
 	if err := os.WriteFile(f, payload, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(stack.bin, append(append([]string{"invoke"}, flags...), fn, f)...)
+	return runArgs(t, overrides, append(append([]string{"invoke"}, flags...), fn, f)...)
+}
+
+// runArgs runs the CLI with the stack's environment plus overrides.
+func runArgs(t *testing.T, overrides map[string]string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(stack.bin, args...)
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for k, v := range stack.env {
 		if o, ok := overrides[k]; ok {

@@ -18,6 +18,9 @@ const (
 	KindCloudTrailDigest Kind = "cloudtrail-digest"
 	KindBilling          Kind = "billing"
 	KindAppLogs          Kind = "applogs"
+	// KindDrill marks the canaries `logvault drill` writes under logvault-drill/;
+	// overwriting them is the drill's point.
+	KindDrill Kind = "drill"
 )
 
 // User metadata keys (without the x-amz-meta- prefix; S3 lower-cases them).

@@ -1,0 +1,278 @@
+// Package drill reruns the seed article's compromise simulation against a
+// live vault: with the credentials of whoever might be compromised (the
+// writer role, or Account B itself), it attempts every destructive action
+// and records what the server answered. Probes are harmless if the vault
+// turns out to be vulnerable: object-level probes only touch canary objects
+// under logvault-drill/, bucket-level probes send no-op payloads, and what
+// cannot be probed safely is listed as such (the static proof is `logvault
+// audit`). It ends with the seed's recovery: overwrite, restore by version id.
+package drill
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/logvault/logvault/internal/schema"
+)
+
+// API is the part of the S3 API the drill uses.
+type API interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
+	DeleteObjectTagging(ctx context.Context, in *s3.DeleteObjectTaggingInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectTaggingOutput, error)
+	PutObjectAcl(ctx context.Context, in *s3.PutObjectAclInput, optFns ...func(*s3.Options)) (*s3.PutObjectAclOutput, error)
+	PutObjectLegalHold(ctx context.Context, in *s3.PutObjectLegalHoldInput, optFns ...func(*s3.Options)) (*s3.PutObjectLegalHoldOutput, error)
+	PutObjectRetention(ctx context.Context, in *s3.PutObjectRetentionInput, optFns ...func(*s3.Options)) (*s3.PutObjectRetentionOutput, error)
+	PutBucketVersioning(ctx context.Context, in *s3.PutBucketVersioningInput, optFns ...func(*s3.Options)) (*s3.PutBucketVersioningOutput, error)
+	DeleteBucket(ctx context.Context, in *s3.DeleteBucketInput, optFns ...func(*s3.Options)) (*s3.DeleteBucketOutput, error)
+}
+
+// Verdict is how a probe's result reads against what was expected.
+type Verdict string
+
+// The verdicts.
+const (
+	Refused   Verdict = "ok: refused"
+	Allowed   Verdict = "ALLOWED"
+	NotProbed Verdict = "not probed"
+)
+
+// Row is one line of the drill's table.
+type Row struct {
+	Action   string  `json:"action"`
+	Target   string  `json:"target"`
+	Expected string  `json:"expected"`
+	Result   string  `json:"result"`
+	Verdict  Verdict `json:"verdict"`
+}
+
+// Report is the drill's outcome.
+type Report struct {
+	Identity string `json:"identity"`
+	Bucket   string `json:"bucket"`
+	Rows     []Row  `json:"rows"`
+	// Recovered tells whether the seed's recovery worked: the canary's
+	// original bytes are current again after an overwrite.
+	Recovered bool   `json:"recovered"`
+	Recovery  string `json:"recovery"`
+}
+
+// Failed reports whether any destructive action was allowed or recovery failed.
+func (r Report) Failed() bool {
+	for _, row := range r.Rows {
+		if row.Verdict == Allowed {
+			return true
+		}
+	}
+	return !r.Recovered
+}
+
+// Restorer makes a version current again (logvault restore).
+type Restorer func(ctx context.Context, key, versionID string) error
+
+// Drill runs the probes against one vault bucket.
+type Drill struct {
+	S3            API
+	Bucket        string
+	ExpectedOwner string
+	Identity      string // who the credentials are, for the report
+	Restore       Restorer
+	Now           func() time.Time
+}
+
+// Prefix is where the drill's canary objects live.
+const Prefix = "logvault-drill/"
+
+// Run performs the drill.
+func (d *Drill) Run(ctx context.Context) (Report, error) {
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	run := now().UTC().Format("20060102T150405.000000000Z")
+	victim := Prefix + run + "/victim.txt"
+	original := Prefix + run + "/original.txt"
+	rep := Report{Identity: d.Identity, Bucket: d.Bucket}
+
+	victimV, err := d.put(ctx, victim, []byte("logvault drill canary: "+run+"\n"))
+	if err != nil {
+		return rep, fmt.Errorf("drill: cannot write the canary %s (the identity must be able to write to the vault): %w", victim, err)
+	}
+	owner := d.owner()
+	obj := func(key string, v *string) string {
+		if v != nil {
+			return key + "?versionId=" + *v
+		}
+		return key
+	}
+	probes := []struct {
+		action, target string
+		try            func() error
+	}{
+		{"s3:DeleteObject", obj(victim, nil), func() error {
+			_, err := d.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.Bucket, Key: &victim, ExpectedBucketOwner: owner})
+			return err
+		}},
+		{"s3:DeleteObjectVersion", obj(victim, victimV), func() error {
+			_, err := d.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.Bucket, Key: &victim, VersionId: victimV, ExpectedBucketOwner: owner})
+			return err
+		}},
+		{"s3:DeleteObjectVersion + s3:BypassGovernanceRetention", obj(victim, victimV), func() error {
+			_, err := d.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &d.Bucket, Key: &victim, VersionId: victimV, BypassGovernanceRetention: aws.Bool(true), ExpectedBucketOwner: owner})
+			return err
+		}},
+		{"s3:DeleteObjects (current and version)", obj(victim, victimV), func() error {
+			out, err := d.S3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: &d.Bucket, ExpectedBucketOwner: owner, Delete: &types.Delete{
+				Objects: []types.ObjectIdentifier{{Key: &victim}, {Key: &victim, VersionId: victimV}}}})
+			if err != nil {
+				return err
+			}
+			return batchResult(out)
+		}},
+		{"s3:DeleteObjectTagging", obj(victim, nil), func() error {
+			_, err := d.S3.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: &d.Bucket, Key: &victim, ExpectedBucketOwner: owner})
+			return err
+		}},
+		{"s3:PutObjectAcl (private: no-op)", obj(victim, nil), func() error {
+			_, err := d.S3.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: &d.Bucket, Key: &victim, ACL: types.ObjectCannedACLPrivate, ExpectedBucketOwner: owner})
+			return err
+		}},
+		{"s3:PutObjectLegalHold (OFF: no-op)", obj(victim, nil), func() error {
+			_, err := d.S3.PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{Bucket: &d.Bucket, Key: &victim, LegalHold: &types.ObjectLockLegalHold{Status: types.ObjectLockLegalHoldStatusOff}, ExpectedBucketOwner: owner})
+			return err
+		}},
+		{"s3:PutObjectRetention (GOVERNANCE, 1 day, canary only)", obj(victim, nil), func() error {
+			_, err := d.S3.PutObjectRetention(ctx, &s3.PutObjectRetentionInput{Bucket: &d.Bucket, Key: &victim, ExpectedBucketOwner: owner, Retention: &types.ObjectLockRetention{
+				Mode: types.ObjectLockRetentionModeGovernance, RetainUntilDate: aws.Time(now().Add(24 * time.Hour))}})
+			return err
+		}},
+		{"s3:PutBucketVersioning (Enabled: no-op)", d.Bucket, func() error {
+			_, err := d.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: &d.Bucket, ExpectedBucketOwner: owner,
+				VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+			return err
+		}},
+		{"s3:DeleteBucket (the vault is not empty)", d.Bucket, func() error {
+			_, err := d.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &d.Bucket, ExpectedBucketOwner: owner})
+			return err
+		}},
+	}
+	for _, p := range probes {
+		result, verdict := classify(p.try())
+		rep.Rows = append(rep.Rows, Row{Action: p.action, Target: p.target, Expected: "AccessDenied", Result: result, Verdict: verdict})
+	}
+	for _, a := range []string{"s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutLifecycleConfiguration",
+		"s3:PutBucketObjectLockConfiguration", "s3:PutBucketAcl", "s3:PutBucketOwnershipControls",
+		"s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration", "s3:PutReplicationConfiguration"} {
+		rep.Rows = append(rep.Rows, Row{Action: a, Target: d.Bucket, Expected: "AccessDenied",
+			Result: "no harmless payload exists: proven by `logvault audit`", Verdict: NotProbed})
+	}
+	rep.Recovered, rep.Recovery = d.recover(ctx, original, run)
+	return rep, nil
+}
+
+// recover is the seed's data recovery: write, overwrite with corrupt data,
+// restore the original by version id, and check the bytes.
+func (d *Drill) recover(ctx context.Context, key, run string) (bool, string) {
+	good := []byte("Hello World (logvault drill " + run + ")\n")
+	v0, err := d.put(ctx, key, good)
+	if err != nil {
+		return false, fmt.Sprintf("write %s: %v", key, err)
+	}
+	if _, err := d.put(ctx, key, []byte("Hello Dolly (corrupted by the drill)\n")); err != nil {
+		return false, fmt.Sprintf("overwrite %s: %v", key, err)
+	}
+	if d.Restore == nil {
+		return false, "no restorer configured"
+	}
+	if err := d.Restore(ctx, key, aws.ToString(v0)); err != nil {
+		return false, fmt.Sprintf("restore %s version %s: %v", key, aws.ToString(v0), err)
+	}
+	out, err := d.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: &d.Bucket, Key: &key, ExpectedBucketOwner: d.owner()})
+	if err != nil {
+		return false, fmt.Sprintf("read back %s: %v", key, err)
+	}
+	defer out.Body.Close()
+	got, err := io.ReadAll(out.Body)
+	if err != nil {
+		return false, fmt.Sprintf("read back %s: %v", key, err)
+	}
+	if !bytes.Equal(got, good) {
+		return false, fmt.Sprintf("%s: the current bytes are not the original's after the restore", key)
+	}
+	return true, fmt.Sprintf("overwrote %s, restored version %s by id: original bytes are current again", key, aws.ToString(v0))
+}
+
+// put writes a canary with a verified SHA-256 and the logvault metadata.
+func (d *Drill) put(ctx context.Context, key string, body []byte) (*string, error) {
+	sum := sha256.Sum256(body)
+	out, err := d.S3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: &d.Bucket, Key: &key, Body: bytes.NewReader(body), ContentType: aws.String("text/plain"),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+		ExpectedBucketOwner: d.owner(),
+		Metadata: map[string]string{
+			schema.MetaSHA256: fmt.Sprintf("%x", sum), schema.MetaKind: string(schema.KindDrill),
+			schema.MetaSource: "logvault-drill", schema.MetaShippedAt: time.Now().UTC().Format(time.RFC3339),
+			schema.MetaShipper: "logvault drill",
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out.VersionId == nil || *out.VersionId == "" || *out.VersionId == "null" {
+		return nil, errors.New("the vault answered without a VersionId: it is not versioned")
+	}
+	return out.VersionId, nil
+}
+
+func (d *Drill) owner() *string {
+	if d.ExpectedOwner == "" {
+		return nil
+	}
+	return &d.ExpectedOwner
+}
+
+// classify reads a probe's answer. Authorization comes before every other
+// check in S3, so any answer but AccessDenied means the policy let the
+// request through (e.g. BucketNotEmpty: the vault would be gone if empty).
+func classify(err error) (string, Verdict) {
+	if err == nil {
+		return "succeeded", Allowed
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		if apiErr.ErrorCode() == "AccessDenied" {
+			return "AccessDenied", Refused
+		}
+		return apiErr.ErrorCode() + " (authorized, then failed)", Allowed
+	}
+	return "error: " + err.Error(), Allowed
+}
+
+// batchResult turns DeleteObjects' per-key answers into one error.
+func batchResult(out *s3.DeleteObjectsOutput) error {
+	if len(out.Deleted) > 0 {
+		return nil
+	}
+	for _, e := range out.Errors {
+		if aws.ToString(e.Code) != "AccessDenied" {
+			return &smithy.GenericAPIError{Code: aws.ToString(e.Code), Message: aws.ToString(e.Message)}
+		}
+	}
+	if len(out.Errors) == 0 {
+		return nil
+	}
+	return &smithy.GenericAPIError{Code: "AccessDenied", Message: "every key refused"}
+}

@@ -1,0 +1,93 @@
+//go:build integration
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// cli runs a logvault command with the stack's environment plus overrides.
+func cli(t *testing.T, overrides map[string]string, args ...string) result {
+	t.Helper()
+	return runArgs(t, overrides, args...)
+}
+
+func TestDrillAllRefused(t *testing.T) {
+	for _, who := range []struct {
+		name  string
+		flags []string
+	}{{"writer", nil}, {"account B", []string{"--as-account-b"}}} {
+		t.Run(who.name, func(t *testing.T) {
+			r := cli(t, nil, append([]string{"drill"}, who.flags...)...)
+			if r.code != 0 {
+				t.Fatalf("drill exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			for _, action := range []string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteObjects", "s3:PutBucketVersioning", "s3:DeleteBucket", "s3:PutBucketPolicy"} {
+				if !strings.Contains(r.stdout, action) {
+					t.Errorf("the table does not list %s:\n%s", action, r.stdout)
+				}
+			}
+			if strings.Contains(r.stdout, "ALLOWED") || !strings.Contains(r.stdout, "original bytes are current again") {
+				t.Errorf("drill output:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+// TestDrillNamesAWeakenedAction lets the writer delete versions (as a
+// careless policy edit by Account A would) and expects the drill to say so.
+func TestDrillNamesAWeakenedAction(t *testing.T) {
+	ctx := context.Background()
+	bucket := aws.String(stack.env["VAULT_BUCKET"])
+	orig, err := admin(t).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin(t).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: orig.Policy}); err != nil {
+			t.Errorf("put the original policy back: %v", err)
+		}
+	})
+	var doc struct {
+		Version   string
+		Statement []map[string]any
+	}
+	if err := json.Unmarshal([]byte(aws.ToString(orig.Policy)), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range doc.Statement {
+		if st["Effect"] != "Deny" {
+			continue
+		}
+		if actions, ok := st["Action"].([]any); ok {
+			var kept []any
+			for _, a := range actions {
+				if a != "s3:DeleteObjectVersion" {
+					kept = append(kept, a)
+				}
+			}
+			st["Action"] = kept
+		}
+	}
+	doc.Statement = append(doc.Statement, map[string]any{
+		"Sid": "CarelessEdit", "Effect": "Allow", "Principal": map[string]any{"AWS": stack.env["VAULT_ROLE_ARN"]},
+		"Action": "s3:DeleteObjectVersion", "Resource": "arn:aws:s3:::" + *bucket + "/*",
+	})
+	weak, _ := json.Marshal(doc)
+	if _, err := admin(t).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(string(weak))}); err != nil {
+		t.Fatalf("weaken the policy: %v", err)
+	}
+	r := cli(t, nil, "drill")
+	if r.code != 1 {
+		t.Fatalf("drill on a weakened vault: exit %d, want 1\n%s", r.code, r.stdout)
+	}
+	if !strings.Contains(r.lastLine(), "s3:DeleteObjectVersion ALLOWED") {
+		t.Errorf("last line %q does not name s3:DeleteObjectVersion", r.lastLine())
+	}
+}
