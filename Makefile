@@ -28,9 +28,17 @@ cli:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/logvault ./cmd/logvault
 
-# sam build (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
+# sam build (BuildMethod: makefile) calls build-<LogicalId> of template.yaml with
+# ARTIFACTS_DIR set; each writes the function's bootstrap there.
+.PHONY: build-CloudTrailFunction build-BillingFunction build-AppLogsFunction
 build-CloudTrailFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/cloudtrail
+
+build-BillingFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/billing
+
+build-AppLogsFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/applogs
 
 ## demo: start the local stack, ship, overwrite, try to delete as Account B, stop
 demo: cli
@@ -58,8 +66,3 @@ clean:
 	rm -rf $(BIN) build
 
 FORCE:
-build-BillingFunction:
-	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/billing
-
-build-AppLogsFunction:
-	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/applogs

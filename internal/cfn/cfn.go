@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/awslabs/goformation/v7"
@@ -63,6 +64,7 @@ func PolicyJSON(doc any) ([]byte, error) {
 type resolver struct {
 	v        Values
 	defaults map[string]string
+	numbers  map[string]bool // parameters of Type Number
 	missing  []string
 }
 
@@ -89,7 +91,7 @@ func (r *resolver) learnDefaults(template any) {
 	if r.defaults != nil {
 		return
 	}
-	r.defaults = map[string]string{}
+	r.defaults, r.numbers = map[string]string{}, map[string]bool{}
 	t, _ := template.(map[string]any)
 	params, _ := t["Parameters"].(map[string]any)
 	for name, p := range params {
@@ -97,6 +99,7 @@ func (r *resolver) learnDefaults(template any) {
 		if d, ok := pm["Default"]; ok {
 			r.defaults[name] = fmt.Sprint(d)
 		}
+		r.numbers[name] = pm["Type"] == "Number"
 	}
 }
 
@@ -118,6 +121,12 @@ func (r *resolver) ref(_ string, input any, template any) any {
 		return out
 	}
 	if s, ok := r.lookupRef(name); ok {
+		if r.numbers[name] {
+			// A Number parameter is a number where a property wants one.
+			if n, err := strconv.ParseFloat(s, 64); err == nil {
+				return n
+			}
+		}
 		return s
 	}
 	r.missing = append(r.missing, "Ref "+name)
