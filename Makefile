@@ -56,6 +56,7 @@ unit:
 	$(GO) test -short ./...
 
 integration: cli
+	$(BIN)/logvault audit --template infra/vault.yaml > /dev/null
 	LOGVAULT_BIN=$(CURDIR)/$(BIN)/logvault $(GO) test -tags integration -count=1 -timeout 20m ./internal/e2e/...
 
 ## bench-memory: peak RSS and throughput of shipping 256 MiB and 1 GiB billing files, per copy strategy

@@ -1,12 +1,13 @@
 // Package cfn loads the project's CloudFormation templates with their
 // intrinsic functions resolved against concrete values, so that the local
-// stack and the tests apply exactly the policies the templates deploy.
+// stack, the audit and the tests see exactly what CloudFormation would deploy.
 package cfn
 
 import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -17,9 +18,10 @@ import (
 
 // Values are what CloudFormation would know at deploy time.
 type Values struct {
-	// Parameters are the stack's parameter values by name.
+	// Parameters are the stack's parameter values by name (a list as "a,b");
+	// a parameter not given takes the template's Default.
 	Parameters map[string]string
-	// ListParameters are the values of CommaDelimitedList parameters.
+	// ListParameters are CommaDelimitedList values given as lists.
 	ListParameters map[string][]string
 	// Pseudo are pseudo parameters such as AWS::AccountId, AWS::Partition.
 	Pseudo map[string]string
@@ -29,27 +31,110 @@ type Values struct {
 	Attrs map[string]string
 }
 
-// Load parses a template, resolving Ref, Fn::Sub and Fn::GetAtt
-// from v. A reference v does not know is an error, never a silent blank:
-// a policy with a vanished principal would be a different policy.
+// Resolved is a template as CloudFormation would deploy it.
+type Resolved struct {
+	*cloudformation.Template
+	// Raw is the same, resolved, as generic JSON (for properties goformation
+	// does not model).
+	Raw map[string]any
+	// Conditions are the evaluated conditions.
+	Conditions map[string]bool
+	// ResourceConditions maps a resource to its Condition attribute.
+	ResourceConditions map[string]string
+}
+
+// Load parses a template with its intrinsics resolved from v.
 func Load(data []byte, v Values) (*cloudformation.Template, error) {
+	r, err := Resolve(data, v)
+	if err != nil {
+		return nil, err
+	}
+	return r.Template, nil
+}
+
+// Resolve parses a template, resolves Ref, Fn::Sub, Fn::GetAtt, Fn::Split,
+// Fn::Equals and the conditions from v, leaves out resources whose
+// condition is false and list items that are AWS::NoValue, and type-checks
+// the result with goformation. A reference v does not know is an error,
+// never a silent blank: a policy with a vanished principal would be a
+// different policy.
+func Resolve(data []byte, v Values) (*Resolved, error) {
+	plain, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+	if err != nil {
+		return nil, fmt.Errorf("cfn: parse template: %w", err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(plain, &doc); err != nil {
+		return nil, fmt.Errorf("cfn: parse template: %w", err)
+	}
+	// goformation would replace a resource carrying a Condition attribute
+	// with the condition's value: take the attributes out, apply them after.
+	resCond := map[string]string{}
+	resources, _ := doc["Resources"].(map[string]any)
+	for id, res := range resources {
+		if m, ok := res.(map[string]any); ok {
+			if c, ok := m["Condition"].(string); ok {
+				resCond[id] = c
+				delete(m, "Condition")
+			}
+		}
+	}
+	stripped, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("cfn: %w", err)
+	}
 	r := &resolver{v: v}
-	tmpl, err := goformation.ParseYAMLWithOptions(data, &intrinsics.ProcessorOptions{
+	resolved, err := intrinsics.ProcessJSON(stripped, &intrinsics.ProcessorOptions{
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
 			"Ref":        r.ref,
 			"Fn::Sub":    r.sub,
 			"Fn::GetAtt": r.getAtt,
+			"Fn::Split":  split,
 			"Fn::Equals": equals,
 		},
 		EvaluateConditions: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cfn: parse template: %w", err)
+		return nil, fmt.Errorf("cfn: resolve template: %w", err)
 	}
 	if len(r.missing) > 0 {
+		sort.Strings(r.missing)
 		return nil, fmt.Errorf("cfn: unresolved references: %s", strings.Join(r.missing, ", "))
 	}
-	return tmpl, nil
+	var raw map[string]any
+	if err := json.Unmarshal(resolved, &raw); err != nil {
+		return nil, fmt.Errorf("cfn: %w", err)
+	}
+	conds := map[string]bool{}
+	if cs, ok := raw["Conditions"].(map[string]any); ok {
+		for name, c := range cs {
+			b, ok := c.(bool)
+			if !ok {
+				return nil, fmt.Errorf("cfn: condition %s does not evaluate to true or false (%v)", name, c)
+			}
+			conds[name] = b
+		}
+	}
+	rawRes, _ := raw["Resources"].(map[string]any)
+	for id, c := range resCond {
+		b, ok := conds[c]
+		if !ok {
+			return nil, fmt.Errorf("cfn: resource %s: condition %s is not defined", id, c)
+		}
+		if !b {
+			delete(rawRes, id)
+		}
+	}
+	raw = dropNoValue(raw).(map[string]any)
+	final, err := json.Marshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("cfn: %w", err)
+	}
+	tmpl, err := goformation.ParseJSONWithOptions(final, &intrinsics.ProcessorOptions{NoProcess: true})
+	if err != nil {
+		return nil, fmt.Errorf("cfn: template does not type-check: %w", err)
+	}
+	return &Resolved{Template: tmpl, Raw: raw, Conditions: conds, ResourceConditions: resCond}, nil
 }
 
 // PolicyJSON returns a policy document property (as goformation leaves it,
@@ -61,76 +146,100 @@ func PolicyJSON(doc any) ([]byte, error) {
 	return json.Marshal(doc)
 }
 
+// dropNoValue removes list items that resolved to AWS::NoValue (null), as
+// CloudFormation does.
+func dropNoValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = dropNoValue(e)
+		}
+		return x
+	case []any:
+		out := x[:0]
+		for _, e := range x {
+			if e != nil {
+				out = append(out, dropNoValue(e))
+			}
+		}
+		return out
+	}
+	return v
+}
+
 type resolver struct {
-	v        Values
-	defaults map[string]string
-	numbers  map[string]bool // parameters of Type Number
-	missing  []string
+	v       Values
+	missing []string
 }
 
-// lookupRef resolves a name as Ref does: parameters (with their template
-// defaults), pseudo parameters, resources.
-func (r *resolver) lookupRef(name string) (string, bool) {
-	if s, ok := r.v.Parameters[name]; ok {
-		return s, true
-	}
-	if s, ok := r.v.Pseudo[name]; ok {
-		return s, true
-	}
-	if s, ok := r.v.Refs[name]; ok {
-		return s, true
-	}
-	if s, ok := r.defaults[name]; ok {
-		return s, true
-	}
-	return "", false
+func (r *resolver) miss(format string, args ...any) any {
+	r.missing = append(r.missing, fmt.Sprintf(format, args...))
+	return nil
 }
 
-// learnDefaults records the template's parameter defaults, once.
-func (r *resolver) learnDefaults(template any) {
-	if r.defaults != nil {
-		return
-	}
-	r.defaults, r.numbers = map[string]string{}, map[string]bool{}
+// param returns a parameter's value typed as CloudFormation gives it: a
+// Number as a number, a list as a list.
+func (r *resolver) param(name string, template any) (any, bool) {
 	t, _ := template.(map[string]any)
 	params, _ := t["Parameters"].(map[string]any)
-	for name, p := range params {
-		pm, _ := p.(map[string]any)
-		if d, ok := pm["Default"]; ok {
-			r.defaults[name] = fmt.Sprint(d)
-		}
-		r.numbers[name] = pm["Type"] == "Number"
+	p, ok := params[name].(map[string]any)
+	if !ok {
+		return nil, false
 	}
+	if l, ok := r.v.ListParameters[name]; ok {
+		out := make([]any, len(l))
+		for i, e := range l {
+			out[i] = e
+		}
+		return out, true
+	}
+	s, given := r.v.Parameters[name]
+	if !given {
+		d, ok := p["Default"]
+		if !ok {
+			return r.miss("Ref %s (a parameter with no value and no Default)", name), true
+		}
+		if f, ok := d.(float64); ok {
+			s = strconv.FormatFloat(f, 'f', -1, 64)
+		} else {
+			s = fmt.Sprint(d)
+		}
+	}
+	switch p["Type"] {
+	case "Number":
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return r.miss("Ref %s: %q is not a Number", name, s), true
+		}
+		return f, true
+	case "CommaDelimitedList", "List<Number>", "List<String>":
+		var out []any
+		for _, e := range strings.Split(s, ",") {
+			out = append(out, e)
+		}
+		return out, true
+	}
+	return s, true
 }
 
 func (r *resolver) ref(_ string, input any, template any) any {
-	r.learnDefaults(template)
 	name, ok := input.(string)
 	if !ok {
-		r.missing = append(r.missing, fmt.Sprintf("Ref %v", input))
-		return nil
+		return r.miss("Ref %v", input)
 	}
 	if name == "AWS::NoValue" {
 		return nil
 	}
-	if l, ok := r.v.ListParameters[name]; ok {
-		out := make([]any, len(l))
-		for i, v := range l {
-			out[i] = v
-		}
-		return out
+	if v, ok := r.param(name, template); ok {
+		return v
 	}
-	if s, ok := r.lookupRef(name); ok {
-		if r.numbers[name] {
-			// A Number parameter is a number where a property wants one.
-			if n, err := strconv.ParseFloat(s, 64); err == nil {
-				return n
-			}
-		}
+	if s, ok := r.v.Pseudo[name]; ok {
 		return s
 	}
-	r.missing = append(r.missing, "Ref "+name)
-	return nil
+	if s, ok := r.v.Refs[name]; ok {
+		return s
+	}
+	return r.miss("Ref %s", name)
 }
 
 func (r *resolver) getAtt(_ string, input any, _ any) any {
@@ -141,20 +250,82 @@ func (r *resolver) getAtt(_ string, input any, _ any) any {
 	case []any:
 		parts := make([]string, 0, len(v))
 		for _, p := range v {
-			s, ok := p.(string)
-			if !ok {
-				r.missing = append(r.missing, fmt.Sprintf("Fn::GetAtt %v", input))
-				return nil
-			}
-			parts = append(parts, s)
+			parts = append(parts, fmt.Sprint(p))
 		}
 		key = strings.Join(parts, ".")
 	}
 	if s, ok := r.v.Attrs[key]; ok {
 		return s
 	}
-	r.missing = append(r.missing, "Fn::GetAtt "+key)
-	return nil
+	return r.miss("Fn::GetAtt %s", key)
+}
+
+var subVar = regexp.MustCompile(`\$\{([^}]+)\}`)
+
+func (r *resolver) sub(_ string, input any, template any) any {
+	src, locals := "", map[string]any{}
+	switch v := input.(type) {
+	case string:
+		src = v
+	case []any:
+		if len(v) != 2 {
+			return r.miss("Fn::Sub with a list of other than two items")
+		}
+		s, ok := v[0].(string)
+		m, ok2 := v[1].(map[string]any)
+		if !ok || !ok2 {
+			return r.miss("Fn::Sub [string, map] expected")
+		}
+		src = s
+		for k, val := range m {
+			locals[k] = val
+		}
+	default:
+		return r.miss("Fn::Sub %v", input)
+	}
+	return subVar.ReplaceAllStringFunc(src, func(m string) string {
+		name := m[2 : len(m)-1]
+		if strings.HasPrefix(name, "!") {
+			return "${" + name[1:] + "}" // ${!Literal} is CloudFormation's escape
+		}
+		var v any
+		if l, ok := locals[name]; ok {
+			v = l
+		} else if strings.Contains(name, ".") && !strings.HasPrefix(name, "AWS::") {
+			v = r.getAtt("", name, template)
+		} else {
+			v = r.ref("", name, template)
+		}
+		switch x := v.(type) {
+		case string:
+			return x
+		case float64:
+			return strconv.FormatFloat(x, 'f', -1, 64)
+		case nil:
+			return m
+		}
+		r.miss("Fn::Sub ${%s} is not a string (%T)", name, v)
+		return m
+	})
+}
+
+// split returns a generic list, which goformation's Fn::Select accepts
+// (its own Fn::Split returns []string, which it then rejects).
+func split(_ string, input any, _ any) any {
+	arr, ok := input.([]any)
+	if !ok || len(arr) != 2 {
+		return nil
+	}
+	d, ok1 := arr[0].(string)
+	s, ok2 := arr[1].(string)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	var out []any
+	for _, e := range strings.Split(s, d) {
+		out = append(out, e)
+	}
+	return out
 }
 
 // equals compares as CloudFormation does: parameter values are strings, so
@@ -165,53 +336,4 @@ func equals(_ string, input any, _ any) any {
 		return nil
 	}
 	return fmt.Sprint(arr[0]) == fmt.Sprint(arr[1])
-}
-
-var subVar = regexp.MustCompile(`\$\{([^}]+)\}`)
-
-func (r *resolver) sub(_ string, input any, template any) any {
-	r.learnDefaults(template)
-	src, locals := "", map[string]string{}
-	switch v := input.(type) {
-	case string:
-		src = v
-	case []any:
-		if len(v) != 2 {
-			r.missing = append(r.missing, "Fn::Sub with a list of other than two items")
-			return nil
-		}
-		s, ok := v[0].(string)
-		m, ok2 := v[1].(map[string]any)
-		if !ok || !ok2 {
-			r.missing = append(r.missing, "Fn::Sub [string, map] expected")
-			return nil
-		}
-		src = s
-		for k, val := range m {
-			if sv, ok := val.(string); ok {
-				locals[k] = sv
-			}
-		}
-	default:
-		r.missing = append(r.missing, fmt.Sprintf("Fn::Sub %v", input))
-		return nil
-	}
-	return subVar.ReplaceAllStringFunc(src, func(m string) string {
-		name := m[2 : len(m)-1]
-		if strings.HasPrefix(name, "!") {
-			return "${" + name[1:] + "}" // ${!Literal} is CloudFormation's escape
-		}
-		if s, ok := locals[name]; ok {
-			return s
-		}
-		if strings.Contains(name, ".") && !strings.HasPrefix(name, "AWS::") {
-			if s, ok := r.v.Attrs[name]; ok {
-				return s
-			}
-		} else if s, ok := r.lookupRef(name); ok {
-			return s
-		}
-		r.missing = append(r.missing, "Fn::Sub ${"+name+"}")
-		return m
-	})
 }

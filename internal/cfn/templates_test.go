@@ -27,14 +27,10 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/awslabs/goformation/v7"
-	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
-	"github.com/awslabs/goformation/v7/intrinsics"
 
 	"github.com/logvault/logvault/infra"
 	"github.com/logvault/logvault/internal/cfn"
@@ -54,241 +50,18 @@ type tplValues struct {
 
 // tplLoaded is a template as CloudFormation would see it.
 type tplLoaded struct {
-	*cloudformation.Template
-	Raw        map[string]any    // the same, resolved, as generic JSON
-	Conditions map[string]bool   // evaluated
-	ResCond    map[string]string // resource -> its Condition attribute
+	*cfn.Resolved
+	ResCond map[string]string // resource -> its Condition attribute
 }
 
-type tplResolver struct {
-	v       tplValues
-	missing []string
-}
-
-func (r *tplResolver) miss(format string, args ...any) any {
-	r.missing = append(r.missing, fmt.Sprintf(format, args...))
-	return nil
-}
-
-// param returns the value of a parameter, typed as CloudFormation gives it.
-func (r *tplResolver) param(name string, template any) (any, bool) {
-	t, _ := template.(map[string]any)
-	params, _ := t["Parameters"].(map[string]any)
-	p, ok := params[name].(map[string]any)
-	if !ok {
-		return nil, false
-	}
-	s, given := r.v.Params[name]
-	if !given {
-		d, ok := p["Default"]
-		if !ok {
-			return r.miss("Ref %s (parameter without Default and without a value)", name), true
-		}
-		if f, ok := d.(float64); ok {
-			s = strconv.FormatFloat(f, 'f', -1, 64)
-		} else {
-			s = fmt.Sprint(d)
-		}
-	}
-	switch p["Type"] {
-	case "Number":
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return r.miss("Ref %s: %q is not a Number", name, s), true
-		}
-		return f, true
-	case "CommaDelimitedList", "List<Number>", "List<String>":
-		var out []any
-		for _, e := range strings.Split(s, ",") {
-			out = append(out, e)
-		}
-		return out, true
-	}
-	return s, true
-}
-
-func (r *tplResolver) ref(_ string, input any, template any) any {
-	name, ok := input.(string)
-	if !ok {
-		return r.miss("Ref %v", input)
-	}
-	if name == "AWS::NoValue" {
-		return nil
-	}
-	if v, ok := r.param(name, template); ok {
-		return v
-	}
-	if s, ok := r.v.Pseudo[name]; ok {
-		return s
-	}
-	if s, ok := r.v.Refs[name]; ok {
-		return s
-	}
-	return r.miss("Ref %s", name)
-}
-
-func (r *tplResolver) getAtt(_ string, input any, _ any) any {
-	var key string
-	switch v := input.(type) {
-	case string:
-		key = v
-	case []any:
-		var parts []string
-		for _, p := range v {
-			parts = append(parts, fmt.Sprint(p))
-		}
-		key = strings.Join(parts, ".")
-	}
-	if s, ok := r.v.Attrs[key]; ok {
-		return s
-	}
-	return r.miss("Fn::GetAtt %s", key)
-}
-
-var tplSubVar = regexp.MustCompile(`\$\{([^}]+)\}`)
-
-func (r *tplResolver) sub(_ string, input any, template any) any {
-	src, locals := "", map[string]any{}
-	switch v := input.(type) {
-	case string:
-		src = v
-	case []any:
-		if len(v) != 2 {
-			return r.miss("Fn::Sub %v", input)
-		}
-		src, _ = v[0].(string)
-		m, _ := v[1].(map[string]any)
-		for k, val := range m {
-			locals[k] = val
-		}
-	default:
-		return r.miss("Fn::Sub %v", input)
-	}
-	return tplSubVar.ReplaceAllStringFunc(src, func(m string) string {
-		name := m[2 : len(m)-1]
-		if strings.HasPrefix(name, "!") {
-			return "${" + name[1:] + "}"
-		}
-		var v any
-		if l, ok := locals[name]; ok {
-			v = l
-		} else if strings.Contains(name, ".") && !strings.HasPrefix(name, "AWS::") {
-			v = r.getAtt("", name, template)
-		} else {
-			v = r.ref("", name, template)
-		}
-		switch x := v.(type) {
-		case string:
-			return x
-		case float64:
-			return strconv.FormatFloat(x, 'f', -1, 64)
-		case nil:
-			return m
-		}
-		r.miss("Fn::Sub ${%s} is not a string (%T)", name, v)
-		return m
-	})
-}
-
-func tplSplit(_ string, input any, _ any) any {
-	arr, ok := input.([]any)
-	if !ok || len(arr) != 2 {
-		return nil
-	}
-	d, ok1 := arr[0].(string)
-	s, ok2 := arr[1].(string)
-	if !ok1 || !ok2 {
-		return nil
-	}
-	var out []any
-	for _, e := range strings.Split(s, d) {
-		out = append(out, e)
-	}
-	return out
-}
-
-func tplEquals(_ string, input any, _ any) any {
-	arr, ok := input.([]any)
-	if !ok || len(arr) != 2 {
-		return nil
-	}
-	return fmt.Sprint(arr[0]) == fmt.Sprint(arr[1])
-}
-
-// tplLoad parses and resolves a template with goformation.
+// tplLoad resolves a template with cfn.Resolve (goformation type-checks it).
 func tplLoad(t *testing.T, data []byte, v tplValues) *tplLoaded {
 	t.Helper()
-	// Long-form intrinsics, nothing resolved yet.
-	plain, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+	r, err := cfn.Resolve(data, cfn.Values{Parameters: v.Params, Pseudo: v.Pseudo, Refs: v.Refs, Attrs: v.Attrs})
 	if err != nil {
-		t.Fatalf("parse YAML: %v", err)
+		t.Fatalf("resolve template: %v", err)
 	}
-	var doc map[string]any
-	if err := json.Unmarshal(plain, &doc); err != nil {
-		t.Fatal(err)
-	}
-	resCond := map[string]string{}
-	resources, _ := doc["Resources"].(map[string]any)
-	for id, res := range resources {
-		m, _ := res.(map[string]any)
-		if c, ok := m["Condition"].(string); ok {
-			resCond[id] = c
-			delete(m, "Condition")
-		}
-	}
-	stripped, err := json.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &tplResolver{v: v}
-	opts := func() *intrinsics.ProcessorOptions {
-		return &intrinsics.ProcessorOptions{
-			IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
-				"Ref":        r.ref,
-				"Fn::Sub":    r.sub,
-				"Fn::GetAtt": r.getAtt,
-				"Fn::Split":  tplSplit,
-				"Fn::Equals": tplEquals,
-			},
-			EvaluateConditions: true,
-		}
-	}
-	tmpl, err := goformation.ParseJSONWithOptions(stripped, opts())
-	if err != nil {
-		t.Fatalf("goformation rejects the template: %v", err)
-	}
-	resolved, err := intrinsics.ProcessJSON(stripped, opts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw map[string]any
-	if err := json.Unmarshal(resolved, &raw); err != nil {
-		t.Fatal(err)
-	}
-	if len(r.missing) > 0 {
-		sort.Strings(r.missing)
-		t.Fatalf("unresolved: %s", strings.Join(r.missing, "; "))
-	}
-	conds := map[string]bool{}
-	for name, c := range tmpl.Conditions {
-		b, ok := c.(bool)
-		if !ok {
-			t.Fatalf("condition %s did not evaluate to a boolean: %v", name, c)
-		}
-		conds[name] = b
-	}
-	rawRes, _ := raw["Resources"].(map[string]any)
-	for id, c := range resCond {
-		b, ok := conds[c]
-		if !ok {
-			t.Fatalf("resource %s: Condition %s is not in Conditions", id, c)
-		}
-		if !b {
-			delete(tmpl.Resources, id)
-			delete(rawRes, id)
-		}
-	}
-	return &tplLoaded{Template: tmpl, Raw: raw, Conditions: conds, ResCond: resCond}
+	return &tplLoaded{Resolved: r, ResCond: r.ResourceConditions}
 }
 
 // rawGet walks the generic template: rawGet(l.Raw, "Resources", "X", "Properties").
