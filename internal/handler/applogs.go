@@ -30,7 +30,7 @@ func (h *AppLogsHandler) Invoke(ctx context.Context, payload json.RawMessage) (a
 	log := h.Log.With("function", h.Function, "request_id", requestID(ctx))
 	d, err := cwlogs.Decode(payload)
 	if err != nil {
-		log.ErrorContext(ctx, "event rejected", "error", err.Error())
+		log.ErrorContext(ctx, "event rejected", append([]any{"outcome", "failed", "error", err.Error()}, emf("failed", 0, 0)...)...)
 		return nil, err
 	}
 	if d.MessageType == cwlogs.ControlMessage {
@@ -39,12 +39,13 @@ func (h *AppLogsHandler) Invoke(ctx context.Context, payload json.RawMessage) (a
 	}
 	start := time.Now()
 	rec, err := h.Ship.Ship(ctx, d)
+	took := time.Since(start)
 	attrs := []any{"source", schema.AppLogsSource(d.Owner, d.LogGroup, d.LogStream), "key", rec.Key,
-		"events", len(d.LogEvents), "duration_ms", time.Since(start).Milliseconds()}
+		"events", len(d.LogEvents), "duration_ms", took.Milliseconds()}
 	if err != nil {
-		log.ErrorContext(ctx, "shipment failed", append(attrs, "outcome", "failed", "error", err.Error())...)
+		log.ErrorContext(ctx, "shipment failed", append(append(attrs, "outcome", "failed", "error", err.Error()), emf("failed", 0, took)...)...)
 		return nil, err
 	}
-	logReceipt(ctx, log, rec, attrs)
+	logReceipt(ctx, log, rec, took, attrs)
 	return Response{Receipts: []vault.Receipt{rec}}, nil
 }

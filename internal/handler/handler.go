@@ -53,7 +53,7 @@ func (h *S3Handler) Handle(ctx context.Context, payload json.RawMessage) (any, e
 func (h *S3Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
 	batch, err := trigger.Decode(payload)
 	if err != nil {
-		h.Log.ErrorContext(ctx, "event rejected", "function", h.Function, "request_id", requestID(ctx), "error", err.Error())
+		h.Log.ErrorContext(ctx, "event rejected", append([]any{"function", h.Function, "request_id", requestID(ctx), "outcome", "failed", "error", err.Error()}, emf("failed", 0, 0)...)...)
 		return nil, err
 	}
 	if batch.FromSQS {
@@ -91,7 +91,7 @@ func (h *S3Handler) shipMessage(ctx context.Context, m trigger.Message, out *[]v
 		log = log.With("message_id", m.ID)
 	}
 	if m.Err != nil {
-		log.ErrorContext(ctx, "message rejected", "outcome", "failed", "error", m.Err.Error())
+		log.ErrorContext(ctx, "message rejected", append([]any{"outcome", "failed", "error", m.Err.Error()}, emf("failed", 0, 0)...)...)
 		return m.Err
 	}
 	if m.Test {
@@ -101,16 +101,17 @@ func (h *S3Handler) shipMessage(ctx context.Context, m trigger.Message, out *[]v
 	for _, ref := range m.Objects {
 		start := time.Now()
 		rec, err := h.Ship.Ship(ctx, ref)
+		d := time.Since(start)
 		attrs := []any{
 			"source", fmt.Sprintf("s3://%s/%s", ref.Bucket, ref.Key),
 			"key", rec.Key,
-			"duration_ms", time.Since(start).Milliseconds(),
+			"duration_ms", d.Milliseconds(),
 		}
 		if err != nil {
-			log.ErrorContext(ctx, "shipment failed", append(attrs, "outcome", "failed", "error", err.Error())...)
+			log.ErrorContext(ctx, "shipment failed", append(append(attrs, "outcome", "failed", "error", err.Error()), emf("failed", 0, d)...)...)
 			return err
 		}
-		logReceipt(ctx, log, rec, attrs)
+		logReceipt(ctx, log, rec, d, attrs)
 		if out != nil {
 			*out = append(*out, rec)
 		}
@@ -119,10 +120,10 @@ func (h *S3Handler) shipMessage(ctx context.Context, m trigger.Message, out *[]v
 }
 
 // logReceipt writes the one JSON line every outcome gets.
-func logReceipt(ctx context.Context, log *slog.Logger, rec vault.Receipt, attrs []any) {
-	log.InfoContext(ctx, "shipped", append(attrs,
-		"kind", string(rec.Kind), "version_id", rec.VersionID, "sha256", rec.SHA256,
-		"bytes", rec.Bytes, "outcome", string(rec.Outcome))...)
+func logReceipt(ctx context.Context, log *slog.Logger, rec vault.Receipt, d time.Duration, attrs []any) {
+	attrs = append(attrs, "kind", string(rec.Kind), "version_id", rec.VersionID, "sha256", rec.SHA256,
+		"bytes", rec.Bytes, "outcome", string(rec.Outcome))
+	log.InfoContext(ctx, "shipped", append(attrs, emf(string(rec.Outcome), rec.Bytes, d)...)...)
 }
 
 func requestID(ctx context.Context) string {

@@ -32,8 +32,9 @@ const (
 // fakeShipper records what it is asked to ship and fails the keys in fail.
 type fakeShipper struct {
 	mu    sync.Mutex
-	calls []trigger.ObjectRef
-	fail  map[string]error
+	calls   []trigger.ObjectRef
+	fail    map[string]error
+	outcome map[string]vault.Outcome // by key; Created when absent
 }
 
 func (f *fakeShipper) Ship(_ context.Context, ref trigger.ObjectRef) (vault.Receipt, error) {
@@ -44,8 +45,12 @@ func (f *fakeShipper) Ship(_ context.Context, ref trigger.ObjectRef) (vault.Rece
 	if err := f.fail[ref.Key]; err != nil {
 		return vault.Receipt{Key: key}, err
 	}
+	outcome := vault.Created
+	if o, ok := f.outcome[ref.Key]; ok {
+		outcome = o
+	}
 	return vault.Receipt{Kind: schema.KindCloudTrail, Key: key, VersionID: "v-" + ref.VersionID, SHA256: sum(ref.Key),
-		Bytes: ref.Size, Outcome: vault.Created}, nil
+		Bytes: ref.Size, Outcome: outcome}, nil
 }
 
 func sum(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
