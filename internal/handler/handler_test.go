@@ -31,7 +31,7 @@ const (
 
 // fakeShipper records what it is asked to ship and fails the keys in fail.
 type fakeShipper struct {
-	mu    sync.Mutex
+	mu      sync.Mutex
 	calls   []trigger.ObjectRef
 	fail    map[string]error
 	outcome map[string]vault.Outcome // by key; Created when absent
