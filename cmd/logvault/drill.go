@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/logvault/logvault/internal/config"
 	"github.com/logvault/logvault/internal/drill"
+	"github.com/logvault/logvault/internal/functions"
+	"github.com/logvault/logvault/internal/restore"
 	"github.com/logvault/logvault/internal/vault"
 )
 
@@ -37,6 +40,7 @@ func drillCmd() *cobra.Command {
 			if cfg.VaultRoleARN == "" {
 				identity = "the ambient credentials"
 			}
+			prober := c
 			if asAccountB {
 				base, err := config.LoadAWS(ctx)
 				if err != nil {
@@ -44,10 +48,10 @@ func drillCmd() *cobra.Command {
 				}
 				own := cfg
 				own.VaultRoleARN = ""
-				c = vault.NewS3Client(base, own, "logvault-drill")
-				identity = "Account B's own credentials"
+				prober = vault.NewS3Client(base, own, "logvault-drill")
+				identity = "Account B's own credentials (canaries written by the writer)"
 			}
-			d := &drill.Drill{S3: c, Bucket: cfg.VaultBucket, ExpectedOwner: cfg.ExpectedOwner, Identity: identity,
+			d := &drill.Drill{S3: prober, Writer: c, Bucket: cfg.VaultBucket, ExpectedOwner: cfg.ExpectedOwner, Identity: identity,
 				Restore: restorer(c, cfg)}
 			rep, err := d.Run(ctx)
 			if err != nil {
@@ -74,7 +78,7 @@ func drillCmd() *cobra.Command {
 }
 
 func printDrill(rep drill.Report) {
-	fmt.Printf("logvault drill as %s on s3://%s\n\n", rep.Identity, rep.Bucket)
+	fmt.Printf("logvault drill as %s\nbucket: s3://%s\ncanary: %s\n\n", rep.Identity, rep.Bucket, rep.Canary)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACTION\tTARGET\tEXPECTED\tRESULT\tVERDICT")
 	for _, r := range rep.Rows {
@@ -100,5 +104,9 @@ func drillFailure(rep drill.Report) error {
 
 // restorer is how the drill restores its canary: `logvault restore`'s logic.
 func restorer(c *s3.Client, cfg config.Config) drill.Restorer {
-	return nil // wired to internal/restore once it lands
+	return func(ctx context.Context, key, versionID string) error {
+		_, err := restore.Restore(ctx, c, cfg.VaultBucket, key, versionID, restore.Options{
+			ExpectedOwner: cfg.ExpectedOwner, Shipper: "logvault-drill/" + functions.Version})
+		return err
+	}
 }

@@ -63,6 +63,7 @@ type Row struct {
 type Report struct {
 	Identity string `json:"identity"`
 	Bucket   string `json:"bucket"`
+	Canary   string `json:"canary"`
 	Rows     []Row  `json:"rows"`
 	// Recovered tells whether the seed's recovery worked: the canary's
 	// original bytes are current again after an overwrite.
@@ -85,7 +86,11 @@ type Restorer func(ctx context.Context, key, versionID string) error
 
 // Drill runs the probes against one vault bucket.
 type Drill struct {
-	S3            API
+	// S3 acts as the identity under test: every probe is sent with it.
+	S3 API
+	// Writer writes the canaries and does the recovery (the writer role);
+	// nil means S3 does. Account B itself may not write to the vault.
+	Writer        API
 	Bucket        string
 	ExpectedOwner string
 	Identity      string // who the credentials are, for the report
@@ -105,18 +110,18 @@ func (d *Drill) Run(ctx context.Context) (Report, error) {
 	run := now().UTC().Format("20060102T150405.000000000Z")
 	victim := Prefix + run + "/victim.txt"
 	original := Prefix + run + "/original.txt"
-	rep := Report{Identity: d.Identity, Bucket: d.Bucket}
+	rep := Report{Identity: d.Identity, Bucket: d.Bucket, Canary: victim}
 
 	victimV, err := d.put(ctx, victim, []byte("logvault drill canary: "+run+"\n"))
 	if err != nil {
-		return rep, fmt.Errorf("drill: cannot write the canary %s (the identity must be able to write to the vault): %w", victim, err)
+		return rep, fmt.Errorf("drill: cannot write the canary %s as the writer: %w", victim, err)
 	}
 	owner := d.owner()
 	obj := func(key string, v *string) string {
 		if v != nil {
-			return key + "?versionId=" + *v
+			return "canary version " + *v
 		}
-		return key
+		return "canary"
 	}
 	probes := []struct {
 		action, target string
@@ -159,12 +164,12 @@ func (d *Drill) Run(ctx context.Context) (Report, error) {
 				Mode: types.ObjectLockRetentionModeGovernance, RetainUntilDate: aws.Time(now().Add(24 * time.Hour))}})
 			return err
 		}},
-		{"s3:PutBucketVersioning (Enabled: no-op)", d.Bucket, func() error {
+		{"s3:PutBucketVersioning (Enabled: no-op)", "bucket", func() error {
 			_, err := d.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: &d.Bucket, ExpectedBucketOwner: owner,
 				VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
 			return err
 		}},
-		{"s3:DeleteBucket (the vault is not empty)", d.Bucket, func() error {
+		{"s3:DeleteBucket (the vault is not empty)", "bucket", func() error {
 			_, err := d.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &d.Bucket, ExpectedBucketOwner: owner})
 			return err
 		}},
@@ -176,8 +181,8 @@ func (d *Drill) Run(ctx context.Context) (Report, error) {
 	for _, a := range []string{"s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutLifecycleConfiguration",
 		"s3:PutBucketObjectLockConfiguration", "s3:PutBucketAcl", "s3:PutBucketOwnershipControls",
 		"s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration", "s3:PutReplicationConfiguration"} {
-		rep.Rows = append(rep.Rows, Row{Action: a, Target: d.Bucket, Expected: "AccessDenied",
-			Result: "no harmless payload exists: proven by `logvault audit`", Verdict: NotProbed})
+		rep.Rows = append(rep.Rows, Row{Action: a, Target: "bucket", Expected: "AccessDenied",
+			Result: "no harmless payload: see `logvault audit`", Verdict: NotProbed})
 	}
 	rep.Recovered, rep.Recovery = d.recover(ctx, original, run)
 	return rep, nil
@@ -200,7 +205,7 @@ func (d *Drill) recover(ctx context.Context, key, run string) (bool, string) {
 	if err := d.Restore(ctx, key, aws.ToString(v0)); err != nil {
 		return false, fmt.Sprintf("restore %s version %s: %v", key, aws.ToString(v0), err)
 	}
-	out, err := d.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: &d.Bucket, Key: &key, ExpectedBucketOwner: d.owner()})
+	out, err := d.writer().GetObject(ctx, &s3.GetObjectInput{Bucket: &d.Bucket, Key: &key, ExpectedBucketOwner: d.owner()})
 	if err != nil {
 		return false, fmt.Sprintf("read back %s: %v", key, err)
 	}
@@ -218,7 +223,7 @@ func (d *Drill) recover(ctx context.Context, key, run string) (bool, string) {
 // put writes a canary with a verified SHA-256 and the logvault metadata.
 func (d *Drill) put(ctx context.Context, key string, body []byte) (*string, error) {
 	sum := sha256.Sum256(body)
-	out, err := d.S3.PutObject(ctx, &s3.PutObjectInput{
+	out, err := d.writer().PutObject(ctx, &s3.PutObjectInput{
 		Bucket: &d.Bucket, Key: &key, Body: bytes.NewReader(body), ContentType: aws.String("text/plain"),
 		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
 		ExpectedBucketOwner: d.owner(),
@@ -235,6 +240,13 @@ func (d *Drill) put(ctx context.Context, key string, body []byte) (*string, erro
 		return nil, errors.New("the vault answered without a VersionId: it is not versioned")
 	}
 	return out.VersionId, nil
+}
+
+func (d *Drill) writer() API {
+	if d.Writer != nil {
+		return d.Writer
+	}
+	return d.S3
 }
 
 func (d *Drill) owner() *string {
