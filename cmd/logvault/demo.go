@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -79,7 +80,7 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 	} else {
 		defer func() {
 			localstack.Down(dir)
-			d.step("9. Local stack stopped")
+			d.step("12. Local stack stopped")
 		}()
 	}
 	d.env = localstack.ParseExports(exports)
@@ -193,7 +194,44 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 		return err
 	}
 	d.step("8. An application's CloudWatch Logs subscription delivers a batch (twice); the applogs function writes one gzip NDJSON object")
-	return d.shipAppLogs()
+	if err := d.shipAppLogs(); err != nil {
+		return err
+	}
+
+	d.step("9. logvault drill: the seed's compromise drill with the writer's credentials")
+	if code := d.cli("drill"); code != 0 {
+		return fmt.Errorf("demo: logvault drill exited %d", code)
+	}
+	d.step("10. logvault verify: every version's SHA-256 against its metadata and S3's checksum")
+	d.say("(it must flag the CloudTrail file the attacker overwrote in step 4; billing re-deliveries are expected)")
+	if code := d.cli("verify"); code != 1 {
+		return fmt.Errorf("demo: logvault verify exited %d, expected 1 for the overwritten CloudTrail file", code)
+	}
+	d.step("11. logvault restore: make the original CloudTrail version current again (a new version, nothing deleted)")
+	if code := d.cli("restore", vkey, "--version-id", aws.ToString(old)); code != 0 {
+		return fmt.Errorf("demo: logvault restore exited %d", code)
+	}
+	return nil
+}
+
+// cli runs this logvault binary with the stack's environment (already in
+// the process environment) and shows its output indented.
+func (d *demo) cli(args ...string) int {
+	self, err := os.Executable()
+	if err != nil {
+		d.say("cannot find the logvault binary: %v", err)
+		return -1
+	}
+	d.say("$ logvault %s", strings.Join(args, " "))
+	cmd := exec.CommandContext(d.ctx, self, args...)
+	out, _ := cmd.CombinedOutput()
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		d.say("  %s", line)
+	}
+	if cmd.ProcessState == nil {
+		return -1
+	}
+	return cmd.ProcessState.ExitCode()
 }
 
 // shipBilling puts a large report as Account B and ships it.
