@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -161,7 +160,7 @@ func TestDigestCheck(t *testing.T) {
 				if !cliHasFlag {
 					t.Skip("logvault verify does not list --cloudtrail-digests yet: CLI not checked")
 				}
-				r := digestCLI(t, "verify", "--cloudtrail-digests", "--public-keys", keysFile, "--prefix", scope)
+				r := cli(t, nil, "verify", "--cloudtrail-digests", "--public-keys", keysFile, "--prefix", scope)
 				if wantCode := map[bool]int{true: 0, false: 1}[len(want) == 0]; r.code != wantCode {
 					t.Errorf("exit %d, want %d\n%s%s", r.code, wantCode, r.stdout, r.stderr)
 				}
@@ -174,7 +173,7 @@ func TestDigestCheck(t *testing.T) {
 					}
 				}
 				if len(want) == 0 {
-					j := digestCLI(t, "verify", "--cloudtrail-digests", "--public-keys", keysFile, "--prefix", scope, "--json")
+					j := cli(t, nil, "verify", "--cloudtrail-digests", "--public-keys", keysFile, "--prefix", scope, "--json")
 					var back digest.Report
 					if err := json.Unmarshal([]byte(j.stdout), &back); err != nil || j.code != 0 || back.Failed || back.Digests != sc.digests {
 						t.Errorf("--json: exit %d, %v: %s%s", j.code, err, j.stdout, j.stderr)
@@ -189,7 +188,7 @@ func TestDigestCheck(t *testing.T) {
 			t.Skip("logvault verify does not list --cloudtrail-digests yet")
 		}
 		missing := filepath.Join(t.TempDir(), "nope.json")
-		r := digestCLI(t, "verify", "--cloudtrail-digests", "--public-keys", missing, "--prefix", "cloudtrail/")
+		r := cli(t, nil, "verify", "--cloudtrail-digests", "--public-keys", missing, "--prefix", "cloudtrail/")
 		if r.code != 1 || !strings.Contains(r.lastLine(), missing) {
 			t.Errorf("exit %d, last line %q; want 1 naming %s", r.code, r.lastLine(), missing)
 		}
@@ -239,31 +238,10 @@ var (
 func digestCLIHasFlag(t *testing.T) bool {
 	t.Helper()
 	digestFlagOnce.Do(func() {
-		r := digestCLI(t, "verify", "--help")
+		r := cli(t, nil, "verify", "--help")
 		digestFlag = strings.Contains(r.stdout+r.stderr, "--cloudtrail-digests")
 	})
 	return digestFlag
-}
-
-// digestCLI runs the logvault binary with args and the stack's environment.
-func digestCLI(t *testing.T, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(stack.bin, args...)
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	for k, v := range stack.env {
-		env = append(env, k+"="+v)
-	}
-	cmd.Env = env
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{code, so.String(), se.String()}
 }
 
 // digestTableNames reports whether a table row names key with status st.

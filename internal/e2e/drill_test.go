@@ -12,12 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// cli runs a logvault command with the stack's environment plus overrides.
-func cli(t *testing.T, overrides map[string]string, args ...string) result {
-	t.Helper()
-	return runArgs(t, overrides, args...)
-}
-
 func TestDrillAllRefused(t *testing.T) {
 	for _, who := range []struct {
 		name  string

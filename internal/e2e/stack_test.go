@@ -103,11 +103,12 @@ func run(t *testing.T, fn string, payload []byte, overrides map[string]string, f
 	if err := os.WriteFile(f, payload, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return runArgs(t, overrides, append(append([]string{"invoke"}, flags...), fn, f)...)
+	return cli(t, overrides, append(append([]string{"invoke"}, flags...), fn, f)...)
 }
 
-// runArgs runs the CLI with the stack's environment plus overrides.
-func runArgs(t *testing.T, overrides map[string]string, args ...string) result {
+// cli runs `logvault args...` with the stack's environment plus overrides
+// (an empty override sets the variable empty).
+func cli(t *testing.T, overrides map[string]string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(stack.bin, args...)
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}

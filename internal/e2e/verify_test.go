@@ -11,8 +11,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -23,31 +21,6 @@ import (
 
 	"github.com/logvault/logvault/internal/schema"
 )
-
-// runCLI runs `logvault args...` with the stack's environment plus overrides
-// (an empty value unsets nothing: it sets the variable empty).
-func runCLI(t *testing.T, overrides map[string]string, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(stack.bin, args...)
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	for k, v := range stack.env {
-		if o, ok := overrides[k]; ok {
-			v = o
-		}
-		env = append(env, k+"="+v)
-	}
-	cmd.Env = env
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{code, so.String(), se.String()}
-}
 
 // asAccountA runs the CLI with Account A's own keys, no role.
 func asAccountA() map[string]string {
@@ -83,7 +56,7 @@ type verifyReport struct {
 
 func verifyJSON(t *testing.T, overrides map[string]string, prefix string) (verifyReport, result) {
 	t.Helper()
-	r := runCLI(t, overrides, "verify", "--prefix", prefix, "--json")
+	r := cli(t, overrides, "verify", "--prefix", prefix, "--json")
 	var rep verifyReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("verify --json printed no JSON document (%v): %s\nstderr: %s", err, r.stdout, r.stderr)
@@ -141,7 +114,7 @@ func TestVerifyAndRestore(t *testing.T) {
 	// A clean vault verifies, with the writer's rights (the stack's default
 	// environment) and with Account A's.
 	for who, env := range map[string]map[string]string{"writer": nil, "Account A": asAccountA()} {
-		r := runCLI(t, env, "verify", "--prefix", ctPrefix)
+		r := cli(t, env, "verify", "--prefix", ctPrefix)
 		if r.code != 0 || !strings.Contains(r.stdout, "verify: 3 versions, 3 keys, 0 problems") {
 			t.Fatalf("%s: verify of a clean prefix: exit %d\nstdout: %s\nstderr: %s", who, r.code, r.stdout, r.stderr)
 		}
@@ -182,7 +155,7 @@ func TestVerifyAndRestore(t *testing.T) {
 	badID := aws.ToString(put.VersionId)
 
 	for who, env := range map[string]map[string]string{"writer": nil, "Account A": asAccountA()} {
-		r := runCLI(t, env, "verify", "--prefix", ctPrefix)
+		r := cli(t, env, "verify", "--prefix", ctPrefix)
 		if r.code != 1 {
 			t.Fatalf("%s: verify after tampering: exit %d, want 1\nstdout: %s\nstderr: %s", who, r.code, r.stdout, r.stderr)
 		}
@@ -199,7 +172,7 @@ func TestVerifyAndRestore(t *testing.T) {
 	}
 
 	// Restore with the writer's rights (the stack's default environment).
-	r := runCLI(t, nil, "restore", target, "--version-id", origID, "--json")
+	r := cli(t, nil, "restore", target, "--version-id", origID, "--json")
 	if r.code != 0 {
 		t.Fatalf("restore: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
@@ -233,26 +206,26 @@ func TestVerifyAndRestore(t *testing.T) {
 
 	// The overwrite stays in the history: verify keeps failing on the key,
 	// and says which version is the restore.
-	r = runCLI(t, asAccountA(), "verify", "--prefix", ctPrefix)
+	r = cli(t, asAccountA(), "verify", "--prefix", ctPrefix)
 	if line := lineOf(r.stdout, "overwritten", target); r.code != 1 || !strings.Contains(line, "restore of "+origID) {
 		t.Errorf("verify after the restore: exit %d\n%s", r.code, r.stdout)
 	}
 
 	// Restoring again writes nothing; an unknown version fails naming the key.
-	if r := runCLI(t, nil, "restore", target, "--version-id", origID); r.code != 0 || !strings.Contains(r.stdout, "nothing written") || len(versions(t, target)) != 3 {
+	if r := cli(t, nil, "restore", target, "--version-id", origID); r.code != 0 || !strings.Contains(r.stdout, "nothing written") || len(versions(t, target)) != 3 {
 		t.Errorf("second restore: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	if r := runCLI(t, nil, "restore", target, "--version-id", "no-such-version"); r.code != 1 || !strings.Contains(r.lastLine(), target) {
+	if r := cli(t, nil, "restore", target, "--version-id", "no-such-version"); r.code != 1 || !strings.Contains(r.lastLine(), target) {
 		t.Errorf("unknown version: exit %d, last line %q", r.code, r.lastLine())
 	}
-	if r := runCLI(t, nil, "restore", target); r.code != 1 || !strings.Contains(r.lastLine(), "version-id") {
+	if r := cli(t, nil, "restore", target); r.code != 1 || !strings.Contains(r.lastLine(), "version-id") {
 		t.Errorf("no --version-id: exit %d, last line %q", r.code, r.lastLine())
 	}
 
 	// A multipart billing report: its first delivery restored, as Account A.
 	billVersions := versions(t, billKey)
 	first := aws.ToString(billVersions[len(billVersions)-1].VersionId)
-	if r := runCLI(t, asAccountA(), "restore", billKey, "--version-id", first); r.code != 0 {
+	if r := cli(t, asAccountA(), "restore", billKey, "--version-id", first); r.code != 0 {
 		t.Fatalf("restore billing: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	if got, meta := hashVault(t, billKey, ""); got != hexSHA(billBodies[0]) || meta[schema.MetaRestoredFrom] != first {
@@ -281,7 +254,7 @@ func TestRestoreMultipartCopy(t *testing.T) {
 	}
 	vs := versions(t, billKey)
 	first := aws.ToString(vs[len(vs)-1].VersionId)
-	r := runCLI(t, nil, "restore", billKey, "--version-id", first, "--copy-limit", "1048576", "--json")
+	r := cli(t, nil, "restore", billKey, "--version-id", first, "--copy-limit", "1048576", "--json")
 	if r.code != 0 && strings.Contains(r.lastLine(), "S3 computed checksum") && strings.Contains(r.lastLine(), "-2 for part ") {
 		if ups := openUploads(t); len(ups) != 0 {
 			t.Errorf("the failed multipart copy left %d uploads open", len(ups))
@@ -305,7 +278,7 @@ func TestRestoreMultipartCopy(t *testing.T) {
 	if ups := openUploads(t); len(ups) != 0 {
 		t.Errorf("%d multipart uploads left open", len(ups))
 	}
-	if r := runCLI(t, nil, "verify", "--prefix", "billing/"+stack.env["SOURCE_BILLING_BUCKET"]+"/cur2/"+tag+"/"); r.code != 0 {
+	if r := cli(t, nil, "verify", "--prefix", "billing/"+stack.env["SOURCE_BILLING_BUCKET"]+"/cur2/"+tag+"/"); r.code != 0 {
 		t.Errorf("verify after a multipart restore: exit %d\n%s", r.code, r.stdout)
 	}
 }
