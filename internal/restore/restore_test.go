@@ -14,9 +14,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/logvault/logvault/internal/s3mem"
 	"github.com/logvault/logvault/internal/schema"
 	"github.com/logvault/logvault/internal/verify"
-	"github.com/logvault/logvault/internal/verify/s3fake"
 )
 
 const (
@@ -44,14 +44,26 @@ var (
 	evil = []byte(`{"Records":[]}`)
 )
 
+// newVault is an empty versioned vault bucket (of owner, when set).
+func newVault(owner string) *s3mem.Server {
+	b := s3mem.New()
+	b.CreateBucket(bucket, s3mem.BucketConfig{Versioned: true, Owner: owner})
+	return b
+}
+
+// put writes a version of key as the writer does: a SHA-256 checksum,
+// composite over parts of partSizes when set.
+func put(b *s3mem.Server, body []byte, m map[string]string, partSizes ...int64) s3mem.Version {
+	return b.Store(bucket, key, s3mem.Object{Body: body, Metadata: m, ContentType: "application/json", PartSizes: partSizes})
+}
+
 // tampered is a vault where the writer's original was overwritten.
-func tampered() (*s3fake.Bucket, *s3fake.Version, *s3fake.Version) {
-	b := s3fake.New(bucket)
-	orig := b.Put(key, good, meta(good), 0)
-	orig.ContentEncoding = "gzip"
+func tampered() (*s3mem.Server, s3mem.Version, s3mem.Version) {
+	b := newVault("")
+	orig := b.Store(bucket, key, s3mem.Object{Body: good, Metadata: meta(good), ContentType: "application/json", ContentEncoding: "gzip"})
 	m := meta(evil)
 	m[schema.MetaSupersedes] = orig.VersionID
-	bad := b.Put(key, evil, m, 0)
+	bad := put(b, evil, m)
 	return b, orig, bad
 }
 
@@ -61,7 +73,7 @@ func TestRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs := b.Versions(key)
+	vs := b.Versions(bucket, key)
 	if len(vs) != 3 {
 		t.Fatalf("%d versions, want 3 (nothing deleted, one added)", len(vs))
 	}
@@ -78,8 +90,8 @@ func TestRestore(t *testing.T) {
 	if !maps.Equal(cur.Metadata, want) {
 		t.Errorf("metadata\n got %v\nwant %v", cur.Metadata, want)
 	}
-	if cur.ContentEncoding != "gzip" || cur.ContentType != "application/json" || cur.Checksum != s3fake.ChecksumOf(good, nil) {
-		t.Errorf("content type %q, encoding %q, checksum %q", cur.ContentType, cur.ContentEncoding, cur.Checksum)
+	if cur.ContentEncoding != "gzip" || cur.ContentType != "application/json" || cur.ChecksumSHA256 != s3mem.ChecksumOf(good, nil) {
+		t.Errorf("content type %q, encoding %q, checksum %q", cur.ContentType, cur.ContentEncoding, cur.ChecksumSHA256)
 	}
 	for _, c := range b.Calls() {
 		if strings.Contains(c, "Delete") {
@@ -98,40 +110,40 @@ func TestRestore(t *testing.T) {
 
 	// Again: the bytes are current already, nothing is written.
 	again, err := Restore(context.Background(), b, bucket, key, orig.VersionID, opts())
-	if err != nil || again.Outcome != AlreadyCurrent || again.VersionID != cur.VersionID || len(b.Versions(key)) != 3 {
-		t.Errorf("second restore: %+v, %v, %d versions", again, err, len(b.Versions(key)))
+	if err != nil || again.Outcome != AlreadyCurrent || again.VersionID != cur.VersionID || len(b.Versions(bucket, key)) != 3 {
+		t.Errorf("second restore: %+v, %v, %d versions", again, err, len(b.Versions(bucket, key)))
 	}
 }
 
 func TestRestoreRefusals(t *testing.T) {
 	tests := []struct {
 		name    string
-		setup   func(b *s3fake.Bucket, orig, bad *s3fake.Version) string // returns the version to restore
+		setup   func(b *s3mem.Server, orig, bad s3mem.Version) string // returns the version to restore
 		refused bool
 		want    string
 	}{
-		{"delete marker", func(b *s3fake.Bucket, _, _ *s3fake.Version) string { return b.Delete(key).VersionID }, true, "delete marker"},
-		{"no logvault-sha256", func(b *s3fake.Bucket, orig, _ *s3fake.Version) string {
-			delete(orig.Metadata, schema.MetaSHA256)
+		{"delete marker", func(b *s3mem.Server, _, _ s3mem.Version) string { return b.Delete(bucket, key).VersionID }, true, "delete marker"},
+		{"no logvault-sha256", func(b *s3mem.Server, orig, _ s3mem.Version) string {
+			b.Tamper(bucket, key, orig.VersionID, func(v *s3mem.Version) { delete(v.Metadata, schema.MetaSHA256) })
 			return orig.VersionID
 		}, true, schema.MetaSHA256},
-		{"bytes differ from logvault-sha256", func(b *s3fake.Bucket, orig, _ *s3fake.Version) string {
-			orig.Body = []byte("rotted")
+		{"bytes differ from logvault-sha256", func(b *s3mem.Server, orig, _ s3mem.Version) string {
+			b.Tamper(bucket, key, orig.VersionID, func(v *s3mem.Version) { v.Body = []byte("rotted") })
 			return orig.VersionID
 		}, true, "hashes to"},
-		{"unknown version", func(*s3fake.Bucket, *s3fake.Version, *s3fake.Version) string { return "nope" }, false, "no version nope"},
-		{"no version id", func(*s3fake.Bucket, *s3fake.Version, *s3fake.Version) string { return "" }, true, "no version id"},
+		{"unknown version", func(*s3mem.Server, s3mem.Version, s3mem.Version) string { return "nope" }, false, "no version nope"},
+		{"no version id", func(*s3mem.Server, s3mem.Version, s3mem.Version) string { return "" }, true, "no version id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b, orig, bad := tampered()
 			vid := tt.setup(b, orig, bad)
-			before := len(b.Versions(key))
+			before := len(b.Versions(bucket, key))
 			_, err := Restore(context.Background(), b, bucket, key, vid, opts())
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), key) || errors.Is(err, ErrRefused) != tt.refused {
 				t.Errorf("error %v, want one naming the key and %q (refused %v)", err, tt.want, tt.refused)
 			}
-			if n := len(b.Versions(key)); n != before {
+			if n := len(b.Versions(bucket, key)); n != before {
 				t.Errorf("a refused restore wrote %d versions", n-before)
 			}
 		})
@@ -141,7 +153,7 @@ func TestRestoreRefusals(t *testing.T) {
 func TestRestoreCurrentVersion(t *testing.T) {
 	b, _, bad := tampered()
 	res, err := Restore(context.Background(), b, bucket, key, bad.VersionID, opts())
-	if err != nil || res.Outcome != AlreadyCurrent || len(b.Versions(key)) != 2 {
+	if err != nil || res.Outcome != AlreadyCurrent || len(b.Versions(bucket, key)) != 2 {
 		t.Errorf("restoring the current version: %+v, %v", res, err)
 	}
 }
@@ -150,21 +162,21 @@ func TestRestoreForgedCurrentMetadata(t *testing.T) {
 	// The current version claims the original's SHA-256 but holds other
 	// bytes: the restore must not take the claim for the bytes.
 	b, orig, bad := tampered()
-	bad.Metadata[schema.MetaSHA256] = orig.Metadata[schema.MetaSHA256]
+	b.Tamper(bucket, key, bad.VersionID, func(v *s3mem.Version) { v.Metadata[schema.MetaSHA256] = orig.Metadata[schema.MetaSHA256] })
 	res, err := Restore(context.Background(), b, bucket, key, orig.VersionID, opts())
-	if err != nil || res.Outcome != Restored || !bytes.Equal(b.Versions(key)[2].Body, good) {
+	if err != nil || res.Outcome != Restored || !bytes.Equal(b.Versions(bucket, key)[2].Body, good) {
 		t.Errorf("%+v, %v", res, err)
 	}
 }
 
 func TestRestoreAfterDeleteMarker(t *testing.T) {
 	b, orig, _ := tampered()
-	b.Delete(key)
+	b.Delete(bucket, key)
 	res, err := Restore(context.Background(), b, bucket, key, orig.VersionID, opts())
 	if err != nil || res.Outcome != Restored || res.Supersedes != "" {
 		t.Fatalf("%+v, %v", res, err)
 	}
-	vs := b.Versions(key)
+	vs := b.Versions(bucket, key)
 	if cur := vs[len(vs)-1]; !bytes.Equal(cur.Body, good) || cur.Metadata[schema.MetaSupersedes] != "" {
 		t.Errorf("current %q %v", cur.Body, cur.Metadata)
 	}
@@ -172,25 +184,25 @@ func TestRestoreAfterDeleteMarker(t *testing.T) {
 
 // racing overwrites the key once, just before the first copy.
 type racing struct {
-	*s3fake.Bucket
+	*s3mem.Server
 	raced bool
 }
 
 func (r *racing) CopyObject(ctx context.Context, in *s3.CopyObjectInput, o ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
 	if !r.raced {
 		r.raced = true
-		r.Put(key, []byte("racer"), meta([]byte("racer")), 0)
+		put(r.Server, []byte("racer"), meta([]byte("racer")))
 	}
-	return r.Bucket.CopyObject(ctx, in, o...)
+	return r.Server.CopyObject(ctx, in, o...)
 }
 
 func TestRestoreRace(t *testing.T) {
 	b, orig, _ := tampered()
-	res, err := Restore(context.Background(), &racing{Bucket: b}, bucket, key, orig.VersionID, opts())
+	res, err := Restore(context.Background(), &racing{Server: b}, bucket, key, orig.VersionID, opts())
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs := b.Versions(key)
+	vs := b.Versions(bucket, key)
 	if len(vs) != 4 || res.Supersedes != vs[2].VersionID || vs[3].Metadata[schema.MetaSupersedes] != vs[2].VersionID || !bytes.Equal(vs[3].Body, good) {
 		t.Errorf("after a race: %+v; supersedes %q, racer %s", res, vs[3].Metadata[schema.MetaSupersedes], vs[2].VersionID)
 	}
@@ -202,21 +214,20 @@ func TestRestoreMultipartCopy(t *testing.T) {
 	for i := range body {
 		body[i] = byte(i * 31)
 	}
-	b := s3fake.New(bucket)
-	b.Owner = "111111111111"
-	orig := b.Put(key, body, meta(body), 8*mib)
-	b.Put(key, evil, meta(evil), 0)
+	b := newVault("111111111111")
+	orig := put(b, body, meta(body), 8*mib, 8*mib, mib+5) // the writer's 8 MiB parts
+	put(b, evil, meta(evil))
 	o := opts()
 	o.CopyLimit, o.ExpectedOwner = 10*mib, "111111111111"
 	res, err := Restore(context.Background(), b, bucket, key, orig.VersionID, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs := b.Versions(key)
+	vs := b.Versions(bucket, key)
 	cur := vs[len(vs)-1]
 	if !res.Multipart || !bytes.Equal(cur.Body, body) || !slices.Equal(cur.PartSizes, []int64{8 * mib, 8 * mib, mib + 5}) ||
-		cur.Metadata[schema.MetaRestoredFrom] != orig.VersionID || b.Uploads() != 0 {
-		t.Errorf("%+v: parts %v, metadata %v, %d uploads open", res, cur.PartSizes, cur.Metadata, b.Uploads())
+		cur.Metadata[schema.MetaRestoredFrom] != orig.VersionID || b.Uploads(bucket) != 0 {
+		t.Errorf("%+v: parts %v, metadata %v, %d uploads open", res, cur.PartSizes, cur.Metadata, b.Uploads(bucket))
 	}
 	if !slices.Contains(b.Calls(), "UploadPartCopy") || slices.Contains(b.Calls(), "CopyObject") {
 		t.Errorf("calls %v", b.Calls())
@@ -224,29 +235,29 @@ func TestRestoreMultipartCopy(t *testing.T) {
 }
 
 // failingPart fails the second part copy.
-type failingPart struct{ *s3fake.Bucket }
+type failingPart struct{ *s3mem.Server }
 
 func (f failingPart) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, o ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error) {
 	if *in.PartNumber == 2 {
 		return nil, errors.New("boom")
 	}
-	return f.Bucket.UploadPartCopy(ctx, in, o...)
+	return f.Server.UploadPartCopy(ctx, in, o...)
 }
 
 func TestRestoreMultipartCopyFailureAborts(t *testing.T) {
 	const mib = 1 << 20
 	body := make([]byte, 17*mib)
-	b := s3fake.New(bucket)
-	orig := b.Put(key, body, meta(body), 8*mib)
-	b.Put(key, evil, meta(evil), 0)
+	b := newVault("")
+	orig := put(b, body, meta(body), 8*mib, 8*mib, mib) // the writer's 8 MiB parts
+	put(b, evil, meta(evil))
 	o := opts()
 	o.CopyLimit = mib
 	_, err := Restore(context.Background(), failingPart{b}, bucket, key, orig.VersionID, o)
 	if err == nil || !strings.Contains(err.Error(), "boom") || !strings.Contains(err.Error(), "part 2") {
 		t.Errorf("error %v", err)
 	}
-	if b.Uploads() != 0 || len(b.Versions(key)) != 2 || !slices.Contains(b.Calls(), "AbortMultipartUpload") {
-		t.Errorf("%d uploads open, %d versions", b.Uploads(), len(b.Versions(key)))
+	if b.Uploads(bucket) != 0 || len(b.Versions(bucket, key)) != 2 || !slices.Contains(b.Calls(), "AbortMultipartUpload") {
+		t.Errorf("%d uploads open, %d versions", b.Uploads(bucket), len(b.Versions(bucket, key)))
 	}
 }
 

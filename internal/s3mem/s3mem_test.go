@@ -14,15 +14,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/logvault/logvault/internal/restore"
 	"github.com/logvault/logvault/internal/s3mem"
 	"github.com/logvault/logvault/internal/source"
 	"github.com/logvault/logvault/internal/vault"
+	"github.com/logvault/logvault/internal/verify"
 )
 
 // The twin stands in for the real client wherever logvault takes an interface.
 var (
 	_ vault.API     = (*s3mem.Server)(nil)
 	_ source.Getter = (*s3mem.Server)(nil)
+	_ verify.API    = (*s3mem.Server)(nil)
+	_ restore.API   = (*s3mem.Server)(nil)
 )
 
 // status returns the HTTP status and API error code of err, as callers of the SDK read them.

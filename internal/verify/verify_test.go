@@ -19,7 +19,6 @@ import (
 
 	"github.com/logvault/logvault/internal/s3mem"
 	"github.com/logvault/logvault/internal/schema"
-	"github.com/logvault/logvault/internal/verify/s3fake"
 )
 
 const bucket = "vault"
@@ -49,25 +48,35 @@ const (
 	appKey  = "applogs/222222222222/aws/lambda/x/2026/11/26/s/1.ndjson.gz"
 )
 
-// clean fills a vault as the functions would: logs written once, a billing
-// report re-delivered twice, a digest.
-func clean(t *testing.T) *s3fake.Bucket {
+// clean fills a vault (of owner, when set) as the functions would: logs
+// written once, a billing report re-delivered twice, a digest.
+func clean(t *testing.T, owner string) *s3mem.Server {
 	t.Helper()
-	b := s3fake.New(bucket)
-	b.PageSize = 2 // exercise pagination
+	b := s3mem.New()
+	b.CreateBucket(bucket, s3mem.BucketConfig{Versioned: true, Owner: owner, PageSize: 2}) // exercise pagination
 	for _, k := range []string{ctKey, ctKey2} {
 		body := []byte(`{"Records":["` + k + `"]}`)
-		b.Put(k, body, meta(schema.KindCloudTrail, body), 0)
+		put(b, k, body, meta(schema.KindCloudTrail, body))
 	}
 	dig := []byte(`{"digest":1}`)
-	b.Put(digKey, dig, meta(schema.KindCloudTrailDigest, dig), 0)
+	put(b, digKey, dig, meta(schema.KindCloudTrailDigest, dig))
 	for i := 0; i < 3; i++ {
 		body := []byte(fmt.Sprintf("billing,%d\n", i))
-		b.Put(billKey, body, meta(schema.KindBilling, body), 0)
+		put(b, billKey, body, meta(schema.KindBilling, body))
 	}
 	app := []byte("gzip ndjson")
-	b.Put(appKey, app, meta(schema.KindAppLogs, app), 0)
+	put(b, appKey, app, meta(schema.KindAppLogs, app))
 	return b
+}
+
+// put writes a version as the writer does: a single PUT with a SHA-256 checksum.
+func put(b *s3mem.Server, key string, body []byte, m map[string]string) s3mem.Version {
+	return b.Store(bucket, key, s3mem.Object{Body: body, Metadata: m, ContentType: "application/json"})
+}
+
+// tamper edits the i-th (oldest first) stored version of key.
+func tamper(b *s3mem.Server, key string, i int, edit func(v *s3mem.Version)) {
+	b.Tamper(bucket, key, b.Versions(bucket, key)[i].VersionID, edit)
 }
 
 type finding struct {
@@ -87,69 +96,71 @@ func findings(r Report) []finding {
 func TestRun(t *testing.T) {
 	tests := []struct {
 		name   string
-		tamper func(t *testing.T, b *s3fake.Bucket)
+		tamper func(t *testing.T, b *s3mem.Server)
 		want   []finding // in report order (by key)
 	}{
-		{"clean vault; billing re-delivered is expected", func(*testing.T, *s3fake.Bucket) {},
+		{"clean vault; billing re-delivered is expected", func(*testing.T, *s3mem.Server) {},
 			[]finding{{Overwritten, billKey, true}}},
-		{"cloudtrail overwritten with other bytes", func(t *testing.T, b *s3fake.Bucket) {
+		{"cloudtrail overwritten with other bytes", func(t *testing.T, b *s3mem.Server) {
 			body := []byte(`{"Records":[]}`)
-			b.Put(ctKey, body, meta(schema.KindCloudTrail, body), 0)
+			put(b, ctKey, body, meta(schema.KindCloudTrail, body))
 		}, []finding{{Overwritten, billKey, true}, {Overwritten, ctKey, false}}},
-		{"applogs overwritten", func(t *testing.T, b *s3fake.Bucket) {
-			b.Put(appKey, []byte("x"), meta(schema.KindAppLogs, []byte("x")), 0)
+		{"applogs overwritten", func(t *testing.T, b *s3mem.Server) {
+			put(b, appKey, []byte("x"), meta(schema.KindAppLogs, []byte("x")))
 		}, []finding{{Overwritten, appKey, false}, {Overwritten, billKey, true}}},
-		{"digest overwritten", func(t *testing.T, b *s3fake.Bucket) {
-			b.Put(digKey, []byte("x"), meta(schema.KindCloudTrailDigest, []byte("x")), 0)
+		{"digest overwritten", func(t *testing.T, b *s3mem.Server) {
+			put(b, digKey, []byte("x"), meta(schema.KindCloudTrailDigest, []byte("x")))
 		}, []finding{{Overwritten, billKey, true}, {Overwritten, digKey, false}}},
-		{"overwrite disguised as billing", func(t *testing.T, b *s3fake.Bucket) {
-			b.Put(ctKey, []byte("x"), meta(schema.KindBilling, []byte("x")), 0)
+		{"overwrite disguised as billing", func(t *testing.T, b *s3mem.Server) {
+			put(b, ctKey, []byte("x"), meta(schema.KindBilling, []byte("x")))
 		}, []finding{{Overwritten, billKey, true}, {KindMismatch, ctKey, false}, {Overwritten, ctKey, false}}},
-		{"bytes differ from logvault-sha256", func(t *testing.T, b *s3fake.Bucket) {
+		{"bytes differ from logvault-sha256", func(t *testing.T, b *s3mem.Server) {
 			m := meta(schema.KindCloudTrail, []byte("other"))
-			v := b.Versions(ctKey2)[0]
-			v.Metadata[schema.MetaSHA256] = m[schema.MetaSHA256]
+			tamper(b, ctKey2, 0, func(v *s3mem.Version) { v.Metadata[schema.MetaSHA256] = m[schema.MetaSHA256] })
 		}, []finding{{Overwritten, billKey, true}, {SHA256Mismatch, ctKey2, false}}},
-		{"bytes differ from S3's checksum", func(t *testing.T, b *s3fake.Bucket) {
-			v := b.Versions(ctKey2)[0]
-			v.Body = []byte("rotted")
-			v.Metadata = meta(schema.KindCloudTrail, v.Body)
+		{"bytes differ from S3's checksum", func(t *testing.T, b *s3mem.Server) {
+			tamper(b, ctKey2, 0, func(v *s3mem.Version) {
+				v.Body = []byte("rotted")
+				v.Metadata = meta(schema.KindCloudTrail, v.Body)
+			})
 		}, []finding{{Overwritten, billKey, true}, {ChecksumMismatch, ctKey2, false}}},
-		{"no checksum", func(t *testing.T, b *s3fake.Bucket) {
-			b.Versions(ctKey2)[0].Checksum = ""
+		{"no checksum", func(t *testing.T, b *s3mem.Server) {
+			tamper(b, ctKey2, 0, func(v *s3mem.Version) { v.ChecksumSHA256 = "" })
 		}, []finding{{Overwritten, billKey, true}, {NoChecksum, ctKey2, false}}},
-		{"missing metadata", func(t *testing.T, b *s3fake.Bucket) {
-			delete(b.Versions(ctKey2)[0].Metadata, schema.MetaShipper)
-			delete(b.Versions(ctKey2)[0].Metadata, schema.MetaSource)
+		{"missing metadata", func(t *testing.T, b *s3mem.Server) {
+			tamper(b, ctKey2, 0, func(v *s3mem.Version) {
+				delete(v.Metadata, schema.MetaShipper)
+				delete(v.Metadata, schema.MetaSource)
+			})
 		}, []finding{{Overwritten, billKey, true}, {MissingMetadata, ctKey2, false}, {MissingMetadata, ctKey2, false}}},
-		{"no metadata at all, unknown key", func(t *testing.T, b *s3fake.Bucket) {
-			b.Put("stray", []byte("x"), nil, 0)
+		{"no metadata at all, unknown key", func(t *testing.T, b *s3mem.Server) {
+			put(b, "stray", []byte("x"), nil)
 		}, []finding{{Overwritten, billKey, true},
 			{MissingMetadata, "stray", false}, {MissingMetadata, "stray", false}, {MissingMetadata, "stray", false}, {MissingMetadata, "stray", false}, {MissingMetadata, "stray", false}}},
-		{"delete marker", func(t *testing.T, b *s3fake.Bucket) {
-			b.Delete(ctKey)
+		{"delete marker", func(t *testing.T, b *s3mem.Server) {
+			b.Delete(bucket, ctKey)
 		}, []finding{{Overwritten, billKey, true}, {DeleteMarker, ctKey, false}}},
-		{"restored cloudtrail stays suspicious", func(t *testing.T, b *s3fake.Bucket) {
-			orig := b.Versions(ctKey)[0]
-			b.Put(ctKey, []byte("evil"), meta(schema.KindCloudTrail, []byte("evil")), 0)
+		{"restored cloudtrail stays suspicious", func(t *testing.T, b *s3mem.Server) {
+			orig := b.Versions(bucket, ctKey)[0]
+			put(b, ctKey, []byte("evil"), meta(schema.KindCloudTrail, []byte("evil")))
 			m := meta(schema.KindCloudTrail, orig.Body)
 			m[schema.MetaRestoredFrom] = orig.VersionID
-			b.Put(ctKey, orig.Body, m, 0)
+			put(b, ctKey, orig.Body, m)
 		}, []finding{{Overwritten, billKey, true}, {Overwritten, ctKey, false}}},
-		{"drill canaries may be overwritten", func(t *testing.T, b *s3fake.Bucket) {
+		{"drill canaries may be overwritten", func(t *testing.T, b *s3mem.Server) {
 			for _, s := range []string{"a", "b"} {
-				b.Put("logvault-drill/canary", []byte(s), meta(schema.KindDrill, []byte(s)), 0)
+				put(b, "logvault-drill/canary", []byte(s), meta(schema.KindDrill, []byte(s)))
 			}
 		}, []finding{{Overwritten, billKey, true}, {Overwritten, "logvault-drill/canary", true}}},
-		{"unknown key overwritten", func(t *testing.T, b *s3fake.Bucket) {
+		{"unknown key overwritten", func(t *testing.T, b *s3mem.Server) {
 			for _, s := range []string{"a", "b"} {
-				b.Put("elsewhere/x", []byte(s), meta(schema.KindCloudTrail, []byte(s)), 0)
+				put(b, "elsewhere/x", []byte(s), meta(schema.KindCloudTrail, []byte(s)))
 			}
 		}, []finding{{Overwritten, billKey, true}, {Overwritten, "elsewhere/x", false}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := clean(t)
+			b := clean(t, "")
 			tt.tamper(t, b)
 			rep, err := Run(context.Background(), b, bucket, "", Options{Workers: 3})
 			if err != nil {
@@ -198,8 +209,8 @@ func lineWith(text string, parts ...string) string {
 }
 
 func TestRunCountsAndVersions(t *testing.T) {
-	b := clean(t)
-	b.Delete(ctKey2)
+	b := clean(t, "")
+	b.Delete(bucket, ctKey2)
 	rep, err := Run(context.Background(), b, bucket, "cloudtrail/", Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -248,12 +259,13 @@ func TestRunMultipart(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := s3fake.New(bucket)
-			v := b.PutWithParts(billKey, body, meta(schema.KindBilling, body), tt.sizes)
+			b := s3mem.New()
+			b.CreateBucket(bucket, s3mem.BucketConfig{Versioned: true})
+			v := b.Store(bucket, billKey, s3mem.Object{Body: body, Metadata: meta(schema.KindBilling, body), PartSizes: tt.sizes})
 			if tt.tamper {
 				other := bytes.Clone(body)
 				other[0] ^= 1
-				v.Checksum = s3fake.ChecksumOf(other, tt.sizes)
+				b.Tamper(bucket, billKey, v.VersionID, func(v *s3mem.Version) { v.ChecksumSHA256 = s3mem.ChecksumOf(other, tt.sizes) })
 			}
 			var read, listed atomic.Int64
 			rep, err := Run(context.Background(), b, bucket, "", Options{Progress: progress{&listed, &read}})
@@ -286,7 +298,7 @@ func (p progress) Read(n int64)   { p.read.Add(n) }
 
 // failing makes GetObject of one key fail and can fail the listing.
 type failing struct {
-	*s3fake.Bucket
+	*s3mem.Server
 	key     string
 	listErr error
 }
@@ -295,19 +307,19 @@ func (f failing) GetObject(ctx context.Context, in *s3.GetObjectInput, o ...func
 	if aws.ToString(in.Key) == f.key {
 		return nil, s3mem.APIError("GetObject", http.StatusForbidden, "AccessDenied", "Access Denied")
 	}
-	return f.Bucket.GetObject(ctx, in, o...)
+	return f.Server.GetObject(ctx, in, o...)
 }
 
 func (f failing) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsInput, o ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error) {
 	if f.listErr != nil && in.KeyMarker != nil {
 		return nil, f.listErr
 	}
-	return f.Bucket.ListObjectVersions(ctx, in, o...)
+	return f.Server.ListObjectVersions(ctx, in, o...)
 }
 
 func TestRunErrors(t *testing.T) {
-	b := clean(t)
-	rep, err := Run(context.Background(), failing{Bucket: b, key: ctKey}, bucket, "", Options{})
+	b := clean(t, "")
+	rep, err := Run(context.Background(), failing{Server: b, key: ctKey}, bucket, "", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,12 +327,12 @@ func TestRunErrors(t *testing.T) {
 		t.Errorf("an unreadable version is a failure: %v", rep.Problems)
 	}
 
-	_, err = Run(context.Background(), failing{Bucket: b, listErr: errors.New("boom")}, bucket, "", Options{})
+	_, err = Run(context.Background(), failing{Server: b, listErr: errors.New("boom")}, bucket, "", Options{})
 	if err == nil || !strings.Contains(err.Error(), "boom") || !strings.Contains(err.Error(), "s3://vault/") {
 		t.Errorf("listing error = %v", err)
 	}
 
-	b.Owner = "111111111111"
+	b = clean(t, "111111111111")
 	if _, err := Run(context.Background(), b, bucket, "", Options{ExpectedOwner: "333333333333"}); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("another owner: %v", err)
 	}
