@@ -4,6 +4,12 @@
 
 SHELL      := /bin/bash
 GO         ?= go
+# Every target builds and tests with go.mod's toolchain (the latest patch
+# release of its Go line, which carries the standard library's security
+# fixes that `make vulncheck` checks for), fetched through the module proxy
+# when the installed go is older. `make GOTOOLCHAIN=local ...` uses the
+# installed go as it is.
+export GOTOOLCHAIN := $(shell sed -n 's/^toolchain //p' go.mod)
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 FUNCTIONS  := cloudtrail billing applogs
 BIN        := bin
@@ -12,7 +18,7 @@ LDFLAGS    := -s -w -X github.com/logvault/logvault/internal/functions.Version=$
 LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags "$(LDFLAGS)"
 
-.PHONY: all build cli demo test unit integration vet fmt clean bench-memory $(addprefix build-,$(FUNCTIONS))
+.PHONY: all build cli demo test unit integration vet fmt clean bench-memory fuzz vulncheck faults $(addprefix build-,$(FUNCTIONS))
 
 all: build
 
@@ -44,13 +50,58 @@ build-AppLogsFunction:
 demo: cli
 	$(BIN)/logvault demo
 
-## test: unit tests, then the integration tests against the local stack (versitygw over TLS)
-test: vet unit integration
+## test: unit tests, brief fuzzing, govulncheck, then the integration tests against the local stack (versitygw over TLS)
+test: vet unit fuzz vulncheck integration
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
+	$(GO) vet -tags integration,faults ./...
+
+# Every decoder's fuzz target, package:target; each runs FUZZTIME from its
+# committed corpus (testdata/fuzz/<target>/). README "Fuzzing" has a longer run.
+FUZZ_TARGETS := internal/trigger:FuzzDecode internal/trigger:FuzzDecodeBody \
+	internal/cwlogs:FuzzDecode internal/cwlogs:FuzzDecodeData internal/cwlogs:FuzzNDJSON \
+	internal/digest:FuzzParse internal/digest:FuzzParsePublicKeys internal/policy:FuzzParse
+FUZZTIME ?= 4s
+
+## fuzz: each fuzz target for FUZZTIME (make fuzz FUZZTIME=10m for a long run)
+fuzz:
+	@mkdir -p build; set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg > build/fuzz.log 2>&1 || { cat build/fuzz.log; exit 1; }; \
+		grep '^fuzz: elapsed' build/fuzz.log | tail -1; \
+	done
+
+# govulncheck needs the Go vulnerability database. vuln.go.dev is not always
+# reachable (CI here only reaches the module proxy), so the database is built
+# from the golang.org/x/vulndb module (its OSV files, indexed by its own
+# cmd/indexdb), pinned like any dependency: raise VULNDB_VERSION to see newer
+# reports (`go list -m golang.org/x/vulndb@latest`), or set GOVULNDB to a
+# database URL to use one directly.
+VULNCHECK_VERSION ?= v1.9.0
+VULNDB_VERSION    ?= v0.0.0-20261105234957-e22db6528018
+VULNDB_DIR        := $(shell $(GO) env GOCACHE)/logvault-vulndb/$(VULNDB_VERSION)
+
+## vulncheck: govulncheck over every package, against the pinned vulnerability database
+vulncheck:
+	@mkdir -p build; set -e; db="$(GOVULNDB)"; \
+	if [ -z "$$db" ]; then \
+		if [ ! -f "$(VULNDB_DIR)/index/db.json" ]; then \
+			src=$$($(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) 2>/dev/null | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+			if [ -z "$$src" ] || ! $(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) -vulns "$$src/data/osv" -out "$(VULNDB_DIR).tmp" > build/vulndb.log 2>&1; then \
+				rm -rf "$(VULNDB_DIR).tmp"; \
+				echo "vulncheck: SKIPPED: the vulnerability database (golang.org/x/vulndb@$(VULNDB_VERSION)) cannot be fetched from the module proxy; set GOVULNDB to a reachable database"; \
+				exit 0; \
+			fi; \
+			rm -rf "$(VULNDB_DIR)"; mv "$(VULNDB_DIR).tmp" "$(VULNDB_DIR)"; \
+		fi; \
+		db="file://$(VULNDB_DIR)"; \
+	fi; \
+	echo "govulncheck@$(VULNCHECK_VERSION) -db $$db ./..."; \
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@$(VULNCHECK_VERSION) -db "$$db" ./...
 
 unit:
 	$(GO) test -short ./...
@@ -62,6 +113,21 @@ integration: cli
 ## bench-memory: peak RSS and throughput of shipping 256 MiB and 1 GiB billing files, per copy strategy
 bench-memory: cli
 	LOGVAULT_BIN=$(CURDIR)/$(BIN)/logvault $(GO) test -tags integration -count=1 -run '^$$' -bench BillingCopy -benchtime 1x -timeout 30m ./internal/e2e/
+
+.PHONY: bench bench-quick
+## bench: logvault vs the AWS CLI on the local stack, applogs CPU vs its floor, cold starts under
+## aws-lambda-rie, SHA-256 rates; prints the README's "Benchmarks" tables (installs awscli and
+## aws-lambda-rie when missing; about 15 minutes: 4 GiB files)
+bench: cli
+	$(GO) run ./bench -logvault $(BIN)/logvault -work build/bench
+
+## bench-quick: the same rows at a tenth of the sizes, in under five minutes
+bench-quick: cli
+	$(GO) run ./bench -quick -logvault $(BIN)/logvault -work build/bench
+
+## faults: the fault campaign (README "Fault campaign"): >1,000 shipments through a fault-injecting proxy, then the vault against the sources
+faults: cli
+	LOGVAULT_BIN=$(CURDIR)/$(BIN)/logvault FAULTS_DIR=$(CURDIR)/build/faults $(GO) test -tags integration,faults -count=1 -v -run '^TestFaultCampaign$$' -timeout 30m ./internal/e2e/
 
 clean:
 	rm -rf $(BIN) build

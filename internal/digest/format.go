@@ -113,12 +113,19 @@ func Uncompress(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("gunzip: %w", err)
 	}
 	defer zr.Close()
-	raw, err := io.ReadAll(zr)
+	raw, err := io.ReadAll(io.LimitReader(zr, maxUncompressed+1))
 	if err != nil {
 		return nil, fmt.Errorf("gunzip: %w", err)
 	}
+	if len(raw) > maxUncompressed {
+		return nil, fmt.Errorf("gunzip: more than %d MiB uncompressed: not a digest file (one lists an hour of log files, kilobytes)", maxUncompressed>>20)
+	}
 	return raw, nil
 }
+
+// maxUncompressed bounds what Uncompress inflates, so a gzip bomb planted
+// in the vault cannot exhaust the verifier's memory.
+const maxUncompressed = 64 << 20
 
 func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
 

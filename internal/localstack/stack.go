@@ -41,8 +41,16 @@ const (
 	VaultBucket      = "logvault-local-vault"
 	CloudTrailBucket = "logvault-local-cloudtrail"
 	BillingBucket    = "logvault-local-billing"
-	WriterRoleName   = "logvault-vault-writer"
-	BreakGlassRole   = "logvault-break-glass"
+	// UnversionedBucket is owned by Account A, never versioned, and grants
+	// the writer role what it has on the vault: a vault misconfigured
+	// without versioning, for the tests (LOCAL_UNVERSIONED_BUCKET).
+	UnversionedBucket = "logvault-local-unversioned"
+	// ForeignBucket is owned by Account B and grants the writer role what it
+	// has on the vault: a look-alike vault in the wrong account, which only
+	// ExpectedBucketOwner refuses (LOCAL_FOREIGN_BUCKET).
+	ForeignBucket  = "logvault-local-foreign"
+	WriterRoleName = "logvault-vault-writer"
+	BreakGlassRole = "logvault-break-glass"
 )
 
 // WriterRoleARN is the local writer role.
@@ -168,6 +176,8 @@ func Serve(ctx context.Context, o Options) error {
 		"VAULT_ADMIN_SECRET_ACCESS_KEY": sec.AdminSecret,
 		"SOURCE_CLOUDTRAIL_BUCKET":      CloudTrailBucket,
 		"SOURCE_BILLING_BUCKET":         BillingBucket,
+		"LOCAL_UNVERSIONED_BUCKET":      UnversionedBucket,
+		"LOCAL_FOREIGN_BUCKET":          ForeignBucket,
 		"LOGVAULT_LOCAL_DIR":            dir,
 	}
 	setupCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -328,12 +338,9 @@ func setup(ctx context.Context, env Env, sec secrets, bucketPolicy []byte, gwErr
 	for _, bk := range []struct {
 		c    *s3.Client
 		name string
-	}{{admin, VaultBucket}, {b, CloudTrailBucket}, {b, BillingBucket}} {
-		if _, err := bk.c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bk.name)}); err != nil {
-			var apiErr smithy.APIError
-			if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "BucketAlreadyOwnedByYou" {
-				return fmt.Errorf("localstack: create bucket %s: %w", bk.name, err)
-			}
+	}{{admin, VaultBucket}, {b, CloudTrailBucket}, {b, BillingBucket}, {b, ForeignBucket}} {
+		if err := createBucket(ctx, bk.c, bk.name); err != nil {
+			return err
 		}
 		if _, err := bk.c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
 			Bucket:                  aws.String(bk.name),
@@ -352,7 +359,40 @@ func setup(ctx context.Context, env Env, sec secrets, bucketPolicy []byte, gwErr
 	if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(VaultBucket), Policy: aws.String(string(local))}); err != nil {
 		return fmt.Errorf("localstack: apply the vault bucket policy of infra/vault.yaml: %w", err)
 	}
+	// The two misconfigured vaults the tests point the functions at.
+	if err := createBucket(ctx, admin, UnversionedBucket); err != nil {
+		return err
+	}
+	for _, bk := range []struct {
+		c    *s3.Client
+		name string
+	}{{admin, UnversionedBucket}, {b, ForeignBucket}} {
+		if _, err := bk.c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bk.name), Policy: aws.String(writerGrant(bk.name))}); err != nil {
+			return fmt.Errorf("localstack: bucket policy of %s: %w", bk.name, err)
+		}
+	}
 	return nil
+}
+
+// createBucket creates a bucket unless its creator already owns it.
+func createBucket(ctx context.Context, c *s3.Client, name string) error {
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		var apiErr smithy.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "BucketAlreadyOwnedByYou" {
+			return fmt.Errorf("localstack: create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// writerGrant is a bucket policy giving the writer role the object rights
+// it has on the vault (and nothing destructive).
+func writerGrant(bucket string) string {
+	return `{"Version":"2012-10-17","Statement":[` +
+		`{"Sid":"WriterObjects","Effect":"Allow","Principal":{"AWS":"` + WriterRoleARN + `"},` +
+		`"Action":["s3:PutObject","s3:GetObject","s3:GetObjectVersion","s3:AbortMultipartUpload"],"Resource":"arn:aws:s3:::` + bucket + `/*"},` +
+		`{"Sid":"WriterList","Effect":"Allow","Principal":{"AWS":"` + WriterRoleARN + `"},` +
+		`"Action":["s3:ListBucket","s3:ListBucketVersions","s3:ListBucketMultipartUploads"],"Resource":"arn:aws:s3:::` + bucket + `"}]}`
 }
 
 // ClientFor returns an S3 client for the stack described by env, acting

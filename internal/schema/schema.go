@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind is what a vault object holds.
@@ -36,6 +37,12 @@ const (
 	MetaRestoredFrom    = "logvault-restored-from"
 )
 
+// MaxKeyBytes is S3's limit on the length of an object key (UTF-8 bytes).
+// A vault key is the source key behind a prefix, so a source key near the
+// limit cannot be vaulted under the stable layout: it is refused by name
+// rather than sent to S3 (which answers a HEAD of it with a bare 400).
+const MaxKeyBytes = 1024
+
 // Prefix is the start every logvault metadata key shares; source metadata
 // with this prefix is dropped so a source cannot forge the vault's record.
 const Prefix = "logvault-"
@@ -58,7 +65,30 @@ func CopiedKey(k Kind, bucket, key string) (string, error) {
 	default:
 		return "", fmt.Errorf("schema: kind %q is not copied from a bucket", k)
 	}
-	return prefix + "/" + bucket + "/" + key, nil
+	return checkLength(prefix+"/"+bucket+"/"+key, "s3://"+bucket+"/"+key)
+}
+
+// checkLength returns key, or an error naming its length and what it was
+// built from when it exceeds MaxKeyBytes.
+func checkLength(key, from string) (string, error) {
+	if len(key) <= MaxKeyBytes {
+		return key, nil
+	}
+	return "", fmt.Errorf("schema: the vault key for %s would be %d bytes, over S3's limit of %d bytes for a key: it cannot be vaulted under the key layout",
+		short(from), len(key), MaxKeyBytes)
+}
+
+// short cuts a long name for an error message, on a rune boundary.
+func short(s string) string {
+	const max = 120
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // SourceURI names a copied object's source as "s3://bucket/key".
@@ -82,7 +112,7 @@ func AppLogsKey(owner, logGroup, logStream, firstEventID string, firstEventMilli
 		return "", fmt.Errorf("schema: owner, log group, log stream and first event id are required (got %q, %q, %q, %q)", owner, logGroup, logStream, firstEventID)
 	}
 	day := time.UnixMilli(firstEventMillis).UTC().Format("2006/01/02")
-	return "applogs/" + owner + "/" + group + "/" + day + "/" + logStream + "/" + firstEventID + ".ndjson.gz", nil
+	return checkLength("applogs/"+owner+"/"+group+"/"+day+"/"+logStream+"/"+firstEventID+".ndjson.gz", AppLogsSource(owner, logGroup, logStream))
 }
 
 // AppLogsSource names a log stream as "cwlogs://<owner>/<log-group>/<log-stream>".

@@ -19,6 +19,10 @@ func TestCopiedKey(t *testing.T) {
 		{KindAppLogs, "b", "k", "", true},
 		{KindCloudTrail, "", "k", "", true},
 		{KindCloudTrail, "b", "", "", true},
+		// S3 keys reach 1024 bytes; under the prefix the vault key must too.
+		{KindBilling, "cur", strings.Repeat("k", MaxKeyBytes-len("billing/cur/")), "billing/cur/" + strings.Repeat("k", MaxKeyBytes-len("billing/cur/")), false},
+		{KindBilling, "cur", strings.Repeat("k", MaxKeyBytes-len("billing/cur/")+1), "", true},
+		{KindCloudTrail, "trail", strings.Repeat("é", 512), "", true},
 	}
 	for _, tt := range tests {
 		got, err := CopiedKey(tt.kind, tt.bucket, tt.key)
@@ -109,6 +113,18 @@ func TestAppLogsKeyErrors(t *testing.T) {
 		if !strings.HasPrefix(msg, "schema: ") || !strings.Contains(msg, "required") || strings.Contains(msg, "\n") {
 			t.Errorf("%s: error %q, want one line starting \"schema: \" saying what is required", tt.name, msg)
 		}
+	}
+}
+
+func TestKeysOverS3Limit(t *testing.T) {
+	// Log groups and streams reach 512 characters each: together over S3's key limit.
+	_, err := AppLogsKey("222222222222", "/"+strings.Repeat("g", 511), strings.Repeat("s", 512), "1", 0)
+	if err == nil || !strings.Contains(err.Error(), "over S3's limit of 1024 bytes") || !strings.Contains(err.Error(), "cwlogs://222222222222/ggg") {
+		t.Errorf("AppLogsKey of the longest group and stream: %v, want an error naming the limit and the stream", err)
+	}
+	_, err = CopiedKey(KindCloudTrail, "trail", strings.Repeat("a/", 512))
+	if err == nil || !strings.Contains(err.Error(), "would be 1041 bytes") || strings.Contains(err.Error(), "\n") || len(err.Error()) > 400 {
+		t.Errorf("CopiedKey of a 1024-byte key: %v, want one short line naming the length", err)
 	}
 }
 

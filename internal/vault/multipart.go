@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -107,6 +108,56 @@ func NewUploader(c *s3.Client) *transfermanager.Client {
 		o.Concurrency = uploadConcurrency
 		o.FailTimeout = 30 * time.Second
 	})
+}
+
+// uploadCleaner is what the writer needs to find and discard unfinished
+// multipart uploads of a key (*s3.Client has both).
+type uploadCleaner interface {
+	ListMultipartUploads(ctx context.Context, in *s3.ListMultipartUploadsInput, optFns ...func(*s3.Options)) (*s3.ListMultipartUploadsOutput, error)
+	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
+}
+
+// abortUnfinished aborts every unfinished multipart upload of key, once the
+// key's object is confirmed in the vault. They were left by earlier
+// attempts that the transfer manager could not abort: a
+// CreateMultipartUpload whose answer was lost in transit (the upload exists,
+// its id never arrived), an abort that failed, an invocation killed at its
+// timeout. An upload a concurrent delivery of the same key still has in
+// progress is aborted too: that delivery fails and, retried, finds the
+// object vaulted. Aborting discards only unfinished uploads, never stored
+// versions. Without s3:ListBucketMultipartUploads (a vault deployed from
+// an older template) nothing is listed and the lifecycle rule cleans up.
+func (w *Writer) abortUnfinished(ctx context.Context, key string) error {
+	c, ok := w.S3.(uploadCleaner)
+	if !ok {
+		return nil
+	}
+	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(w.Bucket), Prefix: aws.String(key)}
+	if w.ExpectedOwner != "" {
+		in.ExpectedBucketOwner = aws.String(w.ExpectedOwner)
+	}
+	for {
+		out, err := c.ListMultipartUploads(ctx, in)
+		if err != nil {
+			if isStatus(err, http.StatusForbidden) {
+				return nil
+			}
+			return fmt.Errorf("vault: list unfinished uploads of s3://%s/%s: %w", w.Bucket, key, err)
+		}
+		for _, u := range out.Uploads {
+			if aws.ToString(u.Key) != key {
+				continue
+			}
+			ab := &s3.AbortMultipartUploadInput{Bucket: aws.String(w.Bucket), Key: u.Key, UploadId: u.UploadId, ExpectedBucketOwner: in.ExpectedBucketOwner}
+			if _, err := c.AbortMultipartUpload(ctx, ab); err != nil && !isStatus(err, http.StatusNotFound) {
+				return fmt.Errorf("vault: abort unfinished upload %s of s3://%s/%s: %w", aws.ToString(u.UploadId), w.Bucket, key, err)
+			}
+		}
+		if !aws.ToBool(out.IsTruncated) {
+			return nil
+		}
+		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+	}
 }
 
 // putMultipart writes in via the transfer manager. The body is handed over

@@ -84,6 +84,16 @@ type Receipt struct {
 // history would not be kept, so the event must not be acknowledged.
 var ErrNotVersioned = errors.New("vault bucket is not versioned")
 
+// ErrMetadataTooLarge means the source's own user metadata and logvault's
+// would together exceed S3's limit: the object is not written (S3 would
+// refuse it), and the event fails loudly rather than being stored without
+// the source's metadata or its record.
+var ErrMetadataTooLarge = errors.New("user metadata over S3's 2 KB limit")
+
+// MaxMetadataBytes is S3's limit on an object's user metadata: the UTF-8
+// bytes of every name (without x-amz-meta-) and value, added up.
+const MaxMetadataBytes = 2048
+
 // maxConditionalRetries bounds the re-reads when another writer changes the
 // key between our look at the current version and our write.
 const maxConditionalRetries = 4
@@ -107,8 +117,12 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 			// finding it again must not turn the failure into a duplicate.
 			return rec, fmt.Errorf("vault: s3://%s/%s: %w: its current version has no VersionId", w.Bucket, obj.Key, ErrNotVersioned)
 		}
+		multipart := w.Uploader != nil && obj.Size > PartSize(obj.Size)
 		if cur != nil && cur.Metadata[schema.MetaSHA256] == sum {
 			rec.VersionID, rec.Outcome = aws.ToString(cur.VersionId), Duplicate
+			if multipart {
+				return rec, w.cleanUp(ctx, rec)
+			}
 			return rec, nil
 		}
 		if _, err := body.Seek(0, io.SeekStart); err != nil {
@@ -123,8 +137,13 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 		} else {
 			in.IfNoneMatch = aws.String("*")
 		}
+		if n := metadataSize(in.Metadata); n > MaxMetadataBytes {
+			own := metadataSize(obj.UserMetadata)
+			return rec, fmt.Errorf("vault: put s3://%s/%s: %w: it would be %d bytes, %d of them the source object's own (%d keys): nothing written",
+				w.Bucket, obj.Key, ErrMetadataTooLarge, n, own, len(obj.UserMetadata))
+		}
 		var out *s3.PutObjectOutput
-		if w.Uploader != nil && obj.Size > PartSize(obj.Size) {
+		if multipart {
 			out, err = w.putMultipart(ctx, in, obj, body)
 		} else {
 			out, err = w.S3.PutObject(ctx, in)
@@ -133,7 +152,7 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 			if isStatus(err, http.StatusPreconditionFailed, http.StatusConflict) && attempt < maxConditionalRetries {
 				continue // someone wrote the key meanwhile: look again
 			}
-			return rec, fmt.Errorf("vault: put s3://%s/%s: %w", w.Bucket, obj.Key, err)
+			return rec, fmt.Errorf("vault: put s3://%s/%s: %w%s", w.Bucket, obj.Key, err, w.deniedHint(err))
 		}
 		rec.VersionID = aws.ToString(out.VersionId)
 		if !versioned(out.VersionId) {
@@ -143,8 +162,21 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 		if got := aws.ToString(out.ChecksumSHA256); got != "" && got != want {
 			return rec, fmt.Errorf("vault: put s3://%s/%s: S3 stored checksum %s, expected %s", w.Bucket, obj.Key, got, want)
 		}
+		if multipart {
+			return rec, w.cleanUp(ctx, rec)
+		}
 		return rec, nil
 	}
+}
+
+// cleanUp aborts the unfinished uploads of a key whose object is vaulted
+// (see abortUnfinished); a failure fails the event, so the retry (a
+// duplicate) cleans up again.
+func (w *Writer) cleanUp(ctx context.Context, rec Receipt) error {
+	if err := w.abortUnfinished(ctx, rec.Key); err != nil {
+		return fmt.Errorf("%w (the object itself is in the vault, version %s; the event is retried to clean up)", err, rec.VersionID)
+	}
+	return nil
 }
 
 func (w *Writer) putInput(obj Object, sum string, body io.Reader) *s3.PutObjectInput {
@@ -205,12 +237,34 @@ func (w *Writer) current(ctx context.Context, key string) (*s3.HeadObjectOutput,
 		if isStatus(err, http.StatusNotFound) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("vault: read current version of s3://%s/%s: %w", w.Bucket, key, err)
+		return nil, fmt.Errorf("vault: read current version of s3://%s/%s: %w%s", w.Bucket, key, err, w.deniedHint(err))
 	}
 	if aws.ToBool(out.DeleteMarker) {
 		return nil, nil
 	}
 	return out, nil
+}
+
+// deniedHint names the likely causes of a 403 (a HEAD's carries no error
+// document, so S3 says only "Forbidden").
+func (w *Writer) deniedHint(err error) string {
+	if !isStatus(err, http.StatusForbidden) {
+		return ""
+	}
+	if w.ExpectedOwner != "" {
+		return fmt.Sprintf(" (access denied: the bucket is not owned by VAULT_EXPECTED_OWNER %s, or its policy does not grant the writer this action)", w.ExpectedOwner)
+	}
+	return " (access denied: the bucket's policy does not grant the writer this action)"
+}
+
+// metadataSize is the size S3 counts against its 2 KB limit on user
+// metadata: every name and value, in UTF-8 bytes.
+func metadataSize(m map[string]string) int {
+	n := 0
+	for k, v := range m {
+		n += len(k) + len(v)
+	}
+	return n
 }
 
 // versioned reports whether S3 answered with a real version id.

@@ -373,3 +373,27 @@ func nilIfEmpty(s string) *string {
 	}
 	return &s
 }
+
+// TestPutMetadataOverS3Limit: source metadata that S3 accepted on the source
+// leaves no room for logvault's record; the write is refused before S3 is
+// asked, naming the cause, and nothing is written.
+func TestPutMetadataOverS3Limit(t *testing.T) {
+	srv := s3mem.New()
+	srv.CreateBucket(vaultBucket, s3mem.BucketConfig{Versioned: true})
+	rec := &recorder{Server: srv}
+	w := &vault.Writer{S3: rec, Bucket: vaultBucket, Shipper: "test", Now: func() time.Time { return now }}
+	body := []byte("log file")
+	meta := map[string]string{"notes": strings.Repeat("n", 1900), "team": "audit"} // 1,914 bytes: fine on the source
+	_, err := w.Put(context.Background(), object(body, meta), bytes.NewReader(body))
+	if !errors.Is(err, vault.ErrMetadataTooLarge) || !strings.Contains(err.Error(), "1914 of them the source object's own (2 keys)") {
+		t.Fatalf("err = %v, want ErrMetadataTooLarge naming the source's share", err)
+	}
+	if len(rec.puts) != 0 {
+		t.Errorf("%d PutObject calls, want none", len(rec.puts))
+	}
+	// Just under the limit, it is written.
+	meta["notes"] = strings.Repeat("n", 1400)
+	if _, err := w.Put(context.Background(), object(body, meta), bytes.NewReader(body)); err != nil {
+		t.Fatalf("metadata under the limit: %v", err)
+	}
+}
