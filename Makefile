@@ -120,7 +120,7 @@ bench-memory: cli
 .PHONY: bench bench-quick
 ## bench: logvault vs the AWS CLI on the local stack, applogs CPU vs its floor, cold starts under
 ## aws-lambda-rie, SHA-256 rates; prints the README's "Benchmarks" tables (installs awscli and
-## aws-lambda-rie when missing; about 15 minutes: 4 GiB files)
+## aws-lambda-rie when missing; 6-10 minutes: 4 GiB files)
 bench: cli
 	$(GO) run ./bench -logvault $(BIN)/logvault -work build/bench
 

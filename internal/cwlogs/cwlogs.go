@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/klauspost/compress/gzip"
@@ -27,32 +26,40 @@ const (
 const maxDecoded = 32 << 20
 
 // Decode reads a subscription event ({"awslogs":{"data":"<base64 gzip JSON>"}}).
+// The envelope and the subscription JSON are read by the fast paths of
+// fast.go when they can, else by encoding/json, with the same results.
 func Decode(payload []byte) (events.CloudwatchLogsData, error) {
-	var ev events.CloudwatchLogsEvent
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		return events.CloudwatchLogsData{}, fmt.Errorf("cwlogs: event is not JSON: %w", err)
-	}
-	if ev.AWSLogs.Data == "" {
-		return events.CloudwatchLogsData{}, errors.New("cwlogs: event has no awslogs.data (not a CloudWatch Logs subscription event)")
-	}
-	raw, err := base64.StdEncoding.DecodeString(ev.AWSLogs.Data)
-	if err != nil {
-		return events.CloudwatchLogsData{}, fmt.Errorf("cwlogs: awslogs.data is not valid base64: %w", err)
+	raw, ok := fastEnvelope(payload)
+	if !ok {
+		var ev events.CloudwatchLogsEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return events.CloudwatchLogsData{}, fmt.Errorf("cwlogs: event is not JSON: %w", err)
+		}
+		if ev.AWSLogs.Data == "" {
+			return events.CloudwatchLogsData{}, errors.New("cwlogs: event has no awslogs.data (not a CloudWatch Logs subscription event)")
+		}
+		var err error
+		if raw, err = base64.StdEncoding.DecodeString(ev.AWSLogs.Data); err != nil {
+			return events.CloudwatchLogsData{}, fmt.Errorf("cwlogs: awslogs.data is not valid base64: %w", err)
+		}
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
 		return events.CloudwatchLogsData{}, fmt.Errorf("cwlogs: awslogs.data is not gzip: %w", err)
 	}
-	plain, err := io.ReadAll(io.LimitReader(zr, maxDecoded+1))
+	plain, err := readAll(zr, inflatedSize(raw), maxDecoded+1)
 	if err != nil {
 		return events.CloudwatchLogsData{}, fmt.Errorf("cwlogs: awslogs.data is truncated or corrupt gzip: %w", err)
 	}
 	if len(plain) > maxDecoded {
 		return events.CloudwatchLogsData{}, fmt.Errorf("cwlogs: awslogs.data decompresses to more than %d MiB", maxDecoded>>20)
 	}
-	var d events.CloudwatchLogsData
-	if err := json.Unmarshal(plain, &d); err != nil {
-		return events.CloudwatchLogsData{}, fmt.Errorf("cwlogs: awslogs.data does not hold subscription JSON: %w", err)
+	d, ok := fastData(plain)
+	if !ok {
+		d = events.CloudwatchLogsData{}
+		if err := json.Unmarshal(plain, &d); err != nil {
+			return events.CloudwatchLogsData{}, fmt.Errorf("cwlogs: awslogs.data does not hold subscription JSON: %w", err)
+		}
 	}
 	switch d.MessageType {
 	case ControlMessage:
@@ -91,19 +98,15 @@ type Line struct {
 
 // NDJSON renders d's events, in order, one JSON line each, gzip-compressed.
 // The gzip header carries no name and no time, and the level is fixed, so
-// the same events always give the same bytes.
+// the same events always give the same bytes. Lines are what
+// encoding/json's Encoder (SetEscapeHTML(false)) writes for a Line.
 func NDJSON(d events.CloudwatchLogsData) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
-	if err != nil {
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
+	if err := render(zw, d); err != nil {
 		return nil, err
-	}
-	enc := json.NewEncoder(zw)
-	enc.SetEscapeHTML(false) // messages are kept as written, "<" and "&" included
-	for _, e := range d.LogEvents {
-		if err := enc.Encode(Line{ID: e.ID, Timestamp: e.Timestamp, Message: e.Message, Owner: d.Owner, LogGroup: d.LogGroup, LogStream: d.LogStream}); err != nil {
-			return nil, fmt.Errorf("cwlogs: encode event %s: %w", e.ID, err)
-		}
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err

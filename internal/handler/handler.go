@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -28,6 +29,10 @@ type S3Handler struct {
 	Function string
 	Ship     Shipper
 	Log      *slog.Logger
+	// Concurrency overrides DefaultConcurrency when positive.
+	Concurrency int
+	// MemoryBudget overrides DefaultMemoryBudget when positive.
+	MemoryBudget int64
 }
 
 // Response is what a non-SQS invocation returns when every object shipped.
@@ -50,17 +55,23 @@ func (h *S3Handler) Handle(ctx context.Context, payload json.RawMessage) (any, e
 // Invoke is Handle with the causes of SQS message failures kept: it returns
 // the response Lambda would get and, for an SQS batch, an error naming each
 // failed message and why.
+//
+// The objects of all messages are shipped concurrently (see Concurrency and
+// MemoryBudget); the response is built only once every shipment has
+// returned, so a message is acknowledged only when every one of its objects
+// is confirmed in the vault.
 func (h *S3Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
 	batch, err := trigger.Decode(payload)
 	if err != nil {
 		h.Log.ErrorContext(ctx, "event rejected", append([]any{"function", h.Function, "request_id", requestID(ctx), "outcome", "failed", "error", err.Error()}, emf("failed", 0, 0)...)...)
 		return nil, err
 	}
+	results := h.shipAll(ctx, batch.Messages)
 	if batch.FromSQS {
 		resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 		var errs []error
-		for _, m := range batch.Messages {
-			if err := h.shipMessage(ctx, m, nil); err != nil {
+		for i, m := range batch.Messages {
+			if err := results[i].err; err != nil {
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.ID})
 				errs = append(errs, fmt.Errorf("SQS message %s: %w", m.ID, err))
 			}
@@ -69,13 +80,15 @@ func (h *S3Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, e
 	}
 	resp := Response{Receipts: []vault.Receipt{}}
 	var errs []error
-	for _, m := range batch.Messages {
+	for i, m := range batch.Messages {
 		if m.Test {
 			resp.Ignored = "s3:TestEvent"
 		}
-		if err := h.shipMessage(ctx, m, &resp.Receipts); err != nil {
+		if err := results[i].err; err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		resp.Receipts = append(resp.Receipts, results[i].receipts...)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -83,40 +96,146 @@ func (h *S3Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, e
 	return resp, nil
 }
 
-// shipMessage ships every object of m; the first failure fails the message
-// (the rest would be re-shipped as duplicates on retry, which is harmless).
-func (h *S3Handler) shipMessage(ctx context.Context, m trigger.Message, out *[]vault.Receipt) error {
-	log := h.Log.With("function", h.Function, "request_id", requestID(ctx))
-	if m.ID != "" {
-		log = log.With("message_id", m.ID)
-	}
-	if m.Err != nil {
-		log.ErrorContext(ctx, "message rejected", append([]any{"outcome", "failed", "error", m.Err.Error()}, emf("failed", 0, 0)...)...)
-		return m.Err
-	}
-	if m.Test {
-		log.InfoContext(ctx, "s3:TestEvent acknowledged and ignored")
-		return nil
-	}
-	for _, ref := range m.Objects {
-		start := time.Now()
-		rec, err := h.Ship.Ship(ctx, ref)
-		d := time.Since(start)
-		attrs := []any{
-			"source", fmt.Sprintf("s3://%s/%s", ref.Bucket, ref.Key),
-			"key", rec.Key,
-			"duration_ms", d.Milliseconds(),
+// Concurrency bounds: at most DefaultConcurrency objects are shipped at
+// once, and the objects in flight weigh at most DefaultMemoryBudget. An
+// object weighs its announced size, at least DefaultMemoryBudget /
+// DefaultConcurrency; one larger than ship.DefaultMemoryLimit (8 MiB) is
+// copied through a multipart upload whose part buffers take the whole
+// budget, so it ships alone. Memory therefore stays bounded whatever the
+// batch holds, as it does for a single object.
+const (
+	DefaultConcurrency  = 16
+	DefaultMemoryBudget = 32 << 20
+	// largeObject is the size above which an object is copied in parts
+	// (ship.DefaultMemoryLimit; not imported to keep handler free of ship).
+	largeObject = 8 << 20
+)
+
+// messageResult is what shipping one message's objects came to.
+type messageResult struct {
+	receipts []vault.Receipt // in the message's object order, when err is nil
+	err      error           // the first failure in object order
+}
+
+// shipAll ships the objects of every message concurrently, within the
+// handler's bounds, and returns one result per message once all are done.
+func (h *S3Handler) shipAll(ctx context.Context, msgs []trigger.Message) []messageResult {
+	results := make([]messageResult, len(msgs))
+	errs := make([][]error, len(msgs))
+	budget := newBudget(h.memoryBudget())
+	unit := h.memoryBudget() / int64(h.concurrency())
+	var wg sync.WaitGroup
+	for i, m := range msgs {
+		log := h.Log.With("function", h.Function, "request_id", requestID(ctx))
+		if m.ID != "" {
+			log = log.With("message_id", m.ID)
 		}
-		if err != nil {
-			log.ErrorContext(ctx, "shipment failed", append(append(attrs, "outcome", "failed", "error", err.Error()), emf("failed", 0, d)...)...)
-			return err
+		if m.Err != nil {
+			log.ErrorContext(ctx, "message rejected", append([]any{"outcome", "failed", "error", m.Err.Error()}, emf("failed", 0, 0)...)...)
+			results[i].err = m.Err
+			continue
 		}
-		logReceipt(ctx, log, rec, d, attrs)
-		if out != nil {
-			*out = append(*out, rec)
+		if m.Test {
+			log.InfoContext(ctx, "s3:TestEvent acknowledged and ignored")
+			continue
+		}
+		results[i].receipts = make([]vault.Receipt, len(m.Objects))
+		errs[i] = make([]error, len(m.Objects))
+		for j, ref := range m.Objects {
+			w := weight(ref.Size, unit, budget.size)
+			budget.acquire(w)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer budget.release(w)
+				results[i].receipts[j], errs[i][j] = h.shipObject(ctx, log, ref)
+			}()
 		}
 	}
-	return nil
+	wg.Wait()
+	for i := range results {
+		for _, err := range errs[i] {
+			if err != nil {
+				results[i].err, results[i].receipts = err, nil
+				break
+			}
+		}
+	}
+	return results
+}
+
+// weight is what an object of size bytes counts against the budget.
+func weight(size, unit, budget int64) int64 {
+	switch {
+	case size > largeObject || size >= budget:
+		return budget
+	case size < unit:
+		return unit
+	}
+	return size
+}
+
+// shipObject ships one object and logs its outcome line.
+func (h *S3Handler) shipObject(ctx context.Context, log *slog.Logger, ref trigger.ObjectRef) (vault.Receipt, error) {
+	start := time.Now()
+	rec, err := h.Ship.Ship(ctx, ref)
+	d := time.Since(start)
+	attrs := []any{
+		"source", fmt.Sprintf("s3://%s/%s", ref.Bucket, ref.Key),
+		"key", rec.Key,
+		"duration_ms", d.Milliseconds(),
+	}
+	if err != nil {
+		log.ErrorContext(ctx, "shipment failed", append(append(attrs, "outcome", "failed", "error", err.Error()), emf("failed", 0, d)...)...)
+		return rec, err
+	}
+	logReceipt(ctx, log, rec, d, attrs)
+	return rec, nil
+}
+
+func (h *S3Handler) concurrency() int {
+	if h.Concurrency > 0 {
+		return h.Concurrency
+	}
+	return DefaultConcurrency
+}
+
+func (h *S3Handler) memoryBudget() int64 {
+	if h.MemoryBudget > 0 {
+		return h.MemoryBudget
+	}
+	return DefaultMemoryBudget
+}
+
+// budget is a weighted semaphore. Only the dispatching goroutine acquires,
+// so objects start in the order announced and a large object cannot starve.
+type budget struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	size int64
+	free int64
+}
+
+func newBudget(size int64) *budget {
+	b := &budget{size: size, free: size}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *budget) acquire(n int64) {
+	b.mu.Lock()
+	for b.free < n {
+		b.cond.Wait()
+	}
+	b.free -= n
+	b.mu.Unlock()
+}
+
+func (b *budget) release(n int64) {
+	b.mu.Lock()
+	b.free += n
+	b.mu.Unlock()
+	b.cond.Broadcast()
 }
 
 // logReceipt writes the one JSON line every outcome gets.
