@@ -3,7 +3,6 @@ package trigger_test
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -80,44 +79,15 @@ func TestBillingSampleEvents(t *testing.T) {
 		"sqs-sns.json":         {FromSQS: true, Messages: []trigger.Message{one("7a1f5c3e-9d2b-4e86-b0a4-2c8e6f1d3b95", billingCUR2Data)}},
 		"sqs-eventbridge.json": {FromSQS: true, Messages: []trigger.Message{one("d3e9b7c1-5f4a-4d20-8b6e-0a7c2f9d1e38", asEventBridge(billingCUR2Manifest))}},
 	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, file := range files {
-		name := filepath.Base(file)
-		seen[name] = true
-		t.Run(name, func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("%s has no expected result in this test; add one", file)
-			}
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := trigger.Decode(data)
-			if err != nil {
-				t.Fatalf("Decode(%s): %v", file, err)
-			}
-			if !reflect.DeepEqual(got, w) {
-				t.Errorf("Decode(%s) =\n%+v\nwant\n%+v", file, got, w)
-			}
-			for _, m := range got.Messages {
-				for _, ref := range m.Objects {
-					if strings.Contains(ref.Key, "%") || strings.Contains(ref.Key, "+") {
-						t.Errorf("key %q still looks URL-encoded", ref.Key)
-					}
+	checkSamples(t, dir, want, func(t *testing.T, got trigger.Batch) {
+		for _, m := range got.Messages {
+			for _, ref := range m.Objects {
+				if strings.Contains(ref.Key, "%") || strings.Contains(ref.Key, "+") {
+					t.Errorf("key %q still looks URL-encoded", ref.Key)
 				}
 			}
-		})
-	}
-	for name := range want {
-		if !seen[name] {
-			t.Errorf("sample event %s is missing from %s", name, dir)
 		}
-	}
+	})
 }
 
 // TestBillingSamplesEncodeKeysAsS3Does pins the samples' raw shape: S3 notifications (also inside

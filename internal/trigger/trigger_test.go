@@ -441,6 +441,14 @@ func TestSampleEvents(t *testing.T) {
 		"s3-test-event.json":   {Messages: []trigger.Message{{Test: true}}},
 		"sqs-test-event.json":  {FromSQS: true, Messages: []trigger.Message{{ID: "1d5b8f2e-7a4c-4e96-b3d1-8c0f6a2e9b57", Test: true}}},
 	}
+	checkSamples(t, dir, want, nil)
+}
+
+// checkSamples decodes every sample under dir and compares it with want
+// (every file needs an expectation, every expectation a file); check, when
+// set, looks further at each decoded batch.
+func checkSamples(t *testing.T, dir string, want map[string]trigger.Batch, check func(*testing.T, trigger.Batch)) {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -464,6 +472,9 @@ func TestSampleEvents(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, w) {
 				t.Errorf("Decode(%s) =\n%+v\nwant\n%+v", file, got, w)
+			}
+			if check != nil {
+				check(t, got)
 			}
 		})
 	}
