@@ -244,7 +244,7 @@ func (d *demo) shipBilling(b *s3.Client) error {
 		return fmt.Errorf("demo: put billing report: %w", err)
 	}
 	d.say("source s3://%s/%s (%d MiB)", d.env["SOURCE_BILLING_BUCKET"], key, len(data)>>20)
-	ev, err := eventgen.Build("sqs-eventbridge", eventgen.Object{Bucket: d.env["SOURCE_BILLING_BUCKET"], Key: key, VersionID: aws.ToString(put.VersionId), ETag: strings.Trim(aws.ToString(put.ETag), `"`), Size: int64(len(data))})
+	ev, err := announce("sqs-eventbridge", d.env["SOURCE_BILLING_BUCKET"], key, put, len(data))
 	if err != nil {
 		return err
 	}
@@ -301,11 +301,17 @@ func (d *demo) shipSample(b *s3.Client, key, records string) error {
 	}
 	d.say("source s3://%s/%s", d.env["SOURCE_CLOUDTRAIL_BUCKET"], key)
 	d.say("       version %s, %d bytes, sha256 %s…", aws.ToString(put.VersionId), buf.Len(), hex.EncodeToString(sum[:])[:16])
-	ev, err := eventgen.Build("sqs-s3", eventgen.Object{Bucket: d.env["SOURCE_CLOUDTRAIL_BUCKET"], Key: key, VersionID: aws.ToString(put.VersionId), ETag: strings.Trim(aws.ToString(put.ETag), `"`), Size: int64(buf.Len())})
+	ev, err := announce("sqs-s3", d.env["SOURCE_CLOUDTRAIL_BUCKET"], key, put, buf.Len())
 	if err != nil {
 		return err
 	}
 	return d.invoke("cloudtrail", ev)
+}
+
+// announce builds the notification, in shape, of an object just put.
+func announce(shape, bucket, key string, put *s3.PutObjectOutput, size int) ([]byte, error) {
+	return eventgen.Build(shape, eventgen.Object{Bucket: bucket, Key: key, VersionID: aws.ToString(put.VersionId),
+		ETag: strings.Trim(aws.ToString(put.ETag), `"`), Size: int64(size)})
 }
 
 // summarize turns a receipt log line into "OUTCOME -> key, vault version V".
