@@ -210,6 +210,10 @@ func (drainVault) HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.O
 	return nil, &smithy.GenericAPIError{Code: "NotFound", Message: "Not Found"}
 }
 
+func (drainVault) ListObjectVersions(context.Context, *s3.ListObjectVersionsInput, ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error) {
+	return &s3.ListObjectVersionsOutput{}, nil
+}
+
 func (drainVault) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	io.Copy(io.Discard, in.Body)
 	return &s3.PutObjectOutput{VersionId: aws.String("bench-version")}, nil

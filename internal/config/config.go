@@ -26,8 +26,6 @@ type Config struct {
 	VaultExternalID string
 	// ExpectedOwner is Account A's id, sent as ExpectedBucketOwner when set.
 	ExpectedOwner string
-	// RetentionDays, when positive, asks for COMPLIANCE retention on every write.
-	RetentionDays int
 	// LogLevel is the minimum level logged.
 	LogLevel slog.Level
 	// S3PathStyle switches on path-style addressing for local S3 servers.
@@ -66,11 +64,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("config: VAULT_EXPECTED_OWNER %q is not a 12-digit AWS account id", c.ExpectedOwner)
 	}
 	if s := strings.TrimSpace(getenv("VAULT_RETENTION_DAYS")); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 36500 {
-			return Config{}, fmt.Errorf("config: VAULT_RETENTION_DAYS %q is not a number of days between 1 and 36500", s)
-		}
-		c.RetentionDays = n
+		// The vault denies the writer s3:PutObjectRetention: a write asking
+		// for retention would be refused. Retention is the vault bucket's
+		// Object Lock default (infra/vault.yaml ObjectLockRetentionDays).
+		return Config{}, fmt.Errorf("config: VAULT_RETENTION_DAYS %q is no longer supported: every vault version gets the vault bucket's default Object Lock retention (infra/vault.yaml ObjectLockRetentionDays); remove the variable", s)
 	}
 	switch s := strings.ToLower(strings.TrimSpace(getenv("LOG_LEVEL"))); s {
 	case "", "info":

@@ -24,8 +24,8 @@ func TestFromEnv(t *testing.T) {
 		{"bad external id", map[string]string{"VAULT_EXTERNAL_ID": "has space"}, "VAULT_EXTERNAL_ID", nil},
 		{"owner", map[string]string{"VAULT_EXPECTED_OWNER": "111111111111"}, "", func(c Config) bool { return c.ExpectedOwner == "111111111111" }},
 		{"bad owner", map[string]string{"VAULT_EXPECTED_OWNER": "1111"}, "VAULT_EXPECTED_OWNER", nil},
-		{"retention", map[string]string{"VAULT_RETENTION_DAYS": "30"}, "", func(c Config) bool { return c.RetentionDays == 30 }},
-		{"bad retention", map[string]string{"VAULT_RETENTION_DAYS": "-1"}, "VAULT_RETENTION_DAYS", nil},
+		// Retention is the vault's Object Lock default; the writer may not set it.
+		{"retention no longer supported", map[string]string{"VAULT_RETENTION_DAYS": "30"}, "VAULT_RETENTION_DAYS \"30\" is no longer supported", nil},
 		{"log level", map[string]string{"LOG_LEVEL": "DEBUG"}, "", func(c Config) bool { return c.LogLevel == slog.LevelDebug }},
 		{"bad log level", map[string]string{"LOG_LEVEL": "verbose"}, "LOG_LEVEL", nil},
 		{"path style", map[string]string{"LOGVAULT_S3_PATH_STYLE": "true"}, "", func(c Config) bool { return c.S3PathStyle }},

@@ -105,7 +105,6 @@ func vaultWriter(name string, base aws.Config, cfg config.Config) *vault.Writer 
 		Uploader:      vault.NewUploader(c),
 		Bucket:        cfg.VaultBucket,
 		ExpectedOwner: cfg.ExpectedOwner,
-		RetentionDays: cfg.RetentionDays,
 		Shipper:       "logvault-" + name + "/" + Version,
 	}
 }

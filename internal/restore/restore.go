@@ -60,9 +60,6 @@ const MaxCopySize = 5 << 30
 type Options struct {
 	// ExpectedOwner is sent as ExpectedBucketOwner (and source owner) when set.
 	ExpectedOwner string
-	// RetentionDays, when positive, gives the new version Object Lock
-	// COMPLIANCE retention, as the writer does.
-	RetentionDays int
 	// Shipper is recorded as logvault-shipper of the new version.
 	Shipper string
 	// Now is the clock (time.Now when nil).
@@ -341,18 +338,13 @@ func (r *restorer) write(ctx context.Context, src *s3.HeadObjectOutput, cur *s3.
 	} else {
 		ifNoneMatch = aws.String("*")
 	}
-	var lockMode types.ObjectLockMode
-	var retainUntil *time.Time
-	if r.opts.RetentionDays > 0 {
-		lockMode, retainUntil = types.ObjectLockModeCompliance, aws.Time(r.now().UTC().AddDate(0, 0, r.opts.RetentionDays))
-	}
 	limit := r.opts.CopyLimit
 	if limit <= 0 {
 		limit = MaxCopySize
 	}
 	cs := copySource(r.bucket, r.key, res.RestoredFrom)
 	if res.Bytes > limit {
-		id, err := r.multipartCopy(ctx, src, res, parts, cs, ifMatch, ifNoneMatch, lockMode, retainUntil)
+		id, err := r.multipartCopy(ctx, src, res, parts, cs, ifMatch, ifNoneMatch)
 		return id, true, err
 	}
 	out, err := r.api.CopyObject(ctx, &s3.CopyObjectInput{
@@ -361,7 +353,6 @@ func (r *restorer) write(ctx context.Context, src *s3.HeadObjectOutput, cur *s3.
 		ContentType: src.ContentType, ContentEncoding: src.ContentEncoding,
 		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, IfMatch: ifMatch, IfNoneMatch: ifNoneMatch,
 		ExpectedBucketOwner: r.owner(), ExpectedSourceBucketOwner: r.owner(),
-		ObjectLockMode: lockMode, ObjectLockRetainUntilDate: retainUntil,
 	})
 	if err != nil {
 		return "", false, fmt.Errorf("restore s3://%s/%s: copy version %s over the key: %w", r.bucket, r.key, res.RestoredFrom, err)
@@ -386,7 +377,7 @@ const copyConcurrency = 4
 // logvault's part layout, giving S3 each part's SHA-256 (from the source's
 // verified read) to check. A failed copy is aborted: nothing is left behind.
 func (r *restorer) multipartCopy(ctx context.Context, src *s3.HeadObjectOutput, res Result, parts [][32]byte, cs string,
-	ifMatch, ifNoneMatch *string, lockMode types.ObjectLockMode, retainUntil *time.Time) (string, error) {
+	ifMatch, ifNoneMatch *string) (string, error) {
 	fail := func(err error) error {
 		return fmt.Errorf("restore s3://%s/%s: multipart copy of version %s: %w", r.bucket, r.key, res.RestoredFrom, err)
 	}
@@ -398,7 +389,7 @@ func (r *restorer) multipartCopy(ctx context.Context, src *s3.HeadObjectOutput, 
 		Bucket: aws.String(r.bucket), Key: aws.String(r.key), Metadata: r.metadata(src, res),
 		ContentType: src.ContentType, ContentEncoding: src.ContentEncoding,
 		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumType: types.ChecksumTypeComposite,
-		ExpectedBucketOwner: r.owner(), ObjectLockMode: lockMode, ObjectLockRetainUntilDate: retainUntil,
+		ExpectedBucketOwner: r.owner(),
 	})
 	if err != nil {
 		return "", fail(err)

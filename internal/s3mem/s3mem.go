@@ -83,6 +83,9 @@ type Version struct {
 	ObjectLockMode  types.ObjectLockMode
 	RetainUntil     *time.Time
 	LastModified    time.Time
+	// StorageClass is the PutObject's storage class; "" is STANDARD (HEAD
+	// then names none, as S3 does).
+	StorageClass types.StorageClass
 }
 
 type bucket struct {
@@ -212,6 +215,7 @@ func (s *Server) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func
 		Body: body, ETag: etagOf(body, nil), ChecksumSHA256: checksum,
 		ContentType: aws.ToString(in.ContentType), ContentEncoding: aws.ToString(in.ContentEncoding),
 		Metadata: lower(in.Metadata), ObjectLockMode: in.ObjectLockMode, RetainUntil: timeCopy(in.ObjectLockRetainUntilDate),
+		StorageClass: in.StorageClass,
 	}
 	s.add(b, key, v)
 	out := &s3.PutObjectOutput{ETag: &v.ETag}
@@ -240,6 +244,9 @@ func (s *Server) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...fu
 		ContentLength: aws.Int64(int64(len(body))), ETag: &v.ETag, Metadata: v.Metadata, LastModified: &v.LastModified,
 		ContentType: nilIfEmpty(v.ContentType), ContentEncoding: nilIfEmpty(v.ContentEncoding),
 		ObjectLockMode: v.ObjectLockMode, ObjectLockRetainUntilDate: v.RetainUntil, PartsCount: count,
+	}
+	if v.StorageClass != types.StorageClassStandard {
+		out.StorageClass = v.StorageClass
 	}
 	if versioned {
 		out.VersionId = &v.VersionID

@@ -37,6 +37,9 @@ const (
 type API interface {
 	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	// ListObjectVersions finds the current version of a key whose HEAD S3
+	// refuses (an SSE-C object answers 400 to a HEAD without its key).
+	ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsInput, optFns ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error)
 }
 
 // Writer deposits objects in one vault bucket.
@@ -44,7 +47,6 @@ type Writer struct {
 	S3            API
 	Bucket        string
 	ExpectedOwner string // Account A; sent as ExpectedBucketOwner when set
-	RetentionDays int    // COMPLIANCE retention per object when positive
 	Shipper       string // function name and build version
 	Now           func() time.Time
 	// Uploader writes objects larger than one part as multipart uploads;
@@ -78,6 +80,10 @@ type Receipt struct {
 	Bytes      int64       `json:"bytes"`
 	Outcome    Outcome     `json:"outcome"`
 	Supersedes string      `json:"supersedes,omitempty"`
+	// Mismatch says why a current version that claimed these bytes (its
+	// logvault-sha256) was not taken for a duplicate: S3's own checksum of
+	// it differs, it cannot be read, or it is not in STANDARD storage.
+	Mismatch string `json:"mismatch,omitempty"`
 }
 
 // ErrNotVersioned means the vault answered a write without a VersionId:
@@ -99,31 +105,39 @@ const MaxMetadataBytes = 2048
 const maxConditionalRetries = 4
 
 // Put writes obj unless the key's current version already holds the same
-// SHA-256. body must yield exactly the bytes obj.SHA256 was computed over;
-// S3 rejects the write otherwise. The write is conditional on the current
-// version seen (its ETag), so logvault-supersedes names the version replaced;
-// the one case S3 cannot tell apart is a racer re-storing the current bytes,
-// which keeps the ETag, so the chain then skips the racer's identical copy.
+// bytes: S3's own stored checksum of it and its logvault-sha256 must both
+// equal obj's (metadata alone can be copied onto other bytes), and it must be
+// readable (not SSE-C, in STANDARD storage). body must yield exactly the
+// bytes obj.SHA256 was computed over; S3 rejects the write otherwise. The
+// write is conditional on the current version seen (its ETag), so
+// logvault-supersedes names the version replaced; the one case S3 cannot
+// tell apart is a racer re-storing the current bytes, which keeps the ETag,
+// so the chain then skips the racer's identical copy.
 func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Receipt, error) {
 	sum := hex.EncodeToString(obj.SHA256[:])
 	rec := Receipt{Kind: obj.Kind, Key: obj.Key, SHA256: sum, Bytes: obj.Size}
+	multipart := w.Uploader != nil && obj.Size > PartSize(obj.Size)
 	for attempt := 0; ; attempt++ {
 		cur, err := w.current(ctx, obj.Key)
 		if err != nil {
 			return rec, err
 		}
-		if cur != nil && !versioned(cur.VersionId) {
+		if cur != nil && !versioned(&cur.versionID) {
 			// An earlier attempt stored the object in an unversioned bucket:
 			// finding it again must not turn the failure into a duplicate.
 			return rec, fmt.Errorf("vault: s3://%s/%s: %w: its current version has no VersionId", w.Bucket, obj.Key, ErrNotVersioned)
 		}
-		multipart := w.Uploader != nil && obj.Size > PartSize(obj.Size)
-		if cur != nil && cur.Metadata[schema.MetaSHA256] == sum {
-			rec.VersionID, rec.Outcome = aws.ToString(cur.VersionId), Duplicate
-			if multipart {
-				return rec, w.cleanUp(ctx, rec)
+		rec.Mismatch = ""
+		if cur != nil {
+			var dup bool
+			dup, rec.Mismatch = cur.holds(sum, obj)
+			if dup {
+				rec.VersionID, rec.Outcome, rec.Supersedes = cur.versionID, Duplicate, ""
+				if multipart {
+					return rec, w.cleanUp(ctx, rec)
+				}
+				return rec, nil
 			}
-			return rec, nil
 		}
 		if _, err := body.Seek(0, io.SeekStart); err != nil {
 			return rec, fmt.Errorf("vault: rewind body of %s: %w", obj.Key, err)
@@ -131,9 +145,9 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 		in := w.putInput(obj, sum, body)
 		rec.Outcome, rec.Supersedes = Created, ""
 		if cur != nil {
-			rec.Outcome, rec.Supersedes = Overwrote, aws.ToString(cur.VersionId)
+			rec.Outcome, rec.Supersedes = Overwrote, cur.versionID
 			in.Metadata[schema.MetaSupersedes] = rec.Supersedes
-			in.IfMatch = cur.ETag
+			in.IfMatch = aws.String(cur.etag)
 		} else {
 			in.IfNoneMatch = aws.String("*")
 		}
@@ -167,6 +181,42 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 		}
 		return rec, nil
 	}
+}
+
+// currentVersion is what the writer knows of a key's current version.
+type currentVersion struct {
+	versionID, etag string
+	// metaSHA256 is its logvault-sha256; checksum S3's own SHA-256 of it
+	// (base64, "-N" composite for a multipart object), "" when it has none.
+	metaSHA256, checksum string
+	storageClass         types.StorageClass
+	// unreadable is why S3 would not describe it (a HEAD answered 400).
+	unreadable string
+}
+
+// holds reports whether the current version holds exactly obj's bytes
+// (sum), as both S3's checksum and logvault's metadata attest, and is
+// readable. When it claims them (or cannot be read) but is not a duplicate,
+// why says so; plainly other bytes are an ordinary overwrite, why "".
+func (c *currentVersion) holds(sum string, obj Object) (dup bool, why string) {
+	if c.unreadable != "" {
+		return false, fmt.Sprintf("current version %s cannot be read (%s): written again", c.versionID, c.unreadable)
+	}
+	if c.metaSHA256 != sum {
+		return false, ""
+	}
+	full := base64.StdEncoding.EncodeToString(obj.SHA256[:])
+	if c.checksum != full && (len(obj.PartSHA256) == 0 || c.checksum != compositeChecksum(obj.PartSHA256)) {
+		stored := c.checksum
+		if stored == "" {
+			stored = "none"
+		}
+		return false, fmt.Sprintf("current version %s: S3's stored SHA-256 checksum (%s) does not match its logvault-sha256 %s: written again", c.versionID, stored, sum)
+	}
+	if c.storageClass != "" && c.storageClass != types.StorageClassStandard {
+		return false, fmt.Sprintf("current version %s is in storage class %s, not readable at once: written again", c.versionID, c.storageClass)
+	}
+	return true, ""
 }
 
 // cleanUp aborts the unfinished uploads of a key whose object is vaulted
@@ -219,30 +269,61 @@ func (w *Writer) putInput(obj Object, sum string, body io.Reader) *s3.PutObjectI
 	if w.ExpectedOwner != "" {
 		in.ExpectedBucketOwner = aws.String(w.ExpectedOwner)
 	}
-	if w.RetentionDays > 0 {
-		in.ObjectLockMode = types.ObjectLockModeCompliance
-		in.ObjectLockRetainUntilDate = aws.Time(w.now().UTC().AddDate(0, 0, w.RetentionDays))
-	}
 	return in
 }
 
 // current returns the key's current version, or nil when the key is new.
-func (w *Writer) current(ctx context.Context, key string) (*s3.HeadObjectOutput, error) {
-	in := &s3.HeadObjectInput{Bucket: aws.String(w.Bucket), Key: aws.String(key)}
+// S3's stored checksum is asked for (ChecksumMode), so a duplicate is judged
+// on what S3 verified, not on metadata anyone who can put could copy.
+func (w *Writer) current(ctx context.Context, key string) (*currentVersion, error) {
+	in := &s3.HeadObjectInput{Bucket: aws.String(w.Bucket), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled}
 	if w.ExpectedOwner != "" {
 		in.ExpectedBucketOwner = aws.String(w.ExpectedOwner)
 	}
 	out, err := w.S3.HeadObject(ctx, in)
 	if err != nil {
-		if isStatus(err, http.StatusNotFound) {
+		switch {
+		case isStatus(err, http.StatusNotFound):
 			return nil, nil
+		case isStatus(err, http.StatusBadRequest):
+			// RefreshOnExpiredToken already retried with fresh credentials:
+			// a 400 that persists is the object's (SSE-C needs its key).
+			return w.listCurrent(ctx, key, "HEAD answered 400 Bad Request, as S3 does for an SSE-C object")
 		}
 		return nil, fmt.Errorf("vault: read current version of s3://%s/%s: %w%s", w.Bucket, key, err, w.deniedHint(err))
 	}
 	if aws.ToBool(out.DeleteMarker) {
 		return nil, nil
 	}
-	return out, nil
+	return &currentVersion{
+		versionID: aws.ToString(out.VersionId), etag: aws.ToString(out.ETag),
+		metaSHA256: out.Metadata[schema.MetaSHA256], checksum: aws.ToString(out.ChecksumSHA256),
+		storageClass: out.StorageClass,
+	}, nil
+}
+
+// listCurrent finds the current version of a key S3 will not describe,
+// from the version listing (which needs no object key material).
+func (w *Writer) listCurrent(ctx context.Context, key, why string) (*currentVersion, error) {
+	in := &s3.ListObjectVersionsInput{Bucket: aws.String(w.Bucket), Prefix: aws.String(key), MaxKeys: aws.Int32(10)}
+	if w.ExpectedOwner != "" {
+		in.ExpectedBucketOwner = aws.String(w.ExpectedOwner)
+	}
+	out, err := w.S3.ListObjectVersions(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("vault: list versions of s3://%s/%s (its %s): %w%s", w.Bucket, key, why, err, w.deniedHint(err))
+	}
+	for _, m := range out.DeleteMarkers {
+		if aws.ToString(m.Key) == key && aws.ToBool(m.IsLatest) {
+			return nil, nil
+		}
+	}
+	for _, v := range out.Versions {
+		if aws.ToString(v.Key) == key && aws.ToBool(v.IsLatest) {
+			return &currentVersion{versionID: aws.ToString(v.VersionId), etag: aws.ToString(v.ETag), unreadable: why}, nil
+		}
+	}
+	return nil, fmt.Errorf("vault: s3://%s/%s: its %s, and the version listing does not show its current version", w.Bucket, key, why)
 }
 
 // deniedHint names the likely causes of a 403 (a HEAD's carries no error

@@ -88,6 +88,7 @@ func TestPut(t *testing.T) {
 		bucket      s3mem.BucketConfig // Versioned is implied unless unversioned
 		writer      vault.Writer       // configuration beyond S3, Bucket, Shipper and Now
 		prior       [][]byte           // versions of the key before the write
+		tamper      func(v *s3mem.Version) // edits the current prior version (an attacker's doing)
 		races       [][]byte           // another writer stores each of these just before one of our PutObject calls
 		fail        map[string]int     // injected HTTP status for the first call of an operation
 		meta        map[string]string
@@ -97,6 +98,7 @@ func TestPut(t *testing.T) {
 		wantErr     error  // errors.Is target; nil with wantStatus 0 = success
 		wantStatus  int    // HTTP status the error must carry
 		wantErrText string // substring of the error
+		wantNote    string // substring of the receipt's Mismatch ("" = none expected)
 		check       func(t *testing.T, r *recorder)
 	}{
 		{name: "new key is created", body: bodyA, wantOutcome: vault.Created},
@@ -119,6 +121,30 @@ func TestPut(t *testing.T) {
 			races: [][]byte{racer(0), racer(1), racer(2), racer(3), racer(4)}, body: bodyB, wantStatus: 412,
 		},
 		{name: "Head failing is an error, not a blind write", fail: map[string]int{"HeadObject": 500}, body: bodyA, wantStatus: 500},
+		{
+			// The attack of docs/threat-model.md: other bytes planted with the
+			// genuine version's metadata. S3's checksum tells them apart.
+			name: "genuine metadata copied onto other bytes is overwritten", prior: [][]byte{bodyB}, body: bodyA, wantOutcome: vault.Overwrote,
+			tamper:   func(v *s3mem.Version) { v.Metadata[schema.MetaSHA256] = hexSum(bodyA) },
+			wantNote: "S3's stored SHA-256 checksum (" + b64Sum(bodyB) + ") does not match its logvault-sha256 " + hexSum(bodyA),
+		},
+		{
+			name: "a current version S3 holds no checksum for is written again", prior: [][]byte{bodyA}, body: bodyA, wantOutcome: vault.Overwrote,
+			tamper: func(v *s3mem.Version) { v.ChecksumSHA256 = "" }, wantNote: "checksum (none) does not match",
+		},
+		{
+			name: "a current version in DEEP_ARCHIVE is written again", prior: [][]byte{bodyA}, body: bodyA, wantOutcome: vault.Overwrote,
+			tamper: func(v *s3mem.Version) { v.StorageClass = types.StorageClassDeepArchive }, wantNote: "storage class DEEP_ARCHIVE",
+		},
+		{
+			// SSE-C: S3 answers a HEAD without the customer key with a bare 400.
+			name: "a current version HEAD cannot read is written again, not retried", prior: [][]byte{bodyA}, body: bodyA,
+			fail: map[string]int{"HeadObject": 400}, wantOutcome: vault.Overwrote, wantNote: "cannot be read (HEAD answered 400",
+		},
+		{
+			name: "an unreadable current version behind which the listing shows nothing is an error", body: bodyA,
+			fail: map[string]int{"HeadObject": 400}, wantErrText: "the version listing does not show its current version",
+		},
 		{name: "Put failing is an error", fail: map[string]int{"PutObject": 503}, body: bodyA, wantStatus: 503},
 		{
 			name: "source metadata cannot forge logvault keys", prior: [][]byte{bodyA}, body: bodyB, wantOutcome: vault.Overwrote,
@@ -145,33 +171,34 @@ func TestPut(t *testing.T) {
 			},
 		},
 		{
-			name: "owner and retention are sent on every call", bucket: s3mem.BucketConfig{ObjectLock: true, Owner: accountA},
-			writer: vault.Writer{ExpectedOwner: accountA, RetentionDays: 30}, prior: [][]byte{bodyA}, body: bodyB, wantOutcome: vault.Overwrote,
+			name: "owner is sent on every call; no lock, SSE, ACL or storage class ever", bucket: s3mem.BucketConfig{ObjectLock: true, Owner: accountA},
+			writer: vault.Writer{ExpectedOwner: accountA}, prior: [][]byte{bodyA}, body: bodyB, wantOutcome: vault.Overwrote,
 			check: func(t *testing.T, r *recorder) {
 				for _, in := range r.heads {
 					if aws.ToString(in.ExpectedBucketOwner) != accountA {
 						t.Errorf("HeadObject ExpectedBucketOwner = %q, want %s", aws.ToString(in.ExpectedBucketOwner), accountA)
+					}
+					if in.ChecksumMode != types.ChecksumModeEnabled {
+						t.Errorf("HeadObject ChecksumMode = %q, want ENABLED (a duplicate is judged on S3's checksum)", in.ChecksumMode)
 					}
 				}
 				for _, in := range r.puts {
 					if aws.ToString(in.ExpectedBucketOwner) != accountA {
 						t.Errorf("PutObject ExpectedBucketOwner = %q, want %s", aws.ToString(in.ExpectedBucketOwner), accountA)
 					}
-					if in.ObjectLockMode != types.ObjectLockModeCompliance {
-						t.Errorf("PutObject ObjectLockMode = %q, want COMPLIANCE", in.ObjectLockMode)
+					// The vault's policy refuses each of these to the writer.
+					if in.ObjectLockMode != "" || in.ObjectLockRetainUntilDate != nil || in.ObjectLockLegalHoldStatus != "" ||
+						in.ServerSideEncryption != "" || in.SSECustomerAlgorithm != nil || in.SSEKMSKeyId != nil ||
+						in.ACL != "" || in.GrantFullControl != nil || in.StorageClass != "" || in.Tagging != nil {
+						t.Errorf("PutObject sends lock %q/%v/%q, SSE %q/%v/%v, ACL %q/%v, storage class %q, tagging %v: want none",
+							in.ObjectLockMode, in.ObjectLockRetainUntilDate, in.ObjectLockLegalHoldStatus, in.ServerSideEncryption,
+							in.SSECustomerAlgorithm, in.SSEKMSKeyId, in.ACL, in.GrantFullControl, in.StorageClass, in.Tagging)
 					}
-					if want := now.AddDate(0, 0, 30); in.ObjectLockRetainUntilDate == nil || !in.ObjectLockRetainUntilDate.Equal(want) {
-						t.Errorf("PutObject ObjectLockRetainUntilDate = %v, want %v", in.ObjectLockRetainUntilDate, want)
-					}
-				}
-				vs := r.Versions(vaultBucket, key)
-				if v := vs[len(vs)-1]; v.ObjectLockMode != types.ObjectLockModeCompliance || v.RetainUntil == nil {
-					t.Errorf("stored version lock %q until %v, want COMPLIANCE with a date", v.ObjectLockMode, v.RetainUntil)
 				}
 			},
 		},
 		{
-			name: "owner and retention are not sent unless configured", prior: [][]byte{bodyA}, body: bodyB, wantOutcome: vault.Overwrote,
+			name: "owner is not sent unless configured", prior: [][]byte{bodyA}, body: bodyB, wantOutcome: vault.Overwrote,
 			check: func(t *testing.T, r *recorder) {
 				for _, in := range r.heads {
 					if in.ExpectedBucketOwner != nil {
@@ -179,8 +206,8 @@ func TestPut(t *testing.T) {
 					}
 				}
 				for _, in := range r.puts {
-					if in.ExpectedBucketOwner != nil || in.ObjectLockMode != "" || in.ObjectLockRetainUntilDate != nil {
-						t.Errorf("PutObject owner %v lock %q until %v, want none", in.ExpectedBucketOwner, in.ObjectLockMode, in.ObjectLockRetainUntilDate)
+					if in.ExpectedBucketOwner != nil {
+						t.Errorf("PutObject owner %v, want none", in.ExpectedBucketOwner)
 					}
 				}
 			},
@@ -200,6 +227,10 @@ func TestPut(t *testing.T) {
 			owner := cfg.Owner
 			for _, b := range tc.prior {
 				seed(t, srv, owner, b)
+			}
+			if tc.tamper != nil {
+				vs := srv.Versions(vaultBucket, key)
+				srv.Tamper(vaultBucket, key, vs[len(vs)-1].VersionID, tc.tamper)
 			}
 			races := tc.races
 			var arm func()
@@ -233,7 +264,7 @@ func TestPut(t *testing.T) {
 				t.Errorf("%d of the racing writes never ran", len(races))
 			}
 
-			if tc.wantErr != nil || tc.wantStatus != 0 {
+			if tc.wantErr != nil || tc.wantStatus != 0 || tc.wantErrText != "" {
 				if err == nil {
 					t.Fatalf("Put succeeded (%+v), want an error", got)
 				}
@@ -267,6 +298,9 @@ func TestPut(t *testing.T) {
 			}
 			if got.Outcome != tc.wantOutcome {
 				t.Errorf("outcome %q, want %q", got.Outcome, tc.wantOutcome)
+			}
+			if tc.wantNote == "" && got.Mismatch != "" || !strings.Contains(got.Mismatch, tc.wantNote) {
+				t.Errorf("receipt mismatch %q, want one containing %q", got.Mismatch, tc.wantNote)
 			}
 			if got.SHA256 != hexSum(tc.body) || got.Bytes != int64(len(tc.body)) || got.Key != key || got.Kind != schema.KindCloudTrail {
 				t.Errorf("receipt %+v: want sha256 %s, %d bytes, key %s, kind cloudtrail", got, hexSum(tc.body), len(tc.body), key)
