@@ -242,6 +242,16 @@ func (b *budget) release(n int64) {
 func logReceipt(ctx context.Context, log *slog.Logger, rec vault.Receipt, d time.Duration, attrs []any) {
 	attrs = append(attrs, "kind", string(rec.Kind), "version_id", rec.VersionID, "sha256", rec.SHA256,
 		"bytes", rec.Bytes, "outcome", string(rec.Outcome))
+	if rec.Supersedes != "" {
+		attrs = append(attrs, "supersedes", rec.Supersedes)
+	}
+	if rec.Mismatch != "" {
+		// A current version claimed these bytes but S3's checksum (or its
+		// readability) says otherwise: tampering worth an operator's look.
+		attrs = append(attrs, "mismatch", rec.Mismatch)
+		log.WarnContext(ctx, "shipped", append(attrs, emf(string(rec.Outcome), rec.Bytes, d)...)...)
+		return
+	}
 	log.InfoContext(ctx, "shipped", append(attrs, emf(string(rec.Outcome), rec.Bytes, d)...)...)
 }
 
