@@ -126,7 +126,7 @@ func Resolve(data []byte, v Values) (*Resolved, error) {
 		}
 	}
 	raw = dropNoValue(raw).(map[string]any)
-	final, err := json.Marshal(raw)
+	final, err := json.Marshal(withoutUnmodelled(raw))
 	if err != nil {
 		return nil, fmt.Errorf("cfn: %w", err)
 	}
@@ -144,6 +144,53 @@ func PolicyJSON(doc any) ([]byte, error) {
 		return nil, fmt.Errorf("cfn: policy document is empty")
 	}
 	return json.Marshal(doc)
+}
+
+// unmodelled are the properties goformation (v7.14.9, its latest) does not
+// know and so refuses: resource type, then the path to the property ("*"
+// for every item of a list). The typed template goes without them; Raw
+// keeps them.
+var unmodelled = map[string][][]string{
+	// S3 blocks SSE-C uploads to a bucket with it (2025).
+	"AWS::S3::Bucket": {{"BucketEncryption", "ServerSideEncryptionConfiguration", "*", "BlockedEncryptionTypes"}},
+}
+
+// withoutUnmodelled returns a copy of a resolved template without the
+// unmodelled properties.
+func withoutUnmodelled(raw map[string]any) map[string]any {
+	var c map[string]any
+	js, _ := json.Marshal(raw)
+	_ = json.Unmarshal(js, &c)
+	resources, _ := c["Resources"].(map[string]any)
+	for _, res := range resources {
+		r, _ := res.(map[string]any)
+		typ, _ := r["Type"].(string)
+		for _, path := range unmodelled[typ] {
+			deletePath(r["Properties"], path)
+		}
+	}
+	return c
+}
+
+// deletePath deletes the property at path under v.
+func deletePath(v any, path []string) {
+	if len(path) == 0 {
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if len(path) == 1 {
+			delete(x, path[0])
+			return
+		}
+		deletePath(x[path[0]], path[1:])
+	case []any:
+		if path[0] == "*" {
+			for _, e := range x {
+				deletePath(e, path[1:])
+			}
+		}
+	}
 }
 
 // dropNoValue removes list items that resolved to AWS::NoValue (null), as

@@ -30,10 +30,11 @@ type iamService struct {
 	identities map[string]*identity // by access key id
 	principals map[string]bool      // ARNs and account ids a policy may name
 	now        func() time.Time
+	authz      *authorizer // decides for versitygw (EvaluatePolicy)
 }
 
-func newIAMService() *iamService {
-	return &iamService{identities: map[string]*identity{}, principals: map[string]bool{}, now: time.Now}
+func newIAMService(authz *authorizer) *iamService {
+	return &iamService{identities: map[string]*identity{}, principals: map[string]bool{}, now: time.Now, authz: authz}
 }
 
 // addUser registers a long-term key pair for an IAM user ARN.
@@ -48,6 +49,34 @@ func (s *iamService) addUser(access, secret, arn string, role auth.Role) {
 	s.principals[arn] = true
 	s.principals[acct] = true
 	s.principals["arn:aws:iam::"+acct+":root"] = true
+}
+
+// addRoleKey registers a long-term key pair that acts as a never-expiring
+// session (sessionARN) of a role: the local break-glass role, which on AWS
+// is assumed behind MFA.
+func (s *iamService) addRoleKey(access, secret, sessionARN, roleARN string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.identities[access] = &identity{
+		account: auth.Account{Access: access, Role: auth.RoleUser, Arn: sessionARN, RoleArn: roleARN},
+		secret:  secret,
+	}
+	s.principals[roleARN] = true
+}
+
+// accountOfKey is the account an access key belongs to ("" if unknown).
+// Account A's root key (not an identity here) is its account id.
+func (s *iamService) accountOfKey(access string) string {
+	s.mu.Lock()
+	id, ok := s.identities[access]
+	s.mu.Unlock()
+	if ok {
+		return accountOf(id.account.Arn)
+	}
+	if len(access) == 12 && strings.Trim(access, "0123456789") == "" {
+		return access
+	}
+	return ""
 }
 
 // allowPrincipal lets policies name an ARN that has no keys of its own (a role).

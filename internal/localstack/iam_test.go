@@ -3,6 +3,8 @@ package localstack
 import (
 	"bytes"
 	"errors"
+	"io"
+	"log"
 	"slices"
 	"testing"
 	"time"
@@ -12,7 +14,7 @@ import (
 
 // newTestIAM builds the IAM service as Serve does.
 func newTestIAM() *iamService {
-	iam := newIAMService()
+	iam := newIAMService(newAuthorizer(log.New(io.Discard, "", 0)))
 	iam.addUser(testBAccess, testBSecret, accountBUserARN, auth.RoleUserPlus)
 	iam.allowPrincipal(WriterRoleARN)
 	iam.allowPrincipal(BreakGlassRoleARN)

@@ -1,8 +1,12 @@
 // Package localstack runs the whole of logvault's AWS side on one machine:
-// a real S3 server (versitygw) over TLS that enforces the vault's bucket
-// policy and versioning, a loopback STS AssumeRole endpoint that checks the
-// writer role's trust policy and ExternalId, the three accounts and the
-// three buckets. Both policies are read from infra/vault.yaml.
+// a real S3 server (versitygw) over TLS with versioning and Object Lock, a
+// loopback STS AssumeRole endpoint that checks the writer role's trust
+// policy and ExternalId, the accounts and identities (Account A's root, an
+// Account A operator who is not break-glass, the break-glass role, Account
+// B, the writer) and the buckets. Requests are authorized as AWS would
+// (authorizer, gate): the vault's bucket policy, the writer's trust and
+// identity policies and the vault's Object Lock default are read from
+// infra/vault.yaml; what differs from AWS is listed in docs/testing.md.
 package localstack
 
 import (
@@ -11,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -28,6 +33,7 @@ import (
 	"github.com/versity/versitygw/backend/meta"
 	"github.com/versity/versitygw/backend/posix"
 	"github.com/versity/versitygw/embedgw"
+	"github.com/versity/versitygw/s3api"
 
 	"github.com/logvault/logvault/internal/cfn"
 	"github.com/logvault/logvault/internal/policy"
@@ -53,21 +59,40 @@ const (
 	BreakGlassRole = "logvault-break-glass"
 )
 
+// OperatorARN is the local Account A administrator who is not break-glass:
+// an IAM user whose identity policy allows s3:* on everything.
+const OperatorARN = "arn:aws:iam::" + AccountA + ":user/logvault-operator"
+
+// breakGlassSessionARN is who the break-glass keys act as: a session of the
+// break-glass role (aws:PrincipalArn is the role's ARN).
+const breakGlassSessionARN = "arn:aws:sts::" + AccountA + ":assumed-role/" + BreakGlassRole + "/local"
+
 // WriterRoleARN is the local writer role.
 const WriterRoleARN = "arn:aws:iam::" + AccountA + ":role/" + WriterRoleName
 
 // BreakGlassRoleARN is the local break-glass role (exempt from the Denies).
 const BreakGlassRoleARN = "arn:aws:iam::" + AccountA + ":role/" + BreakGlassRole
 
-// accountBUserARN is who Account B's keys belong to.
+// accountBUserARN is who Account B's keys belong to: Account B's
+// administrator, which locally also plays the functions' execution roles.
 const accountBUserARN = "arn:aws:iam::" + AccountB + ":user/logvault-local"
+
+// functionRoleARNs are the execution roles template.yaml creates in Account
+// B; with accountBUserARN they are infra/vault.yaml's FunctionRoleArns.
+var functionRoleARNs = []string{
+	"arn:aws:iam::" + AccountB + ":role/logvault-cloudtrail",
+	"arn:aws:iam::" + AccountB + ":role/logvault-billing",
+	"arn:aws:iam::" + AccountB + ":role/logvault-applogs",
+}
 
 // secrets are the stack's long-term keys, kept across restarts because
 // versitygw records bucket owners by access key.
 type secrets struct {
-	AdminAccess, AdminSecret string
-	BAccess, BSecret         string
-	ExternalID               string
+	AdminAccess, AdminSecret           string
+	BAccess, BSecret                   string
+	OperatorAccess, OperatorSecret     string
+	BreakGlassAccess, BreakGlassSecret string
+	ExternalID                         string
 }
 
 // Options configure Serve.
@@ -102,13 +127,21 @@ func Serve(ctx context.Context, o Options) error {
 		return err
 	}
 
-	iam := newIAMService()
-	iam.addUser(sec.BAccess, sec.BSecret, accountBUserARN, auth.RoleUserPlus)
-	iam.allowPrincipal(WriterRoleARN)
-	iam.allowPrincipal(BreakGlassRoleARN)
-	bucketPolicy, trust, err := vaultPolicies(o.Template, sec.ExternalID)
+	vault, err := loadVault(o.Template, sec.ExternalID)
 	if err != nil {
 		return err
+	}
+	authz := newAuthorizer(log.New(os.Stdout, "", log.LstdFlags))
+	iam := newIAMService(authz)
+	iam.addUser(sec.BAccess, sec.BSecret, accountBUserARN, auth.RoleUserPlus)
+	iam.addUser(sec.OperatorAccess, sec.OperatorSecret, OperatorARN, auth.RoleUser)
+	iam.addRoleKey(sec.BreakGlassAccess, sec.BreakGlassSecret, breakGlassSessionARN, BreakGlassRoleARN)
+	iam.allowPrincipal(WriterRoleARN)
+	for _, admin := range []string{accountBUserARN, OperatorARN, BreakGlassRoleARN} {
+		authz.attach(admin, adminPolicy)
+	}
+	for _, d := range vault.writerPolicies {
+		authz.attach(WriterRoleARN, d)
 	}
 
 	s3Port, err := freePort()
@@ -124,9 +157,17 @@ func Serve(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	authz.ownerOf = func(bucket string) string {
+		acl, err := be.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
+		if err != nil {
+			return ""
+		}
+		return iam.accountOfKey(aclOwner(acl))
+	}
+	g := newGate(iam, sec.AdminAccess, sec.AdminSecret, Region)
 	gwErr := make(chan error, 1)
 	go func() {
-		gwErr <- embedgw.RunVersityGW(ctx, be, &embedgw.Config{
+		gwErr <- embedgw.RunVersityGW(ctx, lockedBackend{Posix: be, now: time.Now}, &embedgw.Config{
 			RootUserAccess:    sec.AdminAccess,
 			RootUserSecret:    sec.AdminSecret,
 			Region:            Region,
@@ -139,11 +180,12 @@ func Serve(ctx context.Context, o Options) error {
 			IAMService:        iam,
 			Quiet:             true,
 			KeepAlive:         true,
+			S3Options:         []s3api.Option{s3api.WithMiddleware("/", g.handle)},
 		})
 	}()
 
 	sts := &stsServer{iam: iam, region: Region, now: time.Now, roles: map[string]*role{
-		WriterRoleARN: {arn: WriterRoleARN, trust: trust, maxSessionDuration: time.Hour},
+		WriterRoleARN: {arn: WriterRoleARN, trust: vault.trust, maxSessionDuration: time.Hour},
 	}}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
@@ -158,31 +200,34 @@ func Serve(ctx context.Context, o Options) error {
 	defer stsSrv.Close()
 
 	env := Env{
-		"AWS_ENDPOINT_URL_S3":           fmt.Sprintf("https://127.0.0.1:%d", s3Port),
-		"AWS_ENDPOINT_URL_STS":          fmt.Sprintf("https://127.0.0.1:%d", stsPort),
-		"AWS_CA_BUNDLE":                 caFile,
-		"AWS_REGION":                    Region,
-		"AWS_EC2_METADATA_DISABLED":     "true",
-		"AWS_SESSION_TOKEN":             "",
-		"AWS_PROFILE":                   "",
-		"LOGVAULT_S3_PATH_STYLE":        "true",
-		"AWS_ACCESS_KEY_ID":             sec.BAccess,
-		"AWS_SECRET_ACCESS_KEY":         sec.BSecret,
-		"VAULT_BUCKET":                  VaultBucket,
-		"VAULT_ROLE_ARN":                WriterRoleARN,
-		"VAULT_EXTERNAL_ID":             sec.ExternalID,
-		"VAULT_EXPECTED_OWNER":          AccountA,
-		"VAULT_ADMIN_ACCESS_KEY_ID":     sec.AdminAccess,
-		"VAULT_ADMIN_SECRET_ACCESS_KEY": sec.AdminSecret,
-		"SOURCE_CLOUDTRAIL_BUCKET":      CloudTrailBucket,
-		"SOURCE_BILLING_BUCKET":         BillingBucket,
-		"LOCAL_UNVERSIONED_BUCKET":      UnversionedBucket,
-		"LOCAL_FOREIGN_BUCKET":          ForeignBucket,
-		"LOGVAULT_LOCAL_DIR":            dir,
+		"AWS_ENDPOINT_URL_S3":                 fmt.Sprintf("https://127.0.0.1:%d", s3Port),
+		"AWS_ENDPOINT_URL_STS":                fmt.Sprintf("https://127.0.0.1:%d", stsPort),
+		"AWS_CA_BUNDLE":                       caFile,
+		"AWS_REGION":                          Region,
+		"AWS_DEFAULT_REGION":                  Region, // the AWS CLI v1 reads only this one
+		"AWS_EC2_METADATA_DISABLED":           "true",
+		"LOGVAULT_S3_PATH_STYLE":              "true",
+		"AWS_ACCESS_KEY_ID":                   sec.BAccess,
+		"AWS_SECRET_ACCESS_KEY":               sec.BSecret,
+		"VAULT_BUCKET":                        VaultBucket,
+		"VAULT_ROLE_ARN":                      WriterRoleARN,
+		"VAULT_EXTERNAL_ID":                   sec.ExternalID,
+		"VAULT_EXPECTED_OWNER":                AccountA,
+		"VAULT_ADMIN_ACCESS_KEY_ID":           sec.AdminAccess,
+		"VAULT_ADMIN_SECRET_ACCESS_KEY":       sec.AdminSecret,
+		"VAULT_OPERATOR_ACCESS_KEY_ID":        sec.OperatorAccess,
+		"VAULT_OPERATOR_SECRET_ACCESS_KEY":    sec.OperatorSecret,
+		"VAULT_BREAK_GLASS_ACCESS_KEY_ID":     sec.BreakGlassAccess,
+		"VAULT_BREAK_GLASS_SECRET_ACCESS_KEY": sec.BreakGlassSecret,
+		"SOURCE_CLOUDTRAIL_BUCKET":            CloudTrailBucket,
+		"SOURCE_BILLING_BUCKET":               BillingBucket,
+		"LOCAL_UNVERSIONED_BUCKET":            UnversionedBucket,
+		"LOCAL_FOREIGN_BUCKET":                ForeignBucket,
+		"LOGVAULT_LOCAL_DIR":                  dir,
 	}
 	setupCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := setup(setupCtx, env, sec, bucketPolicy, gwErr); err != nil {
+	if err := setup(setupCtx, env, sec, vault, gwErr); err != nil {
 		return err
 	}
 	if err := os.WriteFile(envFile(dir), []byte(env.Exports()), 0o600); err != nil {
@@ -200,7 +245,17 @@ func Serve(ctx context.Context, o Options) error {
 // Env is the environment a shell needs to use the stack.
 type Env map[string]string
 
-// Exports renders env as `export NAME=value` lines, sorted, shell-quoted.
+// unset are the variables that would make the AWS CLI or an SDK in the
+// shell use something else than the exported keys (a profile, a session
+// token, a web identity or container role); Exports unsets them.
+var unset = []string{
+	"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+	"AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE",
+	"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+}
+
+// Exports renders env as an `unset` line for what must not leak in, then
+// `export NAME=value` lines, sorted, shell-quoted.
 func (e Env) Exports() string {
 	keys := make([]string, 0, len(e))
 	for k := range e {
@@ -208,6 +263,7 @@ func (e Env) Exports() string {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
+	b.WriteString("unset " + strings.Join(unset, " ") + "\n")
 	for _, k := range keys {
 		fmt.Fprintf(&b, "export %s=%s\n", k, shellQuote(e[k]))
 	}
@@ -238,52 +294,80 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// vaultPolicies resolves infra/vault.yaml for the local accounts and returns
-// the vault bucket policy (JSON) and the writer role's trust policy.
-func vaultPolicies(template []byte, externalID string) ([]byte, *policy.Document, error) {
-	tmpl, err := cfn.Load(template, cfn.Values{
-		ListParameters: map[string][]string{
-			// The local Account B key plays the functions' execution role.
-			"FunctionRoleArns": {accountBUserARN, "arn:aws:iam::" + AccountB + ":role/logvault-*"},
-		},
-		Parameters: map[string]string{
-			"TrustedAccountId":  AccountB,
-			"ExternalId":        externalID,
-			"BreakGlassRoleArn": BreakGlassRoleARN,
-			"VaultBucketName":   VaultBucket,
-			"WriterRoleName":    WriterRoleName,
-		},
-		Pseudo: map[string]string{"AWS::Partition": "aws", "AWS::AccountId": AccountA, "AWS::Region": Region},
-		Refs:   map[string]string{"VaultBucket": VaultBucket, "WriterRole": WriterRoleName},
-		Attrs: map[string]string{
-			"VaultBucket.Arn": "arn:aws:s3:::" + VaultBucket,
-			"WriterRole.Arn":  WriterRoleARN,
-		},
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("localstack: vault template: %w", err)
+// vaultConfig is what the stack takes from infra/vault.yaml.
+type vaultConfig struct {
+	bucketPolicy   []byte
+	trust          *policy.Document
+	writerPolicies []*policy.Document
+	lock           *types.ObjectLockConfiguration // the bucket's Object Lock default, nil for none
+}
+
+// deployment is infra/vault.yaml deployed for the local accounts.
+func deployment(externalID string) cfn.VaultDeployment {
+	return cfn.VaultDeployment{
+		VaultAccount: AccountA, TrustedAccount: AccountB, Region: Region,
+		// The local Account B key plays the functions' execution roles.
+		FunctionRoleARNs:   append([]string{accountBUserARN}, functionRoleARNs...),
+		ExternalID:         externalID,
+		BreakGlassRoleName: BreakGlassRole,
+		BucketName:         VaultBucket,
+		WriterRoleName:     WriterRoleName,
 	}
-	bp, err := tmpl.GetS3BucketPolicyWithName("VaultBucketPolicy")
+}
+
+// loadVault resolves infra/vault.yaml for the local accounts.
+func loadVault(template []byte, externalID string) (vaultConfig, error) {
+	var v vaultConfig
+	tmpl, err := cfn.Load(template, deployment(externalID).Values())
 	if err != nil {
-		return nil, nil, fmt.Errorf("localstack: vault template: %w", err)
+		return v, fmt.Errorf("localstack: vault template: %w", err)
 	}
-	bucketPolicy, err := cfn.PolicyJSON(bp.PolicyDocument)
+	bp, err := tmpl.GetS3BucketPolicyWithName(cfn.VaultBucketPolicyID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("localstack: VaultBucketPolicy: %w", err)
+		return v, fmt.Errorf("localstack: vault template: %w", err)
 	}
-	r, err := tmpl.GetIAMRoleWithName("WriterRole")
+	if v.bucketPolicy, err = cfn.PolicyJSON(bp.PolicyDocument); err != nil {
+		return v, fmt.Errorf("localstack: %s: %w", cfn.VaultBucketPolicyID, err)
+	}
+	r, err := tmpl.GetIAMRoleWithName(cfn.WriterRoleID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("localstack: vault template: %w", err)
+		return v, fmt.Errorf("localstack: vault template: %w", err)
 	}
-	trustJSON, err := cfn.PolicyJSON(r.AssumeRolePolicyDocument)
+	if v.trust, err = parseTemplatePolicy(r.AssumeRolePolicyDocument); err != nil {
+		return v, fmt.Errorf("localstack: WriterRole trust policy: %w", err)
+	}
+	for _, p := range r.Policies {
+		d, err := parseTemplatePolicy(p.PolicyDocument)
+		if err != nil {
+			return v, fmt.Errorf("localstack: WriterRole policy %s: %w", p.PolicyName, err)
+		}
+		v.writerPolicies = append(v.writerPolicies, d)
+	}
+	b, err := tmpl.GetS3BucketWithName(cfn.VaultBucketID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("localstack: WriterRole trust policy: %w", err)
+		return v, fmt.Errorf("localstack: vault template: %w", err)
 	}
-	trust, err := policy.Parse(trustJSON)
+	if c := b.ObjectLockConfiguration; c != nil && c.Rule != nil && c.Rule.DefaultRetention != nil && c.Rule.DefaultRetention.Mode != nil {
+		d := c.Rule.DefaultRetention
+		v.lock = &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled, Rule: &types.ObjectLockRule{
+			DefaultRetention: &types.DefaultRetention{Mode: types.ObjectLockRetentionMode(*d.Mode)},
+		}}
+		if d.Days != nil {
+			v.lock.Rule.DefaultRetention.Days = aws.Int32(int32(*d.Days))
+		}
+		if d.Years != nil {
+			v.lock.Rule.DefaultRetention.Years = aws.Int32(int32(*d.Years))
+		}
+	}
+	return v, nil
+}
+
+func parseTemplatePolicy(doc any) (*policy.Document, error) {
+	js, err := cfn.PolicyJSON(doc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("localstack: WriterRole trust policy: %w", err)
+		return nil, err
 	}
-	return bucketPolicy, trust, nil
+	return policy.Parse(js)
 }
 
 func posixBackend(dataDir, versionsDir string) (*posix.Posix, error) {
@@ -313,8 +397,9 @@ func posixBackend(dataDir, versionsDir string) (*posix.Posix, error) {
 }
 
 // setup waits for the S3 server, then creates the buckets (idempotently),
-// switches versioning on and applies the vault's bucket policy.
-func setup(ctx context.Context, env Env, sec secrets, bucketPolicy []byte, gwErr <-chan error) error {
+// switches versioning on, gives the vault its Object Lock default and
+// applies the bucket policies (the vault's from infra/vault.yaml).
+func setup(ctx context.Context, env Env, sec secrets, vault vaultConfig, gwErr <-chan error) error {
 	admin, err := ClientFor(env, sec.AdminAccess, sec.AdminSecret, "")
 	if err != nil {
 		return err
@@ -338,8 +423,9 @@ func setup(ctx context.Context, env Env, sec secrets, bucketPolicy []byte, gwErr
 	for _, bk := range []struct {
 		c    *s3.Client
 		name string
-	}{{admin, VaultBucket}, {b, CloudTrailBucket}, {b, BillingBucket}, {b, ForeignBucket}} {
-		if err := createBucket(ctx, bk.c, bk.name); err != nil {
+		lock bool
+	}{{admin, VaultBucket, vault.lock != nil}, {b, CloudTrailBucket, false}, {b, BillingBucket, false}, {b, ForeignBucket, false}} {
+		if err := createBucket(ctx, bk.c, bk.name, bk.lock); err != nil {
 			return err
 		}
 		if _, err := bk.c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
@@ -349,18 +435,18 @@ func setup(ctx context.Context, env Env, sec secrets, bucketPolicy []byte, gwErr
 			return fmt.Errorf("localstack: enable versioning on %s: %w", bk.name, err)
 		}
 	}
-	local, dropped, err := forVersitygw(bucketPolicy)
-	if err != nil {
-		return err
+	if vault.lock != nil {
+		if _, err := admin.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{
+			Bucket: aws.String(VaultBucket), ObjectLockConfiguration: vault.lock,
+		}); err != nil {
+			return fmt.Errorf("localstack: the Object Lock default of infra/vault.yaml on %s (a vault made by an older stack has none: remove the stack's directory): %w", VaultBucket, err)
+		}
 	}
-	if len(dropped) > 0 {
-		fmt.Printf("bucket policy: not enforced locally (versitygw has no such actions): %s\n", strings.Join(dropped, ", "))
-	}
-	if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(VaultBucket), Policy: aws.String(string(local))}); err != nil {
+	if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(VaultBucket), Policy: aws.String(string(vault.bucketPolicy))}); err != nil {
 		return fmt.Errorf("localstack: apply the vault bucket policy of infra/vault.yaml: %w", err)
 	}
 	// The two misconfigured vaults the tests point the functions at.
-	if err := createBucket(ctx, admin, UnversionedBucket); err != nil {
+	if err := createBucket(ctx, admin, UnversionedBucket, false); err != nil {
 		return err
 	}
 	for _, bk := range []struct {
@@ -374,9 +460,14 @@ func setup(ctx context.Context, env Env, sec secrets, bucketPolicy []byte, gwErr
 	return nil
 }
 
-// createBucket creates a bucket unless its creator already owns it.
-func createBucket(ctx context.Context, c *s3.Client, name string) error {
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+// createBucket creates a bucket (with Object Lock enabled when lock) unless
+// its creator already owns it.
+func createBucket(ctx context.Context, c *s3.Client, name string, lock bool) error {
+	in := &s3.CreateBucketInput{Bucket: aws.String(name)}
+	if lock {
+		in.ObjectLockEnabledForBucket = aws.Bool(true)
+	}
+	if _, err := c.CreateBucket(ctx, in); err != nil {
 		var apiErr smithy.APIError
 		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "BucketAlreadyOwnedByYou" {
 			return fmt.Errorf("localstack: create bucket %s: %w", name, err)
@@ -419,15 +510,26 @@ func loadSecrets(path string) (secrets, error) {
 		if err := json.Unmarshal(data, &s); err != nil {
 			return s, fmt.Errorf("localstack: %s: %w", path, err)
 		}
-		return s, nil
 	}
-	// The long-term access key ids are the account ids: versitygw records a
-	// bucket's owner by access key, so this makes the owner it reports (and
-	// checks against ExpectedBucketOwner) the account id, as on AWS.
-	s = secrets{
-		AdminAccess: AccountA, AdminSecret: randomSecret(40),
-		BAccess: AccountB, BSecret: randomSecret(40),
-		ExternalID: "logvault-" + strings.ToLower(randomID(16)),
+	before := s
+	// The long-term access key ids of Account A's root and Account B are the
+	// account ids: versitygw records a bucket's owner by access key, so this
+	// makes the owner it reports (and checks against ExpectedBucketOwner)
+	// the account id, as on AWS.
+	fill := func(access, secret *string, id string) {
+		if *access == "" {
+			*access, *secret = id, randomSecret(40)
+		}
+	}
+	fill(&s.AdminAccess, &s.AdminSecret, AccountA)
+	fill(&s.BAccess, &s.BSecret, AccountB)
+	fill(&s.OperatorAccess, &s.OperatorSecret, "AKIA"+randomID(16))
+	fill(&s.BreakGlassAccess, &s.BreakGlassSecret, "AKIA"+randomID(16))
+	if s.ExternalID == "" {
+		s.ExternalID = "logvault-" + strings.ToLower(randomID(16))
+	}
+	if s == before {
+		return s, nil
 	}
 	data, _ := json.MarshalIndent(s, "", "  ")
 	if err := os.WriteFile(path, data, 0o600); err != nil {

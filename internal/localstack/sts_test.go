@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -66,13 +67,14 @@ type stsFixture struct {
 // user key, and an unrelated account (C) has one too.
 func newSTSFixture(t *testing.T) *stsFixture {
 	t.Helper()
-	_, trust, err := vaultPolicies(infra.VaultTemplate, testExternalID)
+	vault, err := loadVault(infra.VaultTemplate, testExternalID)
 	if err != nil {
-		t.Fatalf("vaultPolicies: %v", err)
+		t.Fatalf("loadVault: %v", err)
 	}
+	trust := vault.trust
 	base := time.Now().UTC()
 	clock := &testClock{t: base}
-	iam := newIAMService()
+	iam := newIAMService(newAuthorizer(log.New(io.Discard, "", 0)))
 	iam.now = clock.Now
 	iam.addUser(testBAccess, testBSecret, accountBUserARN, auth.RoleUserPlus)
 	iam.addUser(testCAccess, testCSecret, "arn:aws:iam::"+accountC+":user/intruder", auth.RoleUser)
