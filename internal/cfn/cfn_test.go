@@ -28,26 +28,19 @@ const (
 	bRole        = "arn:aws:iam::" + acctB + ":role/logvault-cloudtrail"
 	bSess        = "arn:aws:sts::" + acctB + ":assumed-role/logvault-cloudtrail/fn"
 	cRole        = "arn:aws:iam::" + acctC + ":role/logvault-cloudtrail"
+	operator     = "arn:aws:iam::" + acctA + ":user/admin"
+	cBreakGlass  = "arn:aws:iam::" + acctC + ":role/logvault-break-glass"
 	externalID   = "logvault-test-external-id"
 	bucketPolicy = "VaultBucketPolicy"
 )
 
-// values are what the local stack passes (localstack.vaultPolicies).
-func values() cfn.Values {
-	return cfn.Values{
-		ListParameters: map[string][]string{"FunctionRoleArns": {"arn:aws:iam::" + acctB + ":role/logvault-*"}},
-		Parameters: map[string]string{
-			"TrustedAccountId":  acctB,
-			"ExternalId":        externalID,
-			"BreakGlassRoleArn": breakGlass,
-			"VaultBucketName":   bucket,
-			"WriterRoleName":    writerName,
-		},
-		Pseudo: map[string]string{"AWS::Partition": "aws", "AWS::AccountId": acctA, "AWS::Region": "us-east-1"},
-		Refs:   map[string]string{"VaultBucket": bucket, "WriterRole": writerName},
-		Attrs:  map[string]string{"VaultBucket.Arn": bucketARN, "WriterRole.Arn": writerARN},
-	}
+// deployment is infra/vault.yaml deployed as the local stack deploys it.
+var deployment = cfn.VaultDeployment{
+	VaultAccount: acctA, TrustedAccount: acctB, FunctionRoleARNs: []string{bRole}, ExternalID: externalID,
+	BreakGlassRoleName: "logvault-break-glass", BucketName: bucket, WriterRoleName: writerName,
 }
+
+func values() cfn.Values { return deployment.Values() }
 
 func loadVault(t *testing.T, v cfn.Values) *cloudformation.Template {
 	t.Helper()
@@ -124,27 +117,58 @@ func TestLoadVaultBucketPolicy(t *testing.T) {
 		t.Errorf("VaultBucketPolicy.Bucket %q, want %q", bp.Bucket, bucket)
 	}
 	d := parsePolicy(t, bp.PolicyDocument)
-	s3 := func(principal, principalArn, action, resource string, secure bool) policy.Request {
-		return policy.Request{Principal: principal, Action: action, Resource: resource, Context: reqCtx(principal, principalArn, secure)}
+	s3 := func(principal, principalArn, action, resource string, secure bool, headers ...string) policy.Request {
+		return policy.Request{Principal: principal, Action: action, Resource: resource, Context: reqCtx(principal, principalArn, secure, headers...)}
 	}
+	const allowList, deposit = "DenyAllButReadAndDeposit", "DenyDepositButWriter"
 	runEval(t, d, []evalCase{
-		{"writer session PutObject", s3(writerSess, writerARN, "s3:PutObject", objectARN, true), policy.Allow, "WriterDepositAndRead"},
-		{"writer session GetObjectVersion", s3(writerSess, writerARN, "s3:GetObjectVersion", objectARN, true), policy.Allow, "WriterDepositAndRead"},
-		{"writer session ListBucketVersions", s3(writerSess, writerARN, "s3:ListBucketVersions", bucketARN, true), policy.Allow, "WriterList"},
+		// The bucket policy only denies; the writer's and the operator's
+		// Allows are their identity policies (same account).
+		{"writer session PutObject is not denied", s3(writerSess, writerARN, "s3:PutObject", objectARN, true), policy.ImplicitDeny, ""},
+		{"writer session PutObject STANDARD, SSE-S3 is not denied", s3(writerSess, writerARN, "s3:PutObject", objectARN, true,
+			"s3:x-amz-storage-class", "STANDARD", "s3:x-amz-server-side-encryption", "AES256"), policy.ImplicitDeny, ""},
+		{"writer session GetObjectVersion is not denied", s3(writerSess, writerARN, "s3:GetObjectVersion", objectARN, true), policy.ImplicitDeny, ""},
+		{"writer session ListBucketVersions is not denied", s3(writerSess, writerARN, "s3:ListBucketVersions", bucketARN, true), policy.ImplicitDeny, ""},
+		{"writer session AbortMultipartUpload is not denied", s3(writerSess, writerARN, "s3:AbortMultipartUpload", objectARN, true), policy.ImplicitDeny, ""},
 		{"writer session PutObject without TLS", s3(writerSess, writerARN, "s3:PutObject", objectARN, false), policy.ExplicitDeny, "DenyInsecureTransport"},
-		{"writer session DeleteObjectVersion", s3(writerSess, writerARN, "s3:DeleteObjectVersion", objectARN, true), policy.ExplicitDeny, "DenyDestructiveObjectActions"},
-		{"writer session DeleteObject", s3(writerSess, writerARN, "s3:DeleteObject", objectARN, true), policy.ExplicitDeny, "DenyDestructiveObjectActions"},
-		{"writer session BypassGovernanceRetention", s3(writerSess, writerARN, "s3:BypassGovernanceRetention", objectARN, true), policy.ExplicitDeny, "DenyDestructiveObjectActions"},
-		{"writer session PutBucketPolicy", s3(writerSess, writerARN, "s3:PutBucketPolicy", bucketARN, true), policy.ExplicitDeny, "DenyDestructiveBucketActions"},
-		{"writer session PutBucketVersioning", s3(writerSess, writerARN, "s3:PutBucketVersioning", bucketARN, true), policy.ExplicitDeny, "DenyDestructiveBucketActions"},
-		{"writer session PutLifecycleConfiguration", s3(writerSess, writerARN, "s3:PutLifecycleConfiguration", bucketARN, true), policy.ExplicitDeny, "DenyDestructiveBucketActions"},
-		{"Account B role DeleteObjectVersion", s3(bRole, bRole, "s3:DeleteObjectVersion", objectARN, true), policy.ExplicitDeny, "DenyDestructiveObjectActions"},
-		{"Account B role session DeleteObjectVersion", s3(bSess, bRole, "s3:DeleteObjectVersion", objectARN, true), policy.ExplicitDeny, "DenyDestructiveObjectActions"},
-		{"Account B user DeleteBucket", s3(bUser, bUser, "s3:DeleteBucket", bucketARN, true), policy.ExplicitDeny, "DenyDestructiveBucketActions"},
-		{"Account B role PutObject (no direct grant)", s3(bRole, bRole, "s3:PutObject", objectARN, true), policy.ImplicitDeny, ""},
-		{"Account C role GetObject", s3(cRole, cRole, "s3:GetObject", objectARN, true), policy.ImplicitDeny, ""},
+		{"writer session PutObject DEEP_ARCHIVE", s3(writerSess, writerARN, "s3:PutObject", objectARN, true, "s3:x-amz-storage-class", "DEEP_ARCHIVE"), policy.ExplicitDeny, "DenyStorageClassesOtherThanStandard"},
+		{"writer session PutObject SSE-C", s3(writerSess, writerARN, "s3:PutObject", objectARN, true, "s3:x-amz-server-side-encryption-customer-algorithm", "AES256"), policy.ExplicitDeny, "DenyCustomerKeys"},
+		{"writer session PutObject SSE-KMS", s3(writerSess, writerARN, "s3:PutObject", objectARN, true, "s3:x-amz-server-side-encryption", "aws:kms"), policy.ExplicitDeny, "DenyEncryptionOtherThanS3Managed"},
+		{"writer session PutObject KMS key id", s3(writerSess, writerARN, "s3:PutObject", objectARN, true, "s3:x-amz-server-side-encryption-aws-kms-key-id", "arn:aws:kms:us-east-1:333333333333:key/x"), policy.ExplicitDeny, "DenyKmsKeyIds"},
+		{"writer session PutObject public-read", s3(writerSess, writerARN, "s3:PutObject", objectARN, true, "s3:x-amz-acl", "public-read"), policy.ExplicitDeny, "DenyAcls"},
+		{"writer session PutObject with retention", s3(writerSess, writerARN, "s3:PutObject", objectARN, true, "s3:object-lock-mode", "GOVERNANCE"), policy.ExplicitDeny, "DenyRetentionHeaders"},
+		{"writer session PutObject with a legal hold", s3(writerSess, writerARN, "s3:PutObject", objectARN, true, "s3:object-lock-legal-hold", "ON"), policy.ExplicitDeny, "DenyLegalHoldHeaders"},
+		{"writer session DeleteObjectVersion", s3(writerSess, writerARN, "s3:DeleteObjectVersion", objectARN, true), policy.ExplicitDeny, allowList},
+		{"writer session DeleteObject", s3(writerSess, writerARN, "s3:DeleteObject", objectARN, true), policy.ExplicitDeny, allowList},
+		{"writer session BypassGovernanceRetention", s3(writerSess, writerARN, "s3:BypassGovernanceRetention", objectARN, true), policy.ExplicitDeny, allowList},
+		{"writer session PutObjectVersionTagging", s3(writerSess, writerARN, "s3:PutObjectVersionTagging", objectARN, true), policy.ExplicitDeny, allowList},
+		{"writer session UpdateObjectEncryption", s3(writerSess, writerARN, "s3:UpdateObjectEncryption", objectARN, true), policy.ExplicitDeny, allowList},
+		{"writer session ReplicateDelete", s3(writerSess, writerARN, "s3:ReplicateDelete", objectARN, true), policy.ExplicitDeny, allowList},
+		{"writer session PutBucketPolicy", s3(writerSess, writerARN, "s3:PutBucketPolicy", bucketARN, true), policy.ExplicitDeny, allowList},
+		{"writer session PutBucketVersioning", s3(writerSess, writerARN, "s3:PutBucketVersioning", bucketARN, true), policy.ExplicitDeny, allowList},
+		{"writer session PutLifecycleConfiguration", s3(writerSess, writerARN, "s3:PutLifecycleConfiguration", bucketARN, true), policy.ExplicitDeny, allowList},
+		{"writer session PutInventoryConfiguration", s3(writerSess, writerARN, "s3:PutInventoryConfiguration", bucketARN, true), policy.ExplicitDeny, allowList},
+		{"writer session PutBucketRequestPayment", s3(writerSess, writerARN, "s3:PutBucketRequestPayment", bucketARN, true), policy.ExplicitDeny, allowList},
+		{"writer session PutBucketAbac", s3(writerSess, writerARN, "s3:PutBucketAbac", bucketARN, true), policy.ExplicitDeny, allowList},
+		{"writer session an action S3 adds later", s3(writerSess, writerARN, "s3:RewriteEveryVersion", objectARN, true), policy.ExplicitDeny, allowList},
+		{"Account A admin (not break-glass) GetObject is not denied", s3(operator, operator, "s3:GetObject", objectARN, true), policy.ImplicitDeny, ""},
+		{"Account A admin GetObjectRetention is not denied", s3(operator, operator, "s3:GetObjectRetention", objectARN, true), policy.ImplicitDeny, ""},
+		{"Account A admin PutObject", s3(operator, operator, "s3:PutObject", objectARN, true), policy.ExplicitDeny, deposit},
+		{"Account A admin DeleteBucketPolicy", s3(operator, operator, "s3:DeleteBucketPolicy", bucketARN, true), policy.ExplicitDeny, allowList},
+		{"Account A admin PutObjectTagging", s3(operator, operator, "s3:PutObjectTagging", objectARN, true), policy.ExplicitDeny, allowList},
+		{"Account B role DeleteObjectVersion", s3(bRole, bRole, "s3:DeleteObjectVersion", objectARN, true), policy.ExplicitDeny, allowList},
+		{"Account B role session DeleteObjectVersion", s3(bSess, bRole, "s3:DeleteObjectVersion", objectARN, true), policy.ExplicitDeny, allowList},
+		{"Account B user DeleteBucket", s3(bUser, bUser, "s3:DeleteBucket", bucketARN, true), policy.ExplicitDeny, allowList},
+		{"Account B role PutObject", s3(bRole, bRole, "s3:PutObject", objectARN, true), policy.ExplicitDeny, deposit},
+		{"Account C role GetObject (no grant)", s3(cRole, cRole, "s3:GetObject", objectARN, true), policy.ImplicitDeny, ""},
+		{"a role named break-glass in another account", s3(cBreakGlass, cBreakGlass, "s3:DeleteObjectVersion", objectARN, true), policy.ExplicitDeny, allowList},
 		{"break-glass session DeleteObjectVersion is not denied", s3(breakSess, breakGlass, "s3:DeleteObjectVersion", objectARN, true), policy.ImplicitDeny, ""},
+		{"break-glass session PutBucketPolicy is not denied", s3(breakSess, breakGlass, "s3:PutBucketPolicy", bucketARN, true), policy.ImplicitDeny, ""},
+		{"break-glass session PutObject DEEP_ARCHIVE is still denied", s3(breakSess, breakGlass, "s3:PutObject", objectARN, true, "s3:x-amz-storage-class", "DEEP_ARCHIVE"), policy.ExplicitDeny, "DenyStorageClassesOtherThanStandard"},
 		{"break-glass session without TLS is still denied", s3(breakSess, breakGlass, "s3:GetObject", objectARN, false), policy.ExplicitDeny, "DenyInsecureTransport"},
+		// A service principal has no aws:PrincipalArn: the negated condition holds.
+		{"a service principal ReplicateDelete", policy.Request{Principal: "s3.amazonaws.com", Action: "s3:ReplicateDelete", Resource: objectARN,
+			Context: map[string][]string{"aws:SecureTransport": {"true"}}}, policy.ExplicitDeny, allowList},
 	})
 }
 
@@ -171,6 +195,7 @@ func TestLoadVaultWriterRole(t *testing.T) {
 	t.Run("trust", func(t *testing.T) {
 		runEval(t, trust, []evalCase{
 			{"Account B user (not a function role) with the ExternalId", assume(bUser, "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
+			{"a role whose name extends a function role's", assume("arn:aws:iam::"+acctB+":role/logvault-cloudtrail-x", "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
 			{"a function role session with the ExternalId", assume(bSess, "sts:ExternalId", externalID), policy.Allow, "TrustLogvaultFunctionsWithExternalId"},
 			{"a function role session without an ExternalId", assume(bSess), policy.ImplicitDeny, ""},
 			{"Account B user without an ExternalId", assume(bUser), policy.ImplicitDeny, ""},
@@ -184,14 +209,16 @@ func TestLoadVaultWriterRole(t *testing.T) {
 	}
 	perms := parsePolicy(t, r.Policies[0].PolicyDocument)
 	t.Run("write-only permissions", func(t *testing.T) {
-		op := func(action, resource string) policy.Request {
-			return policy.Request{Principal: writerSess, Action: action, Resource: resource, Context: reqCtx(writerSess, writerARN, true)}
+		op := func(action, resource, resourceAccount string) policy.Request {
+			return policy.Request{Principal: writerSess, Action: action, Resource: resource, Context: reqCtx(writerSess, writerARN, true, "aws:ResourceAccount", resourceAccount)}
 		}
 		runEval(t, perms, []evalCase{
-			{"PutObject", op("s3:PutObject", objectARN), policy.Allow, "DepositAndRead"},
-			{"ListBucket", op("s3:ListBucket", bucketARN), policy.Allow, "List"},
-			{"DeleteObject", op("s3:DeleteObject", objectARN), policy.ImplicitDeny, ""},
-			{"PutObject into another bucket", op("s3:PutObject", "arn:aws:s3:::other/x"), policy.ImplicitDeny, ""},
+			{"PutObject", op("s3:PutObject", objectARN, acctA), policy.Allow, "DepositAndRead"},
+			{"ListBucket", op("s3:ListBucket", bucketARN, acctA), policy.Allow, "List"},
+			{"DeleteObject", op("s3:DeleteObject", objectARN, acctA), policy.ImplicitDeny, ""},
+			{"PutObject into another bucket", op("s3:PutObject", "arn:aws:s3:::other/x", acctA), policy.ImplicitDeny, ""},
+			// A bucket of the vault's name in another account (a look-alike).
+			{"PutObject into a look-alike of another account", op("s3:PutObject", objectARN, acctB), policy.ImplicitDeny, ""},
 		})
 	})
 }
@@ -233,7 +260,7 @@ func TestLoadUnresolvedReference(t *testing.T) {
 	}{
 		{"parameter TrustedAccountId", func(v *cfn.Values) { delete(v.Parameters, "TrustedAccountId") }, "TrustedAccountId"},
 		{"parameter ExternalId", func(v *cfn.Values) { delete(v.Parameters, "ExternalId") }, "ExternalId"},
-		{"parameter BreakGlassRoleArn", func(v *cfn.Values) { delete(v.Parameters, "BreakGlassRoleArn") }, "BreakGlassRoleArn"},
+		{"parameter BreakGlassRoleName", func(v *cfn.Values) { delete(v.Parameters, "BreakGlassRoleName") }, "BreakGlassRoleName"},
 		{"attribute WriterRole.Arn", func(v *cfn.Values) { delete(v.Attrs, "WriterRole.Arn") }, "WriterRole.Arn"},
 		{"attribute VaultBucket.Arn", func(v *cfn.Values) { delete(v.Attrs, "VaultBucket.Arn") }, "VaultBucket.Arn"},
 		{"resource ref VaultBucket", func(v *cfn.Values) { delete(v.Refs, "VaultBucket") }, "VaultBucket"},

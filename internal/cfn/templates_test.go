@@ -135,7 +135,6 @@ func samValues(logGroups string) tplValues {
 			"VaultRoleArn":       tplWriterRole,
 			"VaultExternalId":    tplExternalID,
 			"VaultExpectedOwner": tplAcctA,
-			"VaultRetentionDays": "365",
 			"CloudTrailBucket":   tplTrailBucket,
 			"BillingBucket":      tplBillBucket,
 			"AppLogGroupNames":   logGroups,
@@ -252,7 +251,6 @@ func TestSAMTemplateFunctions(t *testing.T) {
 		"VAULT_ROLE_ARN":       tplWriterRole,
 		"VAULT_EXTERNAL_ID":    tplExternalID,
 		"VAULT_EXPECTED_OWNER": tplAcctA,
-		"VAULT_RETENTION_DAYS": "365",
 		"LOG_LEVEL":            "info",
 	}
 	for _, f := range tplFunctions {
@@ -327,12 +325,13 @@ func TestSAMTemplateFunctions(t *testing.T) {
 	}
 }
 
-// TestSAMTemplateParameterDefaults: without AppLogGroupNames, AlarmTopicArn,
-// VaultExpectedOwner and VaultRetentionDays the template still loads, with
-// the variables empty (unset for internal/config).
+// TestSAMTemplateParameterDefaults: without AppLogGroupNames and
+// AlarmTopicArn the template still loads; VaultExpectedOwner is required
+// (a look-alike bucket in another account is never written to), and no
+// retention setting is passed (the vault's Object Lock default applies).
 func TestSAMTemplateParameterDefaults(t *testing.T) {
 	l := loadSAM(t, "", func(v *tplValues) {
-		for _, p := range []string{"AppLogGroupNames", "AlarmTopicArn", "VaultExpectedOwner", "VaultRetentionDays"} {
+		for _, p := range []string{"AppLogGroupNames", "AlarmTopicArn"} {
 			delete(v.Params, p)
 		}
 	})
@@ -340,10 +339,11 @@ func TestSAMTemplateParameterDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"VAULT_EXPECTED_OWNER", "VAULT_RETENTION_DAYS"} {
-		if got, ok := g.Environment.Variables[k]; !ok || got != "" {
-			t.Errorf("%s = %q (set %v) by default, want empty", k, got, ok)
-		}
+	if got, ok := g.Environment.Variables["VAULT_RETENTION_DAYS"]; ok {
+		t.Errorf("VAULT_RETENTION_DAYS = %q is passed: the writer may not set retention", got)
+	}
+	if p := l.Parameters["VaultExpectedOwner"]; p.AllowedPattern == nil || *p.AllowedPattern != "^[0-9]{12}$" {
+		t.Errorf("VaultExpectedOwner AllowedPattern %v, want ^[0-9]{12}$ (never empty)", p.AllowedPattern)
 	}
 	var required []string
 	for name, p := range l.Parameters {
@@ -352,7 +352,7 @@ func TestSAMTemplateParameterDefaults(t *testing.T) {
 		}
 	}
 	sort.Strings(required)
-	want := []string{"BillingBucket", "CloudTrailBucket", "VaultBucket", "VaultExternalId", "VaultRoleArn"}
+	want := []string{"BillingBucket", "CloudTrailBucket", "VaultBucket", "VaultExpectedOwner", "VaultExternalId", "VaultRoleArn"}
 	if !reflect.DeepEqual(required, want) {
 		t.Errorf("parameters without a default (what sam deploy --guided must ask) %v, want %v", required, want)
 	}
@@ -635,7 +635,7 @@ func TestSAMTemplateRoles(t *testing.T) {
 	if len(roles) != len(tplFunctions) {
 		t.Errorf("IAM roles %d, want one per function (%d)", len(roles), len(tplFunctions))
 	}
-	vault := loadVaultFor(t, []string{"arn:aws:iam::" + tplAcctB + ":role/logvault-*"}, "0")
+	vault := loadVaultWith(t, nil)
 	writer, err := vault.GetIAMRoleWithName("WriterRole")
 	if err != nil {
 		t.Fatal(err)
@@ -774,7 +774,7 @@ func TestSAMTemplateRoles(t *testing.T) {
 			got2 := vaultTrust.Evaluate(policy.Request{Principal: sess, Action: "sts:AssumeRole", Resource: tplWriterRole,
 				Context: map[string][]string{"aws:PrincipalArn": {tplRoleArn(f)}, "aws:PrincipalAccount": {tplAcctB}, "sts:ExternalId": {tplExternalID}, "aws:SecureTransport": {"true"}}})
 			if got2.Decision != policy.Allow {
-				t.Errorf("infra/vault.yaml's writer trust (FunctionRoleArns arn:aws:iam::%s:role/logvault-*) does not let %s assume it: %v %q", tplAcctB, tplRoleArn(f), got2.Decision, got2.Assumed)
+				t.Errorf("infra/vault.yaml's writer trust (FunctionRoleArns: the three role ARNs) does not let %s assume it: %v %q", tplRoleArn(f), got2.Decision, got2.Assumed)
 			}
 		})
 	}
@@ -898,32 +898,30 @@ func tplStrings(v any) []string {
 
 // ---------------------------------------------------------------- Account A
 
-func vaultValues(functionRoles []string, lockDays string) tplValues {
-	return tplValues{
-		Params: map[string]string{
-			"TrustedAccountId":        tplAcctB,
-			"FunctionRoleArns":        strings.Join(functionRoles, ","),
-			"ExternalId":              tplExternalID,
-			"BreakGlassRoleArn":       "arn:aws:iam::" + tplAcctA + ":role/logvault-break-glass",
-			"ObjectLockRetentionDays": lockDays,
-			"VaultBucketName":         tplVaultBucket,
-		},
-		Pseudo: map[string]string{"AWS::Partition": "aws", "AWS::AccountId": tplAcctA, "AWS::Region": tplRegion},
-		Refs:   map[string]string{"VaultBucket": tplVaultBucket, "WriterRole": "logvault-vault-writer"},
-		Attrs: map[string]string{
-			"VaultBucket.Arn": "arn:aws:s3:::" + tplVaultBucket,
-			"WriterRole.Arn":  tplWriterRole,
-		},
+// vaultDeployment is infra/vault.yaml deployed for template.yaml's function roles.
+func vaultDeployment(params map[string]string) cfn.VaultDeployment {
+	var roles []string
+	for _, f := range tplFunctions {
+		roles = append(roles, tplRoleArn(f))
+	}
+	return cfn.VaultDeployment{
+		VaultAccount: tplAcctA, TrustedAccount: tplAcctB, Region: tplRegion, FunctionRoleARNs: roles, ExternalID: tplExternalID,
+		BreakGlassRoleName: "logvault-break-glass", BucketName: tplVaultBucket, WriterRoleName: "logvault-vault-writer", Parameters: params,
 	}
 }
 
-func loadVaultFor(t *testing.T, functionRoles []string, lockDays string) *tplLoaded {
+// loadVaultWith resolves infra/vault.yaml with further parameter values.
+func loadVaultWith(t *testing.T, params map[string]string) *tplLoaded {
 	t.Helper()
-	return tplLoad(t, infra.VaultTemplate, vaultValues(functionRoles, lockDays))
+	r, err := cfn.Resolve(infra.VaultTemplate, vaultDeployment(params).Values())
+	if err != nil {
+		t.Fatalf("resolve infra/vault.yaml: %v", err)
+	}
+	return &tplLoaded{Resolved: r, ResCond: r.ResourceConditions}
 }
 
 func TestVaultTemplateBucket(t *testing.T) {
-	l := loadVaultFor(t, []string{"arn:aws:iam::" + tplAcctB + ":role/logvault-*"}, "0")
+	l := loadVaultWith(t, nil)
 	b, err := l.GetS3BucketWithName("VaultBucket")
 	if err != nil {
 		t.Fatal(err)
@@ -940,8 +938,13 @@ func TestVaultTemplateBucket(t *testing.T) {
 	}
 	if e := b.BucketEncryption; e == nil || len(e.ServerSideEncryptionConfiguration) == 0 ||
 		e.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault == nil ||
-		e.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm == "" {
-		t.Errorf("BucketEncryption %+v, want a default encryption", e)
+		e.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm != "AES256" {
+		t.Errorf("BucketEncryption %+v, want SSE-S3 (AES256) by default", e)
+	}
+	// goformation does not model BlockedEncryptionTypes: read it resolved.
+	blocked := rawGet(l.Raw, "Resources", "VaultBucket", "Properties", "BucketEncryption", "ServerSideEncryptionConfiguration")
+	if js, _ := json.Marshal(blocked); !strings.Contains(string(js), `"BlockedEncryptionTypes":{"EncryptionType":["SSE-C"]}`) {
+		t.Errorf("ServerSideEncryptionConfiguration %s does not block SSE-C (BlockedEncryptionTypes)", js)
 	}
 	if b.AWSCloudFormationDeletionPolicy != "Retain" || b.AWSCloudFormationUpdateReplacePolicy != "Retain" {
 		t.Errorf("DeletionPolicy %q UpdateReplacePolicy %q, want Retain (deleting the stack never deletes the vault)", b.AWSCloudFormationDeletionPolicy, b.AWSCloudFormationUpdateReplacePolicy)
@@ -965,13 +968,24 @@ func TestVaultTemplateBucket(t *testing.T) {
 			t.Errorf("lifecycle rule %d (%s) has no AbortIncompleteMultipartUpload", i, js)
 		}
 	}
+	if b.ReplicationConfiguration != nil || b.InventoryConfigurations != nil {
+		t.Errorf("Replication %+v Inventory %+v: a vault copies nothing elsewhere", b.ReplicationConfiguration, b.InventoryConfigurations)
+	}
+	metrics := map[string]string{}
+	for _, m := range b.MetricsConfigurations {
+		metrics[m.Id] = tplPtr(m.Prefix)
+	}
+	if want := map[string]string{"EntireBucket": "(unset)", "cloudtrail": "cloudtrail/", "billing": "billing/", "applogs": "applogs/"}; !reflect.DeepEqual(metrics, want) {
+		t.Errorf("MetricsConfigurations %v, want %v (request metrics of the bucket and of each kind's prefix)", metrics, want)
+	}
 	if _, err := l.GetS3BucketPolicyWithName("VaultBucketPolicy"); err != nil {
 		t.Error(err)
 	}
 	if _, err := l.GetIAMRoleWithName("WriterRole"); err != nil {
 		t.Error(err)
 	}
-	for name, want := range map[string]string{"VaultBucketName": tplVaultBucket, "WriterRoleArn": tplWriterRole, "VaultAccountId": tplAcctA} {
+	for name, want := range map[string]string{"VaultBucketName": tplVaultBucket, "WriterRoleArn": tplWriterRole, "VaultAccountId": tplAcctA,
+		"BreakGlassRoleArn": "arn:aws:iam::" + tplAcctA + ":role/logvault-break-glass"} {
 		if o, ok := l.Outputs[name]; !ok || o.Value != want {
 			t.Errorf("output %s = %v (present %v), want %q", name, o.Value, ok, want)
 		}
@@ -979,45 +993,97 @@ func TestVaultTemplateBucket(t *testing.T) {
 }
 
 func TestVaultTemplateObjectLock(t *testing.T) {
-	roles := []string{"arn:aws:iam::" + tplAcctB + ":role/logvault-*"}
-	off := loadVaultFor(t, roles, "0")
-	b, err := off.GetS3BucketWithName("VaultBucket")
-	if err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		name   string
+		params map[string]string
+		mode   string
+		days   int
+	}{
+		{"by default", nil, "COMPLIANCE", 365},
+		{"days set", map[string]string{"ObjectLockRetentionDays": "30"}, "COMPLIANCE", 30},
+		{"GOVERNANCE", map[string]string{"ObjectLockMode": "GOVERNANCE", "ObjectLockRetentionDays": "7"}, "GOVERNANCE", 7},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := loadVaultWith(t, c.params).GetS3BucketWithName("VaultBucket")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.ObjectLockEnabled == nil || !*b.ObjectLockEnabled {
+				t.Errorf("ObjectLockEnabled %s, want true", tplPtr(b.ObjectLockEnabled))
+			}
+			lc := b.ObjectLockConfiguration
+			if lc == nil || lc.ObjectLockEnabled == nil || *lc.ObjectLockEnabled != "Enabled" || lc.Rule == nil || lc.Rule.DefaultRetention == nil ||
+				lc.Rule.DefaultRetention.Mode == nil || *lc.Rule.DefaultRetention.Mode != c.mode ||
+				lc.Rule.DefaultRetention.Days == nil || *lc.Rule.DefaultRetention.Days != c.days || lc.Rule.DefaultRetention.Years != nil {
+				js, _ := json.Marshal(lc)
+				t.Errorf("ObjectLockConfiguration %s, want Enabled, %s %d days", js, c.mode, c.days)
+			}
+		})
 	}
-	if b.ObjectLockEnabled != nil || b.ObjectLockConfiguration != nil {
-		t.Errorf("ObjectLockRetentionDays 0: ObjectLockEnabled %s ObjectLockConfiguration %+v, want neither", tplPtr(b.ObjectLockEnabled), b.ObjectLockConfiguration)
-	}
+}
 
-	on := loadVaultFor(t, roles, "30")
-	if b, err = on.GetS3BucketWithName("VaultBucket"); err != nil {
-		t.Fatal(err)
+// TestVaultTemplateDetection: the alarms and rules that notice, in Account
+// A, that shipping stopped or that someone changes the vault or its roles.
+func TestVaultTemplateDetection(t *testing.T) {
+	for _, c := range []struct {
+		name, topicParam, topic string
+	}{
+		{"own topic", "", "arn:aws:sns:" + tplRegion + ":" + tplAcctA + ":logvault-vault-AlarmTopic"},
+		{"given topic", "arn:aws:sns:" + tplRegion + ":" + tplAcctA + ":security", "arn:aws:sns:" + tplRegion + ":" + tplAcctA + ":security"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := loadVaultWith(t, map[string]string{"AlarmTopicArn": c.topicParam, "CloudTrailSilenceMinutes": "45"})
+			_, created := l.GetAllSNSTopicResources()["AlarmTopic"]
+			if created != (c.topicParam == "") {
+				t.Errorf("AlarmTopic created %v with AlarmTopicArn %q", created, c.topicParam)
+			}
+			alarms := l.GetAllCloudWatchAlarmResources()
+			silence, ok := alarms["CloudTrailSilenceAlarm"]
+			if !ok {
+				t.Fatal("no CloudTrailSilenceAlarm")
+			}
+			dims := map[string]string{}
+			for _, d := range silence.Dimensions {
+				dims[d.Name] = d.Value
+			}
+			if silence.Namespace == nil || *silence.Namespace != "AWS/S3" || tplPtr(silence.MetricName) != "PutRequests" ||
+				dims["FilterId"] != "cloudtrail" || dims["BucketName"] != tplVaultBucket ||
+				tplPtr(silence.TreatMissingData) != "breaching" || silence.ComparisonOperator != "LessThanThreshold" ||
+				tplPtr(silence.Threshold) != "1" || tplPtr(silence.Period) != "60" || silence.EvaluationPeriods != 45 || tplPtr(silence.DatapointsToAlarm) != "45" {
+				js, _ := json.Marshal(silence)
+				t.Errorf("CloudTrailSilenceAlarm %s: want PutRequests under cloudtrail/ below 1 for 45 one-minute periods, missing data breaching", js)
+			}
+			refused, ok := alarms["RefusedRequestsAlarm"]
+			if !ok || tplPtr(refused.MetricName) != "4xxErrors" || refused.Dimensions[1].Value != "EntireBucket" {
+				t.Errorf("RefusedRequestsAlarm %+v: want 4xxErrors of the whole bucket", refused)
+			}
+			for id, a := range alarms {
+				if !reflect.DeepEqual(a.AlarmActions, []string{c.topic}) {
+					t.Errorf("%s AlarmActions %v, want [%s]", id, a.AlarmActions, c.topic)
+				}
+			}
+			rules := l.GetAllEventsRuleResources()
+			for id, want := range map[string]string{
+				"BreakGlassAssumedRule":  `"roleArn":["arn:aws:iam::` + tplAcctA + `:role/logvault-break-glass"]`,
+				"VaultRolesChangedRule":  `"roleName":["logvault-break-glass","logvault-vault-writer"]`,
+				"VaultBucketChangedRule": `"bucketName":["` + tplVaultBucket + `"]`,
+			} {
+				r, ok := rules[id]
+				if !ok {
+					t.Errorf("no %s", id)
+					continue
+				}
+				if js, _ := json.Marshal(r.EventPattern); !strings.Contains(string(js), want) {
+					t.Errorf("%s pattern %s does not contain %s", id, js, want)
+				}
+				if len(r.Targets) != 1 || r.Targets[0].Arn != c.topic {
+					t.Errorf("%s targets %+v, want the alarm topic", id, r.Targets)
+				}
+			}
+			// AssumeRole is a read-only CloudTrail event: only this state receives it.
+			if st := tplPtr(rules["BreakGlassAssumedRule"].State); st != "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS" {
+				t.Errorf("BreakGlassAssumedRule State %s, want ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS", st)
+			}
+		})
 	}
-	if b.ObjectLockEnabled == nil || !*b.ObjectLockEnabled {
-		t.Errorf("ObjectLockRetentionDays 30: ObjectLockEnabled %s, want true", tplPtr(b.ObjectLockEnabled))
-	}
-	c := b.ObjectLockConfiguration
-	if c == nil || c.ObjectLockEnabled == nil || *c.ObjectLockEnabled != "Enabled" || c.Rule == nil || c.Rule.DefaultRetention == nil ||
-		c.Rule.DefaultRetention.Mode == nil || *c.Rule.DefaultRetention.Mode != "COMPLIANCE" ||
-		c.Rule.DefaultRetention.Days == nil || *c.Rule.DefaultRetention.Days != 30 {
-		js, _ := json.Marshal(c)
-		t.Errorf("ObjectLockRetentionDays 30: ObjectLockConfiguration %s, want Enabled, COMPLIANCE 30 days", js)
-	}
-
-	// cfn.Load, which the local stack uses, should read the same template.
-	t.Run("cfn.Load", func(t *testing.T) {
-		v := values()
-		v.Parameters["ObjectLockRetentionDays"] = "30"
-		tmpl, err := cfn.Load(infra.VaultTemplate, v)
-		if err != nil {
-			t.Fatalf("cfn.Load(infra/vault.yaml, ObjectLockRetentionDays=30) fails: %v", err)
-		}
-		b, err := tmpl.GetS3BucketWithName("VaultBucket")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c := b.ObjectLockConfiguration; c == nil || c.Rule == nil || c.Rule.DefaultRetention == nil || c.Rule.DefaultRetention.Days == nil || *c.Rule.DefaultRetention.Days != 30 {
-			t.Errorf("cfn.Load: ObjectLockConfiguration %+v, want 30 days", c)
-		}
-	})
 }
