@@ -39,6 +39,10 @@ var DestructiveObjectActions = []string{
 	"s3:PutObjectRetention",
 	"s3:PutObjectLegalHold",
 	"s3:BypassGovernanceRetention",
+	"s3:PutObjectTagging",
+	"s3:PutObjectVersionTagging",
+	"s3:UpdateObjectEncryption", // re-encrypts stored versions under a key the caller may then delete
+	"s3:ReplicateDelete",        // a replication rule elsewhere adds delete markers
 }
 
 // DestructiveBucketActions are the S3 actions on the bucket that destroy
@@ -55,11 +59,19 @@ var DestructiveBucketActions = []string{
 	"s3:PutBucketPublicAccessBlock",
 	"s3:PutEncryptionConfiguration",
 	"s3:PutReplicationConfiguration",
+	"s3:PutInventoryConfiguration", // listings of the vault to a foreign bucket
+	"s3:PutBucketRequestPayment",
+	"s3:PutBucketAbac",
 }
+
+// DepositActions are what the writer, and nobody else, may do to add to the
+// vault: write a version, discard its own unfinished upload.
+var DepositActions = []string{"s3:PutObject", "s3:AbortMultipartUpload"}
 
 // The checks a Row belongs to.
 const (
 	CheckDestructive = "destructive" // a destructive S3 action: never allowed
+	CheckDeposit     = "deposit"     // a deposit into the vault: only the writer
 	CheckAssumeRole  = "assume-role" // sts:AssumeRole of the writer: only function roles, only with the ExternalId
 	CheckTransport   = "transport"   // a request over plain HTTP: always denied
 )
@@ -146,7 +158,8 @@ func (p principal) display() string {
 }
 
 func (p principal) context(tls bool) map[string][]string {
-	ctx := map[string][]string{"aws:SecureTransport": {fmt.Sprint(tls)}}
+	// Every request the audit asks is about the vault, in Account A.
+	ctx := map[string][]string{"aws:SecureTransport": {fmt.Sprint(tls)}, "aws:ResourceAccount": {AccountA}}
 	if p.principalArn != "" {
 		ctx["aws:PrincipalArn"] = []string{p.principalArn}
 	}
@@ -453,6 +466,11 @@ func Run(template []byte) (Report, error) {
 		}
 	}
 	for _, p := range ps {
+		for _, act := range DepositActions {
+			r.add(a.deposit(p, act, v.objectARN()))
+		}
+	}
+	for _, p := range ps {
 		for _, ext := range []string{"without ExternalId", "with ExternalId", "wrong ExternalId"} {
 			r.add(a.assumeRole(p, ext))
 		}
@@ -481,6 +499,20 @@ func (a *auditor) destructive(p principal, action, resource string) Row {
 		os = append(os, outcome{context: transportName(tls), eff: eff, grant: grant})
 	}
 	return row(CheckDestructive, p, action, resource, worst(os), false)
+}
+
+// deposit: only the writer may add to the vault (over TLS).
+func (a *auditor) deposit(p principal, action, resource string) Row {
+	if p.class == classWriter {
+		eff, _ := a.s3(p, policy.Request{Principal: p.arn, Action: action, Resource: resource, Context: p.context(true)})
+		return row(CheckDeposit, p, action, resource, outcome{context: transportName(true), eff: eff}, true)
+	}
+	var os []outcome
+	for _, tls := range []bool{true, false} {
+		eff, grant := a.s3(p, policy.Request{Principal: p.arn, Action: action, Resource: resource, Context: p.context(tls)})
+		os = append(os, outcome{context: transportName(tls), eff: eff, grant: grant})
+	}
+	return row(CheckDeposit, p, action, resource, worst(os), false)
 }
 
 func (a *auditor) transport(p principal, action, resource string) Row {
@@ -546,8 +578,12 @@ func (r *Report) add(rw Row) {
 	r.Rows = append(r.Rows, rw)
 	if rw.Expected == "Allow" {
 		if rw.Verdict == VerdictWarn {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("DENIED: %s of %s for %s (%s) %s: the functions cannot assume the writer role",
-				rw.Action, rw.Resource, rw.Principal, rw.Role, rw.Context))
+			what := "the functions cannot assume the writer role"
+			if rw.Check == CheckDeposit {
+				what = "the writer cannot deposit"
+			}
+			r.Warnings = append(r.Warnings, fmt.Sprintf("DENIED: %s of %s for %s (%s) %s: %s",
+				rw.Action, rw.Resource, rw.Principal, rw.Role, rw.Context, what))
 		}
 		return
 	}

@@ -12,6 +12,7 @@ import (
 var modelledKeys = map[string]bool{
 	"aws:principalarn":     true,
 	"aws:principalaccount": true,
+	"aws:resourceaccount":  true, // Account A: the vault's
 	"aws:securetransport":  true, // both values are tried
 	"sts:externalid":       true, // absent, right and wrong are tried
 }
@@ -25,7 +26,7 @@ var modelNotes = []string{
 	"principals outside Account A (Account B, other accounts, anonymous): their own identity policies are assumed to allow everything; the bucket policy and the trust policy decide",
 	"Account A principals other than the writer and break-glass: identity policies unknown, assumed to allow everything; only the bucket policy's Deny statements protect the vault from them",
 	"the writer role: only the policies the template attaches to it grant (a permissions boundary, session policy or SCP could only take rights away)",
-	"condition keys other than aws:PrincipalArn, aws:PrincipalAccount, aws:SecureTransport (true and false tried) and sts:ExternalId (absent, right, wrong tried) are not modelled: such a condition counts as met in an Allow and as unmet in a Deny",
+	"condition keys other than aws:PrincipalArn, aws:PrincipalAccount, aws:ResourceAccount (the vault's account), aws:SecureTransport (true and false tried) and sts:ExternalId (absent, right, wrong tried) are not modelled: such a condition counts as met in an Allow and as unmet in a Deny (so the Denies on request headers, SSE-C, KMS, ACLs, lock headers and storage classes, are not relied on)",
 	"representatives stand for each kind of principal; every further principal the policies name is checked too",
 	"out of scope: the Account A root user (AWS always lets it replace the bucket policy), the break-glass role and whoever may change its trust policy",
 }
@@ -60,7 +61,11 @@ func makeUnmodelledUnknown(d doc) []string {
 				target := op
 				if !modelledKeys[strings.ToLower(k)] {
 					target = op + unmodelledMarker
-					notes = append(notes, fmt.Sprintf("%s: %s: %s %s: condition key not modelled, counted as met in an Allow and unmet in a Deny", d.name, id, op, k))
+					if s.Effect == "Deny" {
+						notes = append(notes, fmt.Sprintf("%s: %s: %s %s: condition key not modelled: this Deny is not relied on", d.name, id, op, k))
+					} else {
+						notes = append(notes, fmt.Sprintf("%s: %s: %s %s: condition key not modelled, this Allow is counted as granting", d.name, id, op, k))
+					}
 				}
 				if out[target] == nil {
 					out[target] = map[string][]string{}

@@ -126,6 +126,24 @@ func removeStatement(t *testing.T, seq *yaml.Node, sid string) {
 	t.Fatalf("no statement %s", sid)
 }
 
+// headerCondition reports a statement whose condition is on a request
+// header's key (s3:x-amz-..., s3:object-lock-...).
+func headerCondition(s *yaml.Node) bool {
+	cond := mapValue(s, "Condition")
+	if cond == nil {
+		return false
+	}
+	for i := 0; i+1 < len(cond.Content); i += 2 {
+		keys := cond.Content[i+1]
+		for j := 0; j+1 < len(keys.Content); j += 2 {
+			if strings.HasPrefix(keys.Content[j].Value, "s3:") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // scalars lists a node's scalar values (a string or a list of strings).
 func scalars(n *yaml.Node) []string {
 	if n.Kind == yaml.ScalarNode {
@@ -162,18 +180,34 @@ func TestMutantsFail(t *testing.T) {
 			actions: DestructiveBucketActions, principal: writerSess,
 		},
 		{
-			name: "bucket policy writer grant widened to s3:*",
+			name: "bucket policy grants the writer s3:*",
 			edit: func(t *testing.T, n *tmplNode) {
-				setMapValue(statement(t, n.get(bucketStatements...), "WriterDepositAndRead"), "Action", star)
+				seq := n.get(bucketStatements...)
+				seq.Content = append(seq.Content, snippet(t, `
+Sid: WriterEverything
+Effect: Allow
+Principal: {AWS: !GetAtt WriterRole.Arn}
+Action: s3:*
+Resource: [!GetAtt VaultBucket.Arn, !Sub "${VaultBucket.Arn}/*"]
+`))
 			},
-			actions: DestructiveObjectActions, principal: writerSess,
+			actions: append(append([]string{}, DestructiveObjectActions...), DestructiveBucketActions...), principal: writerSess,
 		},
 		{
-			name: "bucket policy writer list grant widened to s3:*",
+			name: "NotAction allow-list gains s3:PutObjectVersionTagging",
 			edit: func(t *testing.T, n *tmplNode) {
-				setMapValue(statement(t, n.get(bucketStatements...), "WriterList"), "Action", star)
+				na := mapValue(statement(t, n.get(bucketStatements...), "DenyAllButReadAndDeposit"), "NotAction")
+				na.Content = append(na.Content, snippet(t, `s3:PutObjectVersionTagging`))
 			},
-			actions: DestructiveBucketActions, principal: writerSess,
+			actions: []string{"s3:PutObjectVersionTagging"}, principal: adminSess,
+		},
+		{
+			name: "deposit exemption widened to every Account A role",
+			edit: func(t *testing.T, n *tmplNode) {
+				setMapValue(statement(t, n.get(bucketStatements...), "DenyDepositButWriter"), "Condition",
+					snippet(t, `{ArnNotLike: {"aws:PrincipalArn": !Sub "arn:aws:iam::${AWS::AccountId}:role/*"}}`))
+			},
+			actions: DepositActions, principal: adminSess,
 		},
 		{
 			name: "sts:ExternalId condition dropped",
@@ -195,11 +229,11 @@ func TestMutantsFail(t *testing.T) {
 			actions: []string{"sts:AssumeRole"}, principal: fnSess + " (Account B function role) over TLS with a wrong ExternalId",
 		},
 		{
-			name: "ArnLike function-role condition dropped",
+			name: "ArnEquals function-role condition dropped",
 			edit: func(t *testing.T, n *tmplNode) {
 				cond := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
-				if !deleteMapKey(cond, "ArnLike") {
-					t.Fatal("trust statement has no ArnLike")
+				if !deleteMapKey(cond, "ArnEquals") {
+					t.Fatal("trust statement has no ArnEquals")
 				}
 			},
 			actions: []string{"sts:AssumeRole"}, principal: bRoot + " (Account B root) over TLS with the ExternalId",
@@ -258,7 +292,7 @@ Resource: ["*"]
 		{
 			name: "Deny limited to Account B",
 			edit: func(t *testing.T, n *tmplNode) {
-				setMapValue(statement(t, n.get(bucketStatements...), "DenyDestructiveBucketActions"), "Principal",
+				setMapValue(statement(t, n.get(bucketStatements...), "DenyAllButReadAndDeposit"), "Principal",
 					snippet(t, `{AWS: !Sub "arn:aws:iam::${TrustedAccountId}:root"}`))
 			},
 			actions: DestructiveBucketActions, principal: adminSess,
@@ -266,7 +300,7 @@ Resource: ["*"]
 		{
 			name: "Deny exemption widened to every Account A role",
 			edit: func(t *testing.T, n *tmplNode) {
-				setMapValue(statement(t, n.get(bucketStatements...), "DenyDestructiveObjectActions"), "Condition",
+				setMapValue(statement(t, n.get(bucketStatements...), "DenyAllButReadAndDeposit"), "Condition",
 					snippet(t, `{ArnNotLike: {"aws:PrincipalArn": !Sub "arn:aws:iam::${AWS::AccountId}:role/*"}}`))
 			},
 			actions: DestructiveObjectActions, principal: adminSess,
@@ -274,7 +308,7 @@ Resource: ["*"]
 		{
 			name: "Deny exempts on an unmodelled key",
 			edit: func(t *testing.T, n *tmplNode) {
-				cond := mapValue(statement(t, n.get(bucketStatements...), "DenyDestructiveObjectActions"), "Condition")
+				cond := mapValue(statement(t, n.get(bucketStatements...), "DenyAllButReadAndDeposit"), "Condition")
 				setMapValue(cond, "StringNotEquals", snippet(t, `{"aws:PrincipalOrgID": "o-example"}`))
 			},
 			actions: DestructiveObjectActions, principal: adminSess,
@@ -330,14 +364,22 @@ Properties:
 		},
 	}
 
-	// Remove each Deny statement of the bucket policy, one at a time: each
-	// must fail with an action that statement covered.
+	// Remove each Deny statement of the bucket policy the audit relies on,
+	// one at a time: each must fail with an action that statement covered.
+	// (The Denies on request headers, SSE-C, KMS, ACL, lock headers, storage
+	// class, rest on keys this audit does not model: docs/threat-model.md
+	// names the tests that show them.)
 	for _, s := range parseTemplate(t).get(bucketStatements...).Content {
-		if mapValue(s, "Effect").Value != "Deny" {
+		if mapValue(s, "Effect").Value != "Deny" || headerCondition(s) {
 			continue
 		}
 		sid := mapValue(s, "Sid").Value
-		covered := coveredActions(scalars(mapValue(s, "Action")))
+		var covered []string
+		if na := mapValue(s, "NotAction"); na != nil {
+			covered = append(append([]string{}, DestructiveObjectActions...), DestructiveBucketActions...)
+		} else {
+			covered = coveredActions(scalars(mapValue(s, "Action")))
+		}
 		mutants = append(mutants,
 			mutant{
 				name:    "remove " + sid,
@@ -429,12 +471,13 @@ func TestUnweakenedEditsPass(t *testing.T) {
 			setMapValue(n.get("Resources", "VaultBucket", "Properties"), "BucketName", snippet(t, "my-vault"))
 		}},
 	}
+	want := runOK(t, infra.VaultTemplate).Forbidden
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			n := parseTemplate(t)
 			c.edit(t, n)
 			r := runOK(t, n.bytes())
-			if !r.OK() || r.Forbidden != 166 || len(r.Warnings) > 0 {
+			if !r.OK() || r.Forbidden != want || len(r.Warnings) > 0 {
 				t.Errorf("%s; failures %q warnings %q", r.Summary(), r.Failures, r.Warnings)
 			}
 		})
@@ -464,7 +507,7 @@ func TestMissingPiecesAreErrors(t *testing.T) {
 // stop the proof.
 func TestConditionalResource(t *testing.T) {
 	n := parseTemplate(t)
-	setMapValue(n.get("Resources"), "LockNotice", snippet(t, `{Type: "AWS::SNS::Topic", Condition: ObjectLock, Properties: {}}`))
+	setMapValue(n.get("Resources"), "LockNotice", snippet(t, `{Type: "AWS::SNS::Topic", Condition: NamedBucket, Properties: {}}`))
 	r, err := Run(n.bytes())
 	if err != nil {
 		t.Fatalf("Run: %v", err)

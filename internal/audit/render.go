@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -12,7 +13,7 @@ import (
 func WriteText(w io.Writer, source string, r Report) error {
 	fmt.Fprintf(w, "logvault audit of %s\n", source)
 	fmt.Fprintf(w, "resolved for: Account A %s (vault), Account B %s (TrustedAccountId), bucket %s, writer %s,\n", AccountA, AccountB, r.BucketARN, r.WriterARN)
-	fmt.Fprintf(w, "  FunctionRoleArns %s, BreakGlassRoleArn %s (exempt), a placeholder ExternalId\n\n", FunctionRoleARNs, BreakGlassRoleARN)
+	fmt.Fprintf(w, "  FunctionRoleArns %s, BreakGlassRoleName %s (exempt), a placeholder ExternalId\n\n", strings.Join(functionRoles, ","), BreakGlassRoleName)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PRINCIPAL\tACTION\tCONTEXT\tDECISION\tSTATEMENT\tVERDICT")
 	for _, rw := range r.Rows {

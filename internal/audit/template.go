@@ -23,9 +23,12 @@ const (
 	ExternalID = "audit-placeholder-external-id"
 	BucketName = "vault-bucket" // the vault bucket, when the template does not name it
 
-	// BreakGlassRoleARN is the only principal the template may exempt from its Denies.
-	BreakGlassRoleARN = "arn:aws:iam::" + AccountA + ":role/logvault-break-glass"
-	// FunctionRoleARNs is the FunctionRoleArns parameter: Account B's logvault function roles.
+	// BreakGlassRoleName names the only principal the template may exempt from its Denies.
+	BreakGlassRoleName = "logvault-break-glass"
+	// BreakGlassRoleARN is that role's ARN.
+	BreakGlassRoleARN = "arn:aws:iam::" + AccountA + ":role/" + BreakGlassRoleName
+	// FunctionRoleARNs matches Account B's logvault function roles (the
+	// FunctionRoleArns the template is given, see functionRoles).
 	FunctionRoleARNs = "arn:aws:iam::" + AccountB + ":role/logvault-*"
 
 	defaultWriterName = "logvault-vault-writer"
@@ -56,28 +59,22 @@ func (v *vault) writerSession() string {
 	return "arn:aws:sts::" + AccountA + ":assumed-role/" + v.writerName + "/s"
 }
 
+// functionRoles are the exact FunctionRoleArns the template is given:
+// template.yaml's roles, which FunctionRoleARNs stands for.
+var functionRoles = []string{
+	"arn:aws:iam::" + AccountB + ":role/logvault-cloudtrail",
+	"arn:aws:iam::" + AccountB + ":role/logvault-billing",
+	"arn:aws:iam::" + AccountB + ":role/logvault-applogs",
+}
+
 func values(bucketName, writerARN, writerName string) cfn.Values {
-	return cfn.Values{
-		Parameters: map[string]string{
-			"TrustedAccountId":  AccountB,
-			"ExternalId":        ExternalID,
-			"BreakGlassRoleArn": BreakGlassRoleARN,
-		},
-		ListParameters: map[string][]string{"FunctionRoleArns": {FunctionRoleARNs}},
-		Pseudo: map[string]string{
-			"AWS::AccountId": AccountA,
-			"AWS::Partition": "aws",
-			"AWS::Region":    "us-east-1",
-			"AWS::URLSuffix": "amazonaws.com",
-			"AWS::StackName": "logvault-vault",
-			"AWS::StackId":   "arn:aws:cloudformation:us-east-1:" + AccountA + ":stack/logvault-vault/audit",
-		},
-		Refs: map[string]string{"VaultBucket": bucketName, "WriterRole": writerName},
-		Attrs: map[string]string{
-			"VaultBucket.Arn": "arn:aws:s3:::" + bucketName,
-			"WriterRole.Arn":  writerARN,
-		},
-	}
+	v := cfn.VaultDeployment{
+		VaultAccount: AccountA, TrustedAccount: AccountB, FunctionRoleARNs: functionRoles, ExternalID: ExternalID,
+		BreakGlassRoleName: BreakGlassRoleName, BucketName: bucketName, WriterRoleName: writerName, WriterRoleARN: writerARN,
+	}.Values()
+	// Templates of before BreakGlassRoleName named the role by ARN.
+	v.Parameters["BreakGlassRoleArn"] = BreakGlassRoleARN
+	return v
 }
 
 func roleARN(path, name string) string {
