@@ -7,6 +7,7 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 
@@ -21,53 +22,71 @@ func drillCmd() *cobra.Command {
 	var asAccountB, jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "drill",
-		Short: "Rerun the seed's compromise drill: try every destructive action as the writer (or Account B) and report",
+		Short: "Rerun the seed's compromise drill: try every destructive action as the writer (or Account B), and as an Account A operator, and report",
 		Long: "Rerun the seed article's compromise simulation against the vault. With the writer's credentials\n" +
 			"(VAULT_ROLE_ARN assumed) or, with --as-account-b, the ambient credentials as they are, try every\n" +
 			"destructive action, print action, expected, result and verdict, then overwrite a canary and restore it\n" +
-			"by version id. Object-level probes touch only canaries under " + drill.Prefix + "; bucket-level probes\n" +
-			"send no-op payloads; what has no harmless payload is listed as not probed (see `logvault audit`).\n" +
+			"by version id. When VAULT_OPERATOR_ACCESS_KEY_ID and VAULT_OPERATOR_SECRET_ACCESS_KEY are set (an\n" +
+			"Account A administrator who is not the break-glass role), the same probes, and a PutObject of its own,\n" +
+			"run with those keys too. Object-level probes touch only canaries under " + drill.Prefix + " (kept for the\n" +
+			"vault's retention, as every version); bucket-level probes send no-op payloads (the current policy or\n" +
+			"lifecycle again); what has no harmless payload is listed as not probed (see `logvault audit`). A\n" +
+			"refusal by Object Lock rather than by the policy counts as allowed.\n" +
 			"Exit 0 when everything was refused and the canary was recovered, 1 otherwise.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			var err error
 			c, cfg, err := vaultClient(ctx)
 			if err != nil {
 				return err
 			}
-			identity := "the writer role " + cfg.VaultRoleARN
-			if cfg.VaultRoleARN == "" {
-				identity = "the ambient credentials"
-			}
-			prober := c
-			if asAccountB {
-				base, err := config.LoadAWS(ctx)
-				if err != nil {
-					return err
-				}
-				own := cfg
-				own.VaultRoleARN = ""
-				prober = vault.NewS3Client(base, own, "logvault-drill")
-				identity = "Account B's own credentials (canaries written by the writer)"
-			}
-			d := &drill.Drill{S3: prober, Writer: c, Bucket: cfg.VaultBucket, ExpectedOwner: cfg.ExpectedOwner, Identity: identity,
-				Restore: restorer(c, cfg)}
-			rep, err := d.Run(ctx)
+			base, err := config.LoadAWS(ctx)
 			if err != nil {
 				return err
 			}
+			own := cfg
+			own.VaultRoleARN = ""
+			drills := []*drill.Drill{{S3: c, Identity: "the writer role " + cfg.VaultRoleARN}}
+			if cfg.VaultRoleARN == "" {
+				drills[0].Identity = "the ambient credentials"
+			}
+			if asAccountB {
+				drills[0] = &drill.Drill{S3: vault.NewS3Client(base, own, "logvault-drill"), Intruder: true,
+					Identity: "Account B's own credentials (canaries written by the writer)"}
+			}
+			if id, secret := os.Getenv("VAULT_OPERATOR_ACCESS_KEY_ID"), os.Getenv("VAULT_OPERATOR_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+				op := base.Copy()
+				op.Credentials = credentials.NewStaticCredentialsProvider(id, secret, "")
+				drills = append(drills, &drill.Drill{S3: vault.NewS3Client(op, own, "logvault-drill"), Intruder: true,
+					Identity: "the Account A operator " + id + " (not break-glass; canaries written by the writer)"})
+			}
+			var reps []drill.Report
+			failed := false
+			for _, d := range drills {
+				d.Writer, d.Bucket, d.ExpectedOwner, d.Restore = c, cfg.VaultBucket, cfg.ExpectedOwner, restorer(c, cfg)
+				rep, err := d.Run(ctx)
+				if err != nil {
+					return err
+				}
+				reps = append(reps, rep)
+				failed = failed || rep.Failed()
+			}
 			if jsonOut {
 				out, _ := json.MarshalIndent(struct {
-					drill.Report
-					Failed bool `json:"failed"`
-				}{rep, rep.Failed()}, "", "  ")
+					Reports []drill.Report `json:"reports"`
+					Failed  bool           `json:"failed"`
+				}{reps, failed}, "", "  ")
 				fmt.Println(string(out))
 			} else {
-				printDrill(rep)
+				for i, rep := range reps {
+					if i > 0 {
+						fmt.Println()
+					}
+					printDrill(rep)
+				}
 			}
-			if rep.Failed() {
-				return drillFailure(rep)
+			if failed {
+				return drillFailure(reps)
 			}
 			return nil
 		},
@@ -88,16 +107,19 @@ func printDrill(rep drill.Report) {
 	fmt.Printf("\nrecovery: %s\n", rep.Recovery)
 }
 
-// drillFailure names every allowed action in one line.
-func drillFailure(rep drill.Report) error {
+// drillFailure names every allowed action, and who it was allowed to, in
+// one line.
+func drillFailure(reps []drill.Report) error {
 	msg := "drill:"
-	for _, r := range rep.Rows {
-		if r.Verdict == drill.Allowed {
-			msg += fmt.Sprintf(" %s ALLOWED on %s (%s);", r.Action, r.Target, r.Result)
+	for _, rep := range reps {
+		for _, r := range rep.Rows {
+			if r.Verdict == drill.Allowed {
+				msg += fmt.Sprintf(" %s ALLOWED on %s to %s (%s);", r.Action, r.Target, rep.Identity, r.Result)
+			}
 		}
-	}
-	if !rep.Recovered {
-		msg += " recovery failed: " + rep.Recovery
+		if !rep.Recovered {
+			msg += " recovery failed: " + rep.Recovery
+		}
 	}
 	return fmt.Errorf("%s", msg)
 }

@@ -1,11 +1,14 @@
 // Package drill reruns the seed article's compromise simulation against a
 // live vault: with the credentials of whoever might be compromised (the
-// writer role, or Account B itself), it attempts every destructive action
-// and records what the server answered. Probes are harmless if the vault
-// turns out to be vulnerable: object-level probes only touch canary objects
-// under logvault-drill/, bucket-level probes send no-op payloads, and what
-// cannot be probed safely is listed as such (the static proof is `logvault
-// audit`). It ends with the seed's recovery: overwrite, restore by version id.
+// writer role, Account B itself, or an Account A administrator who is not
+// break-glass), it attempts every destructive action and records what the
+// server answered. Probes are harmless if the vault turns out to be
+// vulnerable: object-level probes only touch canary objects under
+// logvault-drill/, bucket-level probes send no-op payloads (the current
+// policy or lifecycle again), and what cannot be probed safely is listed as
+// such (the static proof is `logvault audit`). A refusal by Object Lock
+// rather than by the policy counts as allowed: the policy let it through.
+// It ends with the seed's recovery: overwrite, restore by version id.
 package drill
 
 import (
@@ -16,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,7 +40,12 @@ type API interface {
 	PutObjectAcl(ctx context.Context, in *s3.PutObjectAclInput, optFns ...func(*s3.Options)) (*s3.PutObjectAclOutput, error)
 	PutObjectLegalHold(ctx context.Context, in *s3.PutObjectLegalHoldInput, optFns ...func(*s3.Options)) (*s3.PutObjectLegalHoldOutput, error)
 	PutObjectRetention(ctx context.Context, in *s3.PutObjectRetentionInput, optFns ...func(*s3.Options)) (*s3.PutObjectRetentionOutput, error)
+	PutObjectTagging(ctx context.Context, in *s3.PutObjectTaggingInput, optFns ...func(*s3.Options)) (*s3.PutObjectTaggingOutput, error)
 	PutBucketVersioning(ctx context.Context, in *s3.PutBucketVersioningInput, optFns ...func(*s3.Options)) (*s3.PutBucketVersioningOutput, error)
+	GetBucketPolicy(ctx context.Context, in *s3.GetBucketPolicyInput, optFns ...func(*s3.Options)) (*s3.GetBucketPolicyOutput, error)
+	PutBucketPolicy(ctx context.Context, in *s3.PutBucketPolicyInput, optFns ...func(*s3.Options)) (*s3.PutBucketPolicyOutput, error)
+	GetBucketLifecycleConfiguration(ctx context.Context, in *s3.GetBucketLifecycleConfigurationInput, optFns ...func(*s3.Options)) (*s3.GetBucketLifecycleConfigurationOutput, error)
+	PutBucketLifecycleConfiguration(ctx context.Context, in *s3.PutBucketLifecycleConfigurationInput, optFns ...func(*s3.Options)) (*s3.PutBucketLifecycleConfigurationOutput, error)
 	DeleteBucket(ctx context.Context, in *s3.DeleteBucketInput, optFns ...func(*s3.Options)) (*s3.DeleteBucketOutput, error)
 }
 
@@ -94,8 +103,11 @@ type Drill struct {
 	Bucket        string
 	ExpectedOwner string
 	Identity      string // who the credentials are, for the report
-	Restore       Restorer
-	Now           func() time.Time
+	// Intruder is set when the identity under test is not the writer: its
+	// own PutObject (a canary of its own) must be refused too.
+	Intruder bool
+	Restore  Restorer
+	Now      func() time.Time
 }
 
 // Prefix is where the drill's canary objects live.
@@ -164,6 +176,14 @@ func (d *Drill) Run(ctx context.Context) (Report, error) {
 				Mode: types.ObjectLockRetentionModeGovernance, RetainUntilDate: aws.Time(now().Add(24 * time.Hour))}})
 			return err
 		}},
+		{"s3:PutObjectTagging (no tags, canary)", obj(victim, nil), func() error {
+			_, err := d.S3.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &d.Bucket, Key: &victim, Tagging: &types.Tagging{TagSet: []types.Tag{}}, ExpectedBucketOwner: owner})
+			return err
+		}},
+		{"s3:PutObjectVersionTagging (no tags, canary)", obj(victim, victimV), func() error {
+			_, err := d.S3.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &d.Bucket, Key: &victim, VersionId: victimV, Tagging: &types.Tagging{TagSet: []types.Tag{}}, ExpectedBucketOwner: owner})
+			return err
+		}},
 		{"s3:PutBucketVersioning (Enabled: no-op)", "bucket", func() error {
 			_, err := d.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: &d.Bucket, ExpectedBucketOwner: owner,
 				VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
@@ -174,18 +194,75 @@ func (d *Drill) Run(ctx context.Context) (Report, error) {
 			return err
 		}},
 	}
+	if d.Intruder {
+		own := Prefix + run + "/intruder.txt"
+		probes = append(probes, struct {
+			action, target string
+			try            func() error
+		}{"s3:PutObject (a canary of its own)", own, func() error {
+			_, err := d.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &d.Bucket, Key: &own, Body: bytes.NewReader([]byte("not the writer\n")), ExpectedBucketOwner: owner})
+			return err
+		}})
+	}
 	for _, p := range probes {
 		result, verdict := classify(p.try())
 		rep.Rows = append(rep.Rows, Row{Action: p.action, Target: p.target, Expected: "AccessDenied", Result: result, Verdict: verdict})
 	}
-	for _, a := range []string{"s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutLifecycleConfiguration",
+	rep.Rows = append(rep.Rows, d.sameAgain(ctx)...)
+	for _, a := range []string{"s3:DeleteBucketPolicy",
 		"s3:PutBucketObjectLockConfiguration", "s3:PutBucketAcl", "s3:PutBucketOwnershipControls",
-		"s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration", "s3:PutReplicationConfiguration"} {
-		rep.Rows = append(rep.Rows, Row{Action: a, Target: "bucket", Expected: "AccessDenied",
+		"s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration", "s3:PutReplicationConfiguration",
+		"s3:PutInventoryConfiguration", "s3:UpdateObjectEncryption"} {
+		target := "bucket"
+		if a == "s3:UpdateObjectEncryption" {
+			target = "canary"
+		}
+		rep.Rows = append(rep.Rows, Row{Action: a, Target: target, Expected: "AccessDenied",
 			Result: "no harmless payload: see `logvault audit`", Verdict: NotProbed})
 	}
 	rep.Recovered, rep.Recovery = d.recover(ctx, original, run)
 	return rep, nil
+}
+
+// sameAgain probes PutBucketPolicy and PutLifecycleConfiguration with the
+// bucket's current policy and rules: were they allowed, nothing would
+// change. Whoever can read them (the identity under test, else the writer)
+// supplies the payload; without one the action is not probed.
+func (d *Drill) sameAgain(ctx context.Context) []Row {
+	owner := d.owner()
+	var rows []Row
+	var doc *string
+	for _, c := range []API{d.S3, d.writer()} {
+		if out, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: &d.Bucket, ExpectedBucketOwner: owner}); err == nil {
+			doc = out.Policy
+			break
+		}
+	}
+	row := Row{Action: "s3:PutBucketPolicy (the current policy again: no-op)", Target: "bucket", Expected: "AccessDenied"}
+	if doc == nil {
+		row.Result, row.Verdict = "the current policy cannot be read to send it back: see `logvault audit`", NotProbed
+	} else {
+		_, err := d.S3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: &d.Bucket, Policy: doc, ExpectedBucketOwner: owner})
+		row.Result, row.Verdict = classify(err)
+	}
+	rows = append(rows, row)
+
+	var rules []types.LifecycleRule
+	for _, c := range []API{d.S3, d.writer()} {
+		if out, err := c.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: &d.Bucket, ExpectedBucketOwner: owner}); err == nil {
+			rules = out.Rules
+			break
+		}
+	}
+	row = Row{Action: "s3:PutLifecycleConfiguration (the current rules again: no-op)", Target: "bucket", Expected: "AccessDenied"}
+	if len(rules) == 0 {
+		row.Result, row.Verdict = "the current rules cannot be read to send them back: see `logvault audit`", NotProbed
+	} else {
+		_, err := d.S3.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: &d.Bucket,
+			LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: rules}, ExpectedBucketOwner: owner})
+		row.Result, row.Verdict = classify(err)
+	}
+	return append(rows, row)
 }
 
 // recover is the seed's data recovery: write, overwrite with corrupt data,
@@ -259,6 +336,10 @@ func (d *Drill) owner() *string {
 // classify reads a probe's answer. Authorization comes before every other
 // check in S3, so any answer but AccessDenied means the policy let the
 // request through (e.g. BucketNotEmpty: the vault would be gone if empty).
+// An AccessDenied that S3 gives for Object Lock ("Access Denied because
+// object protected by object lock") also means the policy let it through:
+// only the retention stopped it, and a delete marker or an expired
+// retention would not.
 func classify(err error) (string, Verdict) {
 	if err == nil {
 		return "succeeded", Allowed
@@ -266,11 +347,19 @@ func classify(err error) (string, Verdict) {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		if apiErr.ErrorCode() == "AccessDenied" {
+			if byObjectLock(apiErr.ErrorMessage()) {
+				return "AccessDenied by Object Lock: the policy let it through", Allowed
+			}
 			return "AccessDenied", Refused
 		}
 		return apiErr.ErrorCode() + " (authorized, then failed)", Allowed
 	}
 	return "error: " + err.Error(), Allowed
+}
+
+// byObjectLock reports S3's message for a refusal by Object Lock.
+func byObjectLock(msg string) bool {
+	return strings.Contains(strings.ToLower(msg), "object lock")
 }
 
 // batchResult turns DeleteObjects' per-key answers into one error.
@@ -279,7 +368,7 @@ func batchResult(out *s3.DeleteObjectsOutput) error {
 		return nil
 	}
 	for _, e := range out.Errors {
-		if aws.ToString(e.Code) != "AccessDenied" {
+		if aws.ToString(e.Code) != "AccessDenied" || byObjectLock(aws.ToString(e.Message)) {
 			return &smithy.GenericAPIError{Code: aws.ToString(e.Code), Message: aws.ToString(e.Message)}
 		}
 	}

@@ -24,6 +24,8 @@ func TestClassify(t *testing.T) {
 		{"bucket not empty", &smithy.GenericAPIError{Code: "BucketNotEmpty"}, Allowed},
 		{"object lock missing", &smithy.GenericAPIError{Code: "InvalidRequest"}, Allowed},
 		{"network error", errors.New("connection reset"), Allowed},
+		// S3's refusal by Object Lock: the policy let the request through.
+		{"refused by object lock", &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied because object protected by object lock."}, Allowed},
 	}
 	for _, tt := range tests {
 		if _, got := classify(tt.err); got != tt.want {
@@ -42,6 +44,7 @@ func TestBatchResult(t *testing.T) {
 		{"every key refused", &s3.DeleteObjectsOutput{Errors: []types.Error{denied, denied}}, Refused},
 		{"one deleted", &s3.DeleteObjectsOutput{Deleted: []types.DeletedObject{{Key: aws.String("k")}}, Errors: []types.Error{denied}}, Allowed},
 		{"refused for another reason", &s3.DeleteObjectsOutput{Errors: []types.Error{{Code: aws.String("InternalError")}}}, Allowed},
+		{"refused by object lock", &s3.DeleteObjectsOutput{Errors: []types.Error{denied, {Code: aws.String("AccessDenied"), Message: aws.String("Access Denied because object protected by object lock.")}}}, Allowed},
 		{"empty answer", &s3.DeleteObjectsOutput{}, Allowed},
 	}
 	for _, tt := range tests {

@@ -22,20 +22,30 @@ func TestDrillAllRefused(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("drill exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
 			}
-			for _, action := range []string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteObjects", "s3:PutBucketVersioning", "s3:DeleteBucket", "s3:PutBucketPolicy"} {
+			for _, action := range []string{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteObjects", "s3:PutBucketVersioning", "s3:DeleteBucket", "s3:PutBucketPolicy",
+				"s3:PutObjectTagging", "s3:PutObjectVersionTagging"} {
 				if !strings.Contains(r.stdout, action) {
 					t.Errorf("the table does not list %s:\n%s", action, r.stdout)
 				}
 			}
-			if strings.Contains(r.stdout, "ALLOWED") || !strings.Contains(r.stdout, "original bytes are current again") {
+			if strings.Contains(r.stdout, "ALLOWED") || strings.Count(r.stdout, "original bytes are current again") != 2 {
 				t.Errorf("drill output:\n%s", r.stdout)
+			}
+			// The operator's keys are in the environment: it is probed too,
+			// its own PutObject and the policy sent back included.
+			op := r.stdout[strings.Index(r.stdout, "logvault drill as the Account A operator"):]
+			for _, row := range []string{"s3:PutObject (a canary of its own)", "s3:PutBucketPolicy (the current policy again: no-op)"} {
+				if i := strings.Index(op, row); i < 0 || !strings.Contains(strings.SplitN(op[i:], "\n", 2)[0], "ok: refused") {
+					t.Errorf("the operator's table has no refused %q:\n%s", row, op)
+				}
 			}
 		})
 	}
 }
 
 // TestDrillNamesAWeakenedAction lets the writer delete versions (as a
-// careless policy edit by Account A would) and expects the drill to say so.
+// careless policy edit by Account A would) and expects the drill to say so,
+// although Object Lock still refuses the delete itself.
 func TestDrillNamesAWeakenedAction(t *testing.T) {
 	ctx := context.Background()
 	bucket := aws.String(stack.env["VAULT_BUCKET"])
@@ -56,17 +66,8 @@ func TestDrillNamesAWeakenedAction(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, st := range doc.Statement {
-		if st["Effect"] != "Deny" {
-			continue
-		}
-		if actions, ok := st["Action"].([]any); ok {
-			var kept []any
-			for _, a := range actions {
-				if a != "s3:DeleteObjectVersion" {
-					kept = append(kept, a)
-				}
-			}
-			st["Action"] = kept
+		if actions, ok := st["NotAction"].([]any); ok && st["Effect"] == "Deny" {
+			st["NotAction"] = append(actions, "s3:DeleteObjectVersion")
 		}
 	}
 	doc.Statement = append(doc.Statement, map[string]any{
