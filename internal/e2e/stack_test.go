@@ -24,8 +24,9 @@ import (
 
 // stack is the running local stack shared by the tests.
 var stack struct {
-	bin string
-	env localstack.Env
+	bin     string
+	env     localstack.Env
+	exports string // what `logvault local up` printed
 }
 
 func TestMain(m *testing.M) {
@@ -59,10 +60,11 @@ func setup(m *testing.M) int {
 		return 1
 	}
 	defer exec.Command(bin, "local", "down", "--dir", dir).Run()
-	stack.bin, stack.env = bin, localstack.ParseExports(string(out))
+	stack.bin, stack.env, stack.exports = bin, localstack.ParseExports(string(out)), string(out)
 	for _, k := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS", "AWS_CA_BUNDLE", "AWS_REGION", "LOGVAULT_S3_PATH_STYLE",
 		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "VAULT_BUCKET", "VAULT_ROLE_ARN", "VAULT_EXTERNAL_ID", "VAULT_EXPECTED_OWNER",
-		"VAULT_ADMIN_ACCESS_KEY_ID", "VAULT_ADMIN_SECRET_ACCESS_KEY", "SOURCE_CLOUDTRAIL_BUCKET", "SOURCE_BILLING_BUCKET"} {
+		"VAULT_ADMIN_ACCESS_KEY_ID", "VAULT_ADMIN_SECRET_ACCESS_KEY", "SOURCE_CLOUDTRAIL_BUCKET", "SOURCE_BILLING_BUCKET",
+		"VAULT_OPERATOR_ACCESS_KEY_ID", "VAULT_OPERATOR_SECRET_ACCESS_KEY", "VAULT_BREAK_GLASS_ACCESS_KEY_ID", "VAULT_BREAK_GLASS_SECRET_ACCESS_KEY"} {
 		if stack.env[k] == "" {
 			fmt.Fprintf(os.Stderr, "logvault local up printed no %s\n", k)
 			return 1
@@ -141,6 +143,30 @@ func (r result) lastLine() string {
 func admin(t *testing.T) *s3.Client {
 	t.Helper()
 	c, err := localstack.ClientFor(stack.env, stack.env["VAULT_ADMIN_ACCESS_KEY_ID"], stack.env["VAULT_ADMIN_SECRET_ACCESS_KEY"], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// operator acts as an Account A administrator who is not break-glass
+// (identity policy s3:* on everything).
+func operator(t *testing.T) *s3.Client {
+	t.Helper()
+	return keysClient(t, "VAULT_OPERATOR")
+}
+
+// breakGlass acts as the break-glass role.
+func breakGlass(t *testing.T) *s3.Client {
+	t.Helper()
+	return keysClient(t, "VAULT_BREAK_GLASS")
+}
+
+// keysClient is a client with the keys the stack exports as
+// <prefix>_ACCESS_KEY_ID and <prefix>_SECRET_ACCESS_KEY.
+func keysClient(t *testing.T, prefix string) *s3.Client {
+	t.Helper()
+	c, err := localstack.ClientFor(stack.env, stack.env[prefix+"_ACCESS_KEY_ID"], stack.env[prefix+"_SECRET_ACCESS_KEY"], "")
 	if err != nil {
 		t.Fatal(err)
 	}
