@@ -70,7 +70,7 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 		ctx = context.Background()
 	}
 	d := &demo{out: out, ctx: ctx}
-	d.step("1. Start the local stack: versitygw over TLS, a loopback STS, Accounts A and B, three buckets")
+	d.step("1. Start the local stack: versitygw over TLS, a loopback STS, Accounts A (root, an operator, break-glass) and B, the buckets")
 	exports, err := localstack.Up(dir, nil, 90*time.Second)
 	if err != nil {
 		return err
@@ -115,13 +115,13 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 		return err
 	}
 
-	d.step("5. The vault as Account A sees it: both versions, with their metadata")
+	d.step("5. The vault as Account A sees it: both versions, with their metadata and their Object Lock retention")
 	vs, err := a.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(d.env["VAULT_BUCKET"]), Prefix: aws.String(vkey)})
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "   VERSION\tLATEST\tBYTES\tlogvault-sha256\tlogvault-supersedes\tS3 checksum ok")
+	fmt.Fprintln(tw, "   VERSION\tLATEST\tBYTES\tlogvault-sha256\tlogvault-supersedes\tS3 checksum ok\tRETENTION")
 	for _, v := range vs.Versions {
 		h, err := a.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(d.env["VAULT_BUCKET"]), Key: aws.String(vkey), VersionId: v.VersionId, ChecksumMode: types.ChecksumModeEnabled})
 		if err != nil {
@@ -131,8 +131,14 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 		if sup == "" {
 			sup = "-"
 		}
-		fmt.Fprintf(tw, "   %s\t%v\t%d\t%s…\t%s\t%v\n", aws.ToString(v.VersionId), aws.ToBool(v.IsLatest), aws.ToInt64(v.Size),
-			h.Metadata[schema.MetaSHA256][:16], sup, checksumMatches(h))
+		// GetObjectRetention, not HEAD: versitygw's HEAD of a noncurrent
+		// version leaves out its (kept) retention.
+		ret, err := a.GetObjectRetention(ctx, &s3.GetObjectRetentionInput{Bucket: aws.String(d.env["VAULT_BUCKET"]), Key: aws.String(vkey), VersionId: v.VersionId})
+		if err != nil {
+			return fmt.Errorf("demo: retention of version %s: %w", aws.ToString(v.VersionId), err)
+		}
+		fmt.Fprintf(tw, "   %s\t%v\t%d\t%s…\t%s\t%v\t%s until %s\n", aws.ToString(v.VersionId), aws.ToBool(v.IsLatest), aws.ToInt64(v.Size),
+			h.Metadata[schema.MetaSHA256][:16], sup, checksumMatches(h), ret.Retention.Mode, aws.ToTime(ret.Retention.RetainUntilDate).Format("2006-01-02"))
 	}
 	tw.Flush()
 	if len(vs.Versions) > 0 {
@@ -145,49 +151,31 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 		}
 	}
 
-	d.step("6. Account B, compromised, tries to destroy the evidence (the seed's drill)")
-	bucket := aws.String(d.env["VAULT_BUCKET"])
-	old := vs.Versions[len(vs.Versions)-1].VersionId
-	attempts := []struct {
-		name string
-		try  func() error
-	}{
-		{"DeleteObject " + "(current)", func() error {
-			_, err := b.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(vkey)})
-			return err
-		}},
-		{"DeleteObjectVersion (the original)", func() error {
-			_, err := b.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(vkey), VersionId: old})
-			return err
-		}},
-		{"PutBucketPolicy (Allow everything)", func() error {
-			_, err := b.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::` + *bucket + `/*"}]}`)})
-			return err
-		}},
-		{"PutBucketVersioning (Suspended)", func() error {
-			_, err := b.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: bucket, VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusSuspended}})
-			return err
-		}},
-		{"DeleteBucket", func() error { _, err := b.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: bucket}); return err }},
+	d.say("every version is COMPLIANCE-locked by the vault's default retention: nobody, not even Account A's root, can delete it before then")
+
+	d.step("6. Attackers try to destroy the evidence: Account B (the seed's drill), an Account A administrator who is not break-glass, Account A's root")
+	op, err := localstack.ClientFor(d.env, d.env["VAULT_OPERATOR_ACCESS_KEY_ID"], d.env["VAULT_OPERATOR_SECRET_ACCESS_KEY"], "")
+	if err != nil {
+		return err
 	}
-	refused := 0
-	for _, at := range attempts {
-		err := at.try()
-		var apiErr smithy.APIError
-		switch {
-		case err == nil:
-			d.say("%-38s ALLOWED  <- the vault is not immutable!", at.name)
-		case errors.As(err, &apiErr):
-			refused++
-			d.say("%-38s refused: %s", at.name, apiErr.ErrorCode())
-		default:
-			d.say("%-38s error: %v", at.name, err)
+	old := vs.Versions[len(vs.Versions)-1].VersionId
+	for _, who := range []struct {
+		name string
+		c    *s3.Client
+	}{{"Account B", b}, {"the operator (Account A admin, identity policy s3:*)", op}} {
+		d.say("as %s:", who.name)
+		if err := d.attack(who.c, vkey, old); err != nil {
+			return err
 		}
 	}
-	d.say("%d of %d destructive actions refused by the server; the original is still there, version %s", refused, len(attempts), aws.ToString(old))
-	if refused != len(attempts) {
-		return fmt.Errorf("demo: %d destructive actions were allowed", len(attempts)-refused)
+	d.say("as Account A's root (which AWS always lets replace the bucket policy; locally its key skips the policy outright):")
+	_, err = a.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(d.env["VAULT_BUCKET"]), Key: aws.String(vkey), VersionId: old})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "AccessDenied" {
+		return fmt.Errorf("demo: Account A's root deleted a locked version: %v", err)
 	}
+	d.say("  %-44s refused: %s (%s)", "DeleteObjectVersion (the original)", apiErr.ErrorCode(), apiErr.ErrorMessage())
+	d.say("the original is still there, version %s", aws.ToString(old))
 
 	d.step("7. A billing report (CUR 2.0, about 47 MiB) arrives via EventBridge; the billing function ships it in 8 MiB parts")
 	if err := d.shipBilling(b); err != nil {
@@ -198,7 +186,7 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 		return err
 	}
 
-	d.step("9. logvault drill: the seed's compromise drill with the writer's credentials")
+	d.step("9. logvault drill: the seed's compromise drill with the writer's credentials, then the operator's")
 	if code := d.cli("drill"); code != 0 {
 		return fmt.Errorf("demo: logvault drill exited %d", code)
 	}
@@ -210,6 +198,66 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 	d.step("11. logvault restore: make the original CloudTrail version current again (a new version, nothing deleted)")
 	if code := d.cli("restore", vkey, "--version-id", aws.ToString(old)); code != 0 {
 		return fmt.Errorf("demo: logvault restore exited %d", code)
+	}
+	return nil
+}
+
+// attack tries to destroy vkey's history with c and says what the server
+// answered; anything but a refusal fails the demo.
+func (d *demo) attack(c *s3.Client, vkey string, old *string) error {
+	ctx, bucket := d.ctx, aws.String(d.env["VAULT_BUCKET"])
+	attempts := []struct {
+		name string
+		try  func() error
+	}{
+		{"DeleteObject (current)", func() error {
+			_, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(vkey)})
+			return err
+		}},
+		{"DeleteObjectVersion (the original)", func() error {
+			_, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(vkey), VersionId: old})
+			return err
+		}},
+		{"PutObjectVersionTagging (the original)", func() error {
+			_, err := c.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: bucket, Key: aws.String(vkey), VersionId: old,
+				Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("x"), Value: aws.String("y")}}}})
+			return err
+		}},
+		{"PutObject (other bytes over the key)", func() error {
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String(vkey), Body: strings.NewReader(`{"Records":[]}`)})
+			return err
+		}},
+		{"PutBucketPolicy (Allow everything)", func() error {
+			_, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::` + *bucket + `/*"}]}`)})
+			return err
+		}},
+		{"DeleteBucketPolicy", func() error {
+			_, err := c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: bucket})
+			return err
+		}},
+		{"PutBucketVersioning (Suspended)", func() error {
+			_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: bucket, VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusSuspended}})
+			return err
+		}},
+		{"DeleteBucket", func() error { _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: bucket}); return err }},
+	}
+	refused := 0
+	for _, at := range attempts {
+		err := at.try()
+		var apiErr smithy.APIError
+		switch {
+		case err == nil:
+			d.say("  %-44s ALLOWED  <- the vault is not immutable!", at.name)
+		case errors.As(err, &apiErr) && apiErr.ErrorCode() == "AccessDenied":
+			refused++
+			d.say("  %-44s refused: %s", at.name, apiErr.ErrorCode())
+		default:
+			d.say("  %-44s error: %v", at.name, err)
+		}
+	}
+	d.say("  %d of %d refused by the server", refused, len(attempts))
+	if refused != len(attempts) {
+		return fmt.Errorf("demo: %d destructive actions were not refused", len(attempts)-refused)
 	}
 	return nil
 }
