@@ -18,7 +18,7 @@ LDFLAGS    := -s -w -X github.com/logvault/logvault/internal/functions.Version=$
 LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags "$(LDFLAGS)"
 
-.PHONY: all build cli demo test unit integration vet fmt clean bench-memory fuzz vulncheck faults $(addprefix build-,$(FUNCTIONS))
+.PHONY: all build cli demo test unit integration vet lint fmt clean bench-memory fuzz vulncheck faults $(addprefix build-,$(FUNCTIONS))
 
 all: build
 
@@ -50,8 +50,20 @@ build-AppLogsFunction:
 demo: cli
 	$(BIN)/logvault demo
 
-## test: unit tests, brief fuzzing, govulncheck, then the integration tests against the local stack (versitygw over TLS)
-test: vet unit fuzz vulncheck integration
+## test: cfn-lint, unit tests, brief fuzzing, govulncheck, then the integration tests against the local stack (versitygw over TLS)
+test: vet lint unit fuzz vulncheck integration
+
+# cfn-lint (with the SAM translator) checks the three templates when it is
+# installed; PyPI is not reachable from every machine, so it is not installed here.
+CFN_TEMPLATES := template.yaml infra/vault.yaml infra/guardrails.yaml
+## lint: cfn-lint on the templates: no error, no warning
+lint:
+	@if command -v cfn-lint >/dev/null 2>&1; then \
+		echo "cfn-lint $$(cfn-lint --version | sed 's/^cfn-lint //') $(CFN_TEMPLATES)"; \
+		cfn-lint $(CFN_TEMPLATES); \
+	else \
+		echo "lint: SKIPPED: cfn-lint is not installed (pip install cfn-lint)"; \
+	fi
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

@@ -8,3 +8,8 @@ import _ "embed"
 //
 //go:embed vault.yaml
 var VaultTemplate []byte
+
+// GuardrailsTemplate is infra/guardrails.yaml, the Organization's stack.
+//
+//go:embed guardrails.yaml
+var GuardrailsTemplate []byte

@@ -20,7 +20,7 @@ import (
 const policyCorpus = "../policy/testdata/fuzz/FuzzParse"
 
 // TestTemplatePolicyCorpus keeps that corpus equal to the policy documents
-// of infra/vault.yaml and template.yaml. After changing a template, run
+// of infra/vault.yaml, infra/guardrails.yaml and template.yaml. After changing a template, run
 // LOGVAULT_UPDATE_CORPUS=1 go test ./internal/cfn -run TestTemplatePolicyCorpus.
 func TestTemplatePolicyCorpus(t *testing.T) {
 	want := map[string][]byte{} // file name -> document
@@ -46,6 +46,10 @@ func TestTemplatePolicyCorpus(t *testing.T) {
 				add(prefix+"-"+id+"-"+p.PolicyName, p.PolicyDocument)
 			}
 		}
+	}
+	_, _, guards := guardrails(t)
+	for typ, js := range guards {
+		want["template-guardrails-"+strings.ToLower(typ)] = js
 	}
 	if os.Getenv("LOGVAULT_UPDATE_CORPUS") != "" {
 		old, _ := filepath.Glob(filepath.Join(policyCorpus, "template-*"))
