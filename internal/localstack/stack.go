@@ -6,7 +6,8 @@
 // B, the writer) and the buckets. Requests are authorized as AWS would
 // (authorizer, gate): the vault's bucket policy, the writer's trust and
 // identity policies and the vault's Object Lock default are read from
-// infra/vault.yaml; what differs from AWS is listed in docs/testing.md.
+// infra/vault.yaml; what differs from AWS is listed in docs/threat-model.md
+// ("The local stack against AWS").
 package localstack
 
 import (
