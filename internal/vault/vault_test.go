@@ -85,12 +85,12 @@ func TestPut(t *testing.T) {
 	tests := []struct {
 		name        string
 		unversioned bool
-		bucket      s3mem.BucketConfig // Versioned is implied unless unversioned
-		writer      vault.Writer       // configuration beyond S3, Bucket, Shipper and Now
-		prior       [][]byte           // versions of the key before the write
+		bucket      s3mem.BucketConfig     // Versioned is implied unless unversioned
+		writer      vault.Writer           // configuration beyond S3, Bucket, Shipper and Now
+		prior       [][]byte               // versions of the key before the write
 		tamper      func(v *s3mem.Version) // edits the current prior version (an attacker's doing)
-		races       [][]byte           // another writer stores each of these just before one of our PutObject calls
-		fail        map[string]int     // injected HTTP status for the first call of an operation
+		races       [][]byte               // another writer stores each of these just before one of our PutObject calls
+		fail        map[string]int         // injected HTTP status for the first call of an operation
 		meta        map[string]string
 		body        []byte // what the object's SHA-256 is computed over
 		sent        []byte // the bytes actually sent, when they differ from body
