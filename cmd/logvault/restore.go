@@ -47,7 +47,7 @@ V's bytes nothing is written ("already-current"). Objects over 5 GiB are copied 
 			bar := newBar("restore")
 			res, err := restore.Restore(ctx, c, cfg.VaultBucket, args[0], versionID, restore.Options{
 				ExpectedOwner: cfg.ExpectedOwner,
-				Shipper: "logvault-restore/" + functions.Version, CopyLimit: copyLimit, Progress: bar.progress(),
+				Shipper:       "logvault-restore/" + functions.Version, CopyLimit: copyLimit, Progress: bar.progress(),
 			})
 			bar.done()
 			if err != nil {
