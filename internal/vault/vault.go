@@ -194,6 +194,14 @@ type currentVersion struct {
 	unreadable string
 }
 
+// sameComposite compares composite checksums, with or without the "-N"
+// part count S3 appends in some answers (HeadObject) and not in others
+// (GetObjectAttributes).
+func sameComposite(got, want string) bool {
+	base, _, _ := strings.Cut(want, "-")
+	return got == want || got == base
+}
+
 // holds reports whether the current version holds exactly obj's bytes
 // (sum), as both S3's checksum and logvault's metadata attest, and is
 // readable. When it claims them (or cannot be read) but is not a duplicate,
@@ -206,7 +214,7 @@ func (c *currentVersion) holds(sum string, obj Object) (dup bool, why string) {
 		return false, ""
 	}
 	full := base64.StdEncoding.EncodeToString(obj.SHA256[:])
-	if c.checksum != full && (len(obj.PartSHA256) == 0 || c.checksum != compositeChecksum(obj.PartSHA256)) {
+	if c.checksum != full && (len(obj.PartSHA256) == 0 || !sameComposite(c.checksum, compositeChecksum(obj.PartSHA256))) {
 		stored := c.checksum
 		if stored == "" {
 			stored = "none"
