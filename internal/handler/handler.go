@@ -245,10 +245,16 @@ func logReceipt(ctx context.Context, log *slog.Logger, rec vault.Receipt, d time
 	if rec.Supersedes != "" {
 		attrs = append(attrs, "supersedes", rec.Supersedes)
 	}
-	if rec.Mismatch != "" {
+	if rec.Unconditional {
+		attrs = append(attrs, "unconditional", true)
+	}
+	if rec.Mismatch != "" || rec.Unconditional {
 		// A current version claimed these bytes but S3's checksum (or its
-		// readability) says otherwise: tampering worth an operator's look.
-		attrs = append(attrs, "mismatch", rec.Mismatch)
+		// readability) says otherwise, or the key changed under every
+		// conditional write: tampering worth an operator's look.
+		if rec.Mismatch != "" {
+			attrs = append(attrs, "mismatch", rec.Mismatch)
+		}
 		log.WarnContext(ctx, "shipped", append(attrs, emf(string(rec.Outcome), rec.Bytes, d)...)...)
 		return
 	}

@@ -84,6 +84,10 @@ type Receipt struct {
 	// logvault-sha256) was not taken for a duplicate: S3's own checksum of
 	// it differs, it cannot be read, or it is not in STANDARD storage.
 	Mismatch string `json:"mismatch,omitempty"`
+	// Unconditional reports a write made without a condition because the
+	// key changed under every conditional one: Supersedes is then the last
+	// version seen, not necessarily the one replaced.
+	Unconditional bool `json:"unconditional,omitempty"`
 }
 
 // ErrNotVersioned means the vault answered a write without a VersionId:
@@ -101,7 +105,10 @@ var ErrMetadataTooLarge = errors.New("user metadata over S3's 2 KB limit")
 const MaxMetadataBytes = 2048
 
 // maxConditionalRetries bounds the re-reads when another writer changes the
-// key between our look at the current version and our write.
+// key between our look at the current version and our write. The attempt
+// after them is unconditional: a writer racing every attempt (whoever holds
+// the writer's credentials could) must not keep the genuine bytes out of
+// the vault; in a versioned bucket an unconditional write loses nothing.
 const maxConditionalRetries = 4
 
 // Put writes obj unless the key's current version already holds the same
@@ -144,13 +151,17 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 		}
 		in := w.putInput(obj, sum, body)
 		rec.Outcome, rec.Supersedes = Created, ""
+		conditional := attempt < maxConditionalRetries
 		if cur != nil {
 			rec.Outcome, rec.Supersedes = Overwrote, cur.versionID
 			in.Metadata[schema.MetaSupersedes] = rec.Supersedes
-			in.IfMatch = aws.String(cur.etag)
-		} else {
+			if conditional {
+				in.IfMatch = aws.String(cur.etag)
+			}
+		} else if conditional {
 			in.IfNoneMatch = aws.String("*")
 		}
+		rec.Unconditional = !conditional
 		if n := metadataSize(in.Metadata); n > MaxMetadataBytes {
 			own := metadataSize(obj.UserMetadata)
 			return rec, fmt.Errorf("vault: put s3://%s/%s: %w: it would be %d bytes, %d of them the source object's own (%d keys): nothing written",
@@ -163,7 +174,7 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 			out, err = w.S3.PutObject(ctx, in)
 		}
 		if err != nil {
-			if isStatus(err, http.StatusPreconditionFailed, http.StatusConflict) && attempt < maxConditionalRetries {
+			if isStatus(err, http.StatusPreconditionFailed, http.StatusConflict) && conditional {
 				continue // someone wrote the key meanwhile: look again
 			}
 			return rec, fmt.Errorf("vault: put s3://%s/%s: %w%s", w.Bucket, obj.Key, err, w.deniedHint(err))
@@ -186,26 +197,27 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 // currentVersion is what the writer knows of a key's current version.
 type currentVersion struct {
 	versionID, etag string
+	size            int64
 	// metaSHA256 is its logvault-sha256; checksum S3's own SHA-256 of it
-	// (base64, "-N" composite for a multipart object), "" when it has none.
+	// (base64; "<base64>-N" composite for a multipart object), "" when it
+	// has none, and checksumType what S3 says it is ("" when unsaid).
 	metaSHA256, checksum string
-	storageClass         types.StorageClass
+	checksumType         types.ChecksumType
+	// kind, source, contentType and contentEncoding are its logvault-kind,
+	// logvault-source and content headers.
+	kind, source, contentType, contentEncoding string
+	storageClass                               types.StorageClass
 	// unreadable is why S3 would not describe it (a HEAD answered 400).
 	unreadable string
 }
 
-// sameComposite compares composite checksums, with or without the "-N"
-// part count S3 appends in some answers (HeadObject) and not in others
-// (GetObjectAttributes).
-func sameComposite(got, want string) bool {
-	base, _, _ := strings.Cut(want, "-")
-	return got == want || got == base
-}
-
-// holds reports whether the current version holds exactly obj's bytes
-// (sum), as both S3's checksum and logvault's metadata attest, and is
-// readable. When it claims them (or cannot be read) but is not a duplicate,
-// why says so; plainly other bytes are an ordinary overwrite, why "".
+// holds reports whether the current version holds exactly obj: the same
+// bytes, as both S3's own checksum (of the same type, over the same size)
+// and logvault's metadata attest, the same record (kind, source, content
+// headers), and readable. Whatever a writer can copy from a genuine version
+// (its metadata, its part digests as bytes) is not enough. When it claims
+// obj's bytes (or cannot be read) but is not a duplicate, why says so;
+// plainly other bytes are an ordinary overwrite, why "".
 func (c *currentVersion) holds(sum string, obj Object) (dup bool, why string) {
 	if c.unreadable != "" {
 		return false, fmt.Sprintf("current version %s cannot be read (%s): written again", c.versionID, c.unreadable)
@@ -214,17 +226,32 @@ func (c *currentVersion) holds(sum string, obj Object) (dup bool, why string) {
 		return false, ""
 	}
 	full := base64.StdEncoding.EncodeToString(obj.SHA256[:])
-	if c.checksum != full && (len(obj.PartSHA256) == 0 || !sameComposite(c.checksum, compositeChecksum(obj.PartSHA256))) {
+	checksumOK := c.size == obj.Size &&
+		(c.checksum == full && c.checksumType != types.ChecksumTypeComposite ||
+			len(obj.PartSHA256) > 0 && c.checksum == compositeChecksum(obj.PartSHA256) && c.checksumType != types.ChecksumTypeFullObject)
+	if !checksumOK {
 		stored := c.checksum
 		if stored == "" {
 			stored = "none"
 		}
-		return false, fmt.Sprintf("current version %s: S3's stored SHA-256 checksum (%s) does not match its logvault-sha256 %s: written again", c.versionID, stored, sum)
+		return false, fmt.Sprintf("current version %s: S3's stored SHA-256 checksum (%s) does not match its logvault-sha256 %s (S3: %s checksum of %d bytes; expected %d bytes): written again",
+			c.versionID, stored, sum, orNone(string(c.checksumType)), c.size, obj.Size)
+	}
+	if c.kind != string(obj.Kind) || c.source != obj.Source || c.contentType != obj.ContentType || c.contentEncoding != obj.ContentEncoding {
+		return false, fmt.Sprintf("current version %s holds these bytes under another record (kind %q, source %q, content type %q, encoding %q): written again",
+			c.versionID, c.kind, c.source, c.contentType, c.contentEncoding)
 	}
 	if c.storageClass != "" && c.storageClass != types.StorageClassStandard {
 		return false, fmt.Sprintf("current version %s is in storage class %s, not readable at once: written again", c.versionID, c.storageClass)
 	}
 	return true, ""
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "untyped"
+	}
+	return s
 }
 
 // cleanUp aborts the unfinished uploads of a key whose object is vaulted
@@ -304,8 +331,10 @@ func (w *Writer) current(ctx context.Context, key string) (*currentVersion, erro
 		return nil, nil
 	}
 	return &currentVersion{
-		versionID: aws.ToString(out.VersionId), etag: aws.ToString(out.ETag),
-		metaSHA256: out.Metadata[schema.MetaSHA256], checksum: aws.ToString(out.ChecksumSHA256),
+		versionID: aws.ToString(out.VersionId), etag: aws.ToString(out.ETag), size: aws.ToInt64(out.ContentLength),
+		metaSHA256: out.Metadata[schema.MetaSHA256], checksum: aws.ToString(out.ChecksumSHA256), checksumType: out.ChecksumType,
+		kind: out.Metadata[schema.MetaKind], source: out.Metadata[schema.MetaSource],
+		contentType: aws.ToString(out.ContentType), contentEncoding: aws.ToString(out.ContentEncoding),
 		storageClass: out.StorageClass,
 	}, nil
 }

@@ -55,13 +55,15 @@ func (r *recorder) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...fu
 func hexSum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 func b64Sum(b []byte) string { s := sha256.Sum256(b); return base64.StdEncoding.EncodeToString(s[:]) }
 
-// seed writes body as a version of key the way an earlier logvault write (or
-// another writer) left it.
+// seed writes body as a version of key the way an earlier logvault write of
+// the object (or another writer mimicking one) left it.
 func seed(t *testing.T, s *s3mem.Server, owner string, body []byte) {
 	t.Helper()
+	o := object(body, nil)
 	_, err := s.PutObject(context.Background(), &s3.PutObjectInput{
 		Bucket: aws.String(vaultBucket), Key: aws.String(key), Body: bytes.NewReader(body),
-		ExpectedBucketOwner: nilIfEmpty(owner), Metadata: map[string]string{schema.MetaSHA256: hexSum(body)},
+		ExpectedBucketOwner: nilIfEmpty(owner), ContentType: aws.String(o.ContentType), ContentEncoding: aws.String(o.ContentEncoding),
+		Metadata:          map[string]string{schema.MetaSHA256: hexSum(body), schema.MetaKind: string(o.Kind), schema.MetaSource: o.Source},
 		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
 	})
 	if err != nil {
@@ -117,8 +119,15 @@ func TestPut(t *testing.T) {
 		{name: "racing writer on an existing key", prior: [][]byte{bodyA}, races: [][]byte{racer(0)}, body: bodyB, wantOutcome: vault.Overwrote},
 		{name: "racing writer stores the same bytes", races: [][]byte{bodyA}, body: bodyA, wantOutcome: vault.Duplicate},
 		{
-			name: "a writer racing every attempt: bounded retries, then an error", prior: [][]byte{bodyA},
-			races: [][]byte{racer(0), racer(1), racer(2), racer(3), racer(4)}, body: bodyB, wantStatus: 412,
+			// Whoever holds the writer's credentials could race every write.
+			name: "a writer racing every conditional attempt: the last one is unconditional", prior: [][]byte{bodyA},
+			races: [][]byte{racer(0), racer(1), racer(2), racer(3)}, body: bodyB, wantOutcome: vault.Overwrote,
+			check: func(t *testing.T, r *recorder) {
+				last := r.puts[len(r.puts)-1]
+				if len(r.puts) != 5 || last.IfMatch != nil || last.IfNoneMatch != nil {
+					t.Errorf("%d PutObject calls, the last with If-Match %v If-None-Match %v; want 5, the last unconditional", len(r.puts), last.IfMatch, last.IfNoneMatch)
+				}
+			},
 		},
 		{name: "Head failing is an error, not a blind write", fail: map[string]int{"HeadObject": 500}, body: bodyA, wantStatus: 500},
 		{
@@ -127,6 +136,14 @@ func TestPut(t *testing.T) {
 			name: "genuine metadata copied onto other bytes is overwritten", prior: [][]byte{bodyB}, body: bodyA, wantOutcome: vault.Overwrote,
 			tamper:   func(v *s3mem.Version) { v.Metadata[schema.MetaSHA256] = hexSum(bodyA) },
 			wantNote: "S3's stored SHA-256 checksum (" + b64Sum(bodyB) + ") does not match its logvault-sha256 " + hexSum(bodyA),
+		},
+		{
+			name: "the same bytes under another source's record are written again", prior: [][]byte{bodyA}, body: bodyA, wantOutcome: vault.Overwrote,
+			tamper: func(v *s3mem.Version) { v.Metadata[schema.MetaSource] = "s3://elsewhere/x" }, wantNote: `holds these bytes under another record (kind "cloudtrail", source "s3://elsewhere/x"`,
+		},
+		{
+			name: "the same bytes with another Content-Encoding are written again", prior: [][]byte{bodyA}, body: bodyA, wantOutcome: vault.Overwrote,
+			tamper: func(v *s3mem.Version) { v.ContentEncoding = "identity" }, wantNote: "holds these bytes under another record",
 		},
 		{
 			name: "a current version S3 holds no checksum for is written again", prior: [][]byte{bodyA}, body: bodyA, wantOutcome: vault.Overwrote,
@@ -298,6 +315,9 @@ func TestPut(t *testing.T) {
 			}
 			if got.Outcome != tc.wantOutcome {
 				t.Errorf("outcome %q, want %q", got.Outcome, tc.wantOutcome)
+			}
+			if got.Unconditional != (len(tc.races) == 4) {
+				t.Errorf("receipt unconditional %v with %d racing writes", got.Unconditional, len(tc.races))
 			}
 			if tc.wantNote == "" && got.Mismatch != "" || !strings.Contains(got.Mismatch, tc.wantNote) {
 				t.Errorf("receipt mismatch %q, want one containing %q", got.Mismatch, tc.wantNote)
