@@ -163,6 +163,7 @@ func TestLoadVaultBucketPolicy(t *testing.T) {
 		{"Account C role GetObject (no grant)", s3(cRole, cRole, "s3:GetObject", objectARN, true), policy.ImplicitDeny, ""},
 		{"a role named break-glass in another account", s3(cBreakGlass, cBreakGlass, "s3:DeleteObjectVersion", objectARN, true), policy.ExplicitDeny, allowList},
 		{"break-glass session DeleteObjectVersion is not denied", s3(breakSess, breakGlass, "s3:DeleteObjectVersion", objectARN, true), policy.ImplicitDeny, ""},
+		{"break-glass session UpdateObjectEncryption", s3(breakSess, breakGlass, "s3:UpdateObjectEncryption", objectARN, true), policy.ExplicitDeny, "DenyReencryptionToEveryone"},
 		{"break-glass session PutBucketPolicy is not denied", s3(breakSess, breakGlass, "s3:PutBucketPolicy", bucketARN, true), policy.ImplicitDeny, ""},
 		{"break-glass session PutObject DEEP_ARCHIVE is still denied", s3(breakSess, breakGlass, "s3:PutObject", objectARN, true, "s3:x-amz-storage-class", "DEEP_ARCHIVE"), policy.ExplicitDeny, "DenyStorageClassesOtherThanStandard"},
 		{"break-glass session without TLS is still denied", s3(breakSess, breakGlass, "s3:GetObject", objectARN, false), policy.ExplicitDeny, "DenyInsecureTransport"},

@@ -98,6 +98,8 @@ func TestGuardrailsDecide(t *testing.T) {
 			{"an admin rewrites the break-glass trust", req(operator, operator, "iam:UpdateAssumeRolePolicy", breakGlassRole, true), policy.ExplicitDeny, "VaultRoles"},
 			{"an admin deletes the break-glass role", req(operator, operator, "iam:DeleteRole", breakGlassRole, true), policy.ExplicitDeny, "VaultRoles"},
 			{"an admin attaches a policy to the writer", req(operator, operator, "iam:AttachRolePolicy", writerRole, true), policy.ExplicitDeny, "VaultRoles"},
+			{"an admin passes the break-glass role to a service", req(operator, operator, "iam:PassRole", breakGlassRole, true), policy.ExplicitDeny, "VaultRoles"},
+			{"an admin stops the trail", req(operator, operator, "cloudtrail:StopLogging", "arn:aws:cloudtrail:us-east-1:"+acctA+":trail/org", true), policy.ExplicitDeny, "VaultTrails"},
 			{"an admin deletes the silence alarm", req(operator, operator, "cloudwatch:DeleteAlarms", alarm, true), policy.ExplicitDeny, "VaultDetection"},
 			{"Account A root leaves the Organization", req(root, root, "organizations:LeaveOrganization", "*", true), policy.ExplicitDeny, "StayInTheOrganization"},
 			{"Account A root closes the account", req(root, root, "account:CloseAccount", "*", true), policy.ExplicitDeny, "StayInTheOrganization"},
@@ -116,6 +118,7 @@ func TestGuardrailsDecide(t *testing.T) {
 			{"Account B PutObject", req(bRole, bRole, "s3:PutObject", objectARN, true), policy.ExplicitDeny, "VaultDepositOnlyByWriter"},
 			{"the writer deposits", req(writerSess, writerRole, "s3:PutObject", objectARN, true), policy.ImplicitDeny, ""},
 			{"the writer over plain HTTP", req(writerSess, writerRole, "s3:PutObject", objectARN, false), policy.ExplicitDeny, "VaultOverTLSOnly"},
+			{"break-glass re-encrypts versions", req(breakSess, breakGlass, "s3:UpdateObjectEncryption", objectARN, true), policy.ExplicitDeny, "VaultNeverReencrypted"},
 			{"break-glass deletes a version (Object Lock still refuses)", req(breakSess, breakGlass, "s3:DeleteObjectVersion", objectARN, true), policy.ImplicitDeny, ""},
 		})
 	})

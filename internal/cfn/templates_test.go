@@ -1053,9 +1053,17 @@ func TestVaultTemplateDetection(t *testing.T) {
 				js, _ := json.Marshal(silence)
 				t.Errorf("CloudTrailSilenceAlarm %s: want PutRequests under cloudtrail/ below 1 for 45 one-minute periods, missing data breaching", js)
 			}
+			// Refusals beyond the writer's own (a 404 per new key, a 412 per race).
 			refused, ok := alarms["RefusedRequestsAlarm"]
-			if !ok || tplPtr(refused.MetricName) != "4xxErrors" || refused.Dimensions[1].Value != "EntireBucket" {
-				t.Errorf("RefusedRequestsAlarm %+v: want 4xxErrors of the whole bucket", refused)
+			if js, _ := json.Marshal(refused); !ok || !strings.Contains(string(js), `"Expression":"FILL(errors, 0) - FILL(puts, 0)"`) ||
+				!strings.Contains(string(js), `"MetricName":"4xxErrors"`) || !strings.Contains(string(js), `"MetricName":"PutRequests"`) ||
+				strings.Count(string(js), `"Value":"EntireBucket"`) != 2 {
+				t.Errorf("RefusedRequestsAlarm %s: want the whole bucket's 4xx errors less its PUT requests", js)
+			}
+			flood, ok := alarms["UploadFloodAlarm"]
+			if !ok || tplPtr(flood.MetricName) != "BytesUploaded" || tplPtr(flood.Period) != "3600" || tplPtr(flood.Threshold) != "1.073741824e+11" {
+				js, _ := json.Marshal(flood)
+				t.Errorf("UploadFloodAlarm %s: want BytesUploaded per hour over 100 GiB", js)
 			}
 			for id, a := range alarms {
 				if !reflect.DeepEqual(a.AlarmActions, []string{c.topic}) {
@@ -1064,8 +1072,8 @@ func TestVaultTemplateDetection(t *testing.T) {
 			}
 			rules := l.GetAllEventsRuleResources()
 			for id, want := range map[string]string{
-				"BreakGlassAssumedRule":  `"roleArn":["arn:aws:iam::` + tplAcctA + `:role/logvault-break-glass"]`,
-				"VaultRolesChangedRule":  `"roleName":["logvault-break-glass","logvault-vault-writer"]`,
+				"BreakGlassAssumedRule":  `"roleArn":[{"equals-ignore-case":"arn:aws:iam::` + tplAcctA + `:role/logvault-break-glass"}]`,
+				"VaultRolesChangedRule":  `"roleName":[{"equals-ignore-case":"logvault-break-glass"},{"equals-ignore-case":"logvault-vault-writer"}]`,
 				"VaultBucketChangedRule": `"bucketName":["` + tplVaultBucket + `"]`,
 			} {
 				r, ok := rules[id]
