@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -336,5 +338,34 @@ func TestAWSCLIInLocalUpEnvironment(t *testing.T) {
 	out, err = run(`aws sts assume-role --role-arn "$VAULT_ROLE_ARN" --role-session-name cli --external-id "$VAULT_EXTERNAL_ID" --query Credentials.AccessKeyId --output text`)
 	if err != nil || !strings.HasPrefix(strings.TrimSpace(out), "ASIA") {
 		t.Errorf("AssumeRole of the writer with the AWS CLI: %v:\n%s", err, out)
+	}
+}
+
+// TestFormUploadRefused: a browser-form upload (POST Object) is a
+// PutObject too: the operator may not deposit that way either.
+func TestFormUploadRefused(t *testing.T) {
+	ctx := context.Background()
+	req, err := s3.NewPresignClient(operator(t)).PresignPostObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(stack.env["VAULT_BUCKET"]), Key: aws.String("cloudtrail/e2e-form/planted.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	form := multipart.NewWriter(&body)
+	for k, v := range req.Values {
+		form.WriteField(k, v)
+	}
+	fw, _ := form.CreateFormFile("file", "planted.json")
+	fw.Write([]byte(`{"Records":[]}`))
+	form.Close()
+	hc := operator(t).Options().HTTPClient.(*http.Client)
+	resp, err := hc.Post(req.URL, form.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(out), "AccessDenied") {
+		t.Errorf("the operator's form upload: %d %s, want 403 AccessDenied", resp.StatusCode, out)
 	}
 }

@@ -206,6 +206,11 @@ func (s *iamService) EvaluatePolicy(access, sessionToken string, actions []auth.
 	for i, res := range resources {
 		allow[i] = make([]bool, len(actions))
 		for j, act := range actions {
+			if act == auth.PutObjectAction && !strings.Contains(strings.TrimPrefix(res, "arn:aws:s3:::"), "/") {
+				// versitygw authorizes a browser-form upload (POST Object)
+				// against the bucket; AWS, against the object it creates.
+				res += "/*"
+			}
 			ok, why := s.authz.allowed(id.account, string(act), res, condition)
 			allow[i][j] = ok
 			if !ok {

@@ -64,6 +64,11 @@ func (g *gate) handle(ctx fiber.Ctx) error {
 		resource += "/" + key
 	}
 	action, headers := gatedAction(ctx.Method(), key != "", q.Has)
+	if action == "s3:PutObject" && key == "" {
+		// A browser-form upload (POST Object) names its key in the form: it
+		// is decided as a PutObject of some object of the bucket.
+		resource += "/*"
+	}
 	if action == "" {
 		return ctx.Next()
 	}
@@ -115,6 +120,9 @@ func gatedAction(method string, object bool, has func(string) bool) (action stri
 			return "s3:RestoreObject", false
 		}
 		return "", false
+	}
+	if method == http.MethodPost && !has("delete") {
+		return "s3:PutObject", true // POST Object (a browser-form upload)
 	}
 	i := map[string]int{http.MethodGet: 0, http.MethodPut: 1, http.MethodDelete: 2}
 	n, ok := i[method]
