@@ -1095,3 +1095,37 @@ func TestVaultTemplateDetection(t *testing.T) {
 		})
 	}
 }
+
+// TestVaultTemplateExactPrincipals: the parameters that name principals
+// take exact names only: no wildcard, no other account's role.
+func TestVaultTemplateExactPrincipals(t *testing.T) {
+	l := loadVaultWith(t, nil)
+	for _, c := range []struct {
+		param string
+		value string
+		ok    bool
+	}{
+		{"FunctionRoleArns", "arn:aws:iam::" + tplAcctB + ":role/logvault-cloudtrail", true},
+		{"FunctionRoleArns", "arn:aws:iam::" + tplAcctB + ":role/path/logvault-billing", true},
+		{"FunctionRoleArns", "arn:aws:iam::" + tplAcctB + ":role/logvault-*", false},
+		{"FunctionRoleArns", "arn:aws:iam::*:role/logvault-cloudtrail", false},
+		{"FunctionRoleArns", "arn:aws:iam::" + tplAcctB + ":root", false},
+		{"BreakGlassRoleName", "logvault-break-glass", true},
+		{"BreakGlassRoleName", "*break-glass", false},
+		{"BreakGlassRoleName", "arn:aws:iam::333333333333:role/break-glass", false},
+		{"BreakGlassRoleName", "path/break-glass", false},
+		{"WriterRoleName", "logvault-vault-writer", true},
+		{"WriterRoleName", "logvault-*", false},
+	} {
+		p, ok := l.Parameters[c.param]
+		if !ok || p.AllowedPattern == nil {
+			t.Fatalf("parameter %s has no AllowedPattern", c.param)
+		}
+		// CloudFormation's patterns are Java regular expressions; these use
+		// only what Go's RE2 reads the same way.
+		re := regexp.MustCompile(*p.AllowedPattern)
+		if got := re.MatchString(c.value); got != c.ok {
+			t.Errorf("%s %q accepted %v, want %v", c.param, c.value, got, c.ok)
+		}
+	}
+}
