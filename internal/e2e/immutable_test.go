@@ -299,6 +299,12 @@ func TestLockedVersionsOutliveRootAndBreakGlass(t *testing.T) {
 	if _, err := bg.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: p.Policy}); err != nil {
 		t.Errorf("break-glass PutBucketPolicy (the same policy): %v", err)
 	}
+	// As on AWS, a policy naming a principal that does not exist is refused.
+	ghost := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444444444444:role/ghost"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::` + *bucket + `/*"}]}`
+	var apiErr smithy.APIError
+	if _, err := bg.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: &ghost}); !errors.As(err, &apiErr) || apiErr.ErrorCode() != "MalformedPolicy" {
+		t.Errorf("PutBucketPolicy naming an unknown principal: %v, want MalformedPolicy", err)
+	}
 	if vs := versions(t, vkey); len(vs) != 1 {
 		t.Errorf("versions %+v, want the one shipped", vs)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gofiber/fiber/v3"
@@ -11,6 +12,8 @@ import (
 	"github.com/versity/versitygw/s3api/middlewares"
 	"github.com/versity/versitygw/s3api/utils"
 	"github.com/versity/versitygw/s3err"
+
+	"github.com/logvault/logvault/internal/policy"
 )
 
 // gate is a middleware in front of versitygw's S3 routes doing the parts
@@ -215,7 +218,11 @@ func (g *gate) bucketPolicy(ctx fiber.Ctx, bucket string) error {
 		ctx.Set("Content-Type", "application/json")
 		return ctx.Status(http.StatusOK).Send(raw)
 	case http.MethodPut:
-		if err := g.iam.authz.putPolicy(bucket, ctx.Body()); err != nil {
+		body := ctx.Body()
+		if err := g.knownPrincipals(body); err != nil {
+			return g.fail(ctx, err)
+		}
+		if err := g.iam.authz.putPolicy(bucket, body); err != nil {
 			return g.fail(ctx, s3err.APIError{Code: "MalformedPolicy", Description: err.Error(), HTTPStatusCode: http.StatusBadRequest})
 		}
 		return ctx.SendStatus(http.StatusNoContent)
@@ -223,6 +230,32 @@ func (g *gate) bucketPolicy(ctx fiber.Ctx, bucket string) error {
 		g.iam.authz.deletePolicy(bucket)
 		return ctx.SendStatus(http.StatusNoContent)
 	}
+}
+
+// knownPrincipals refuses, as AWS does, a policy naming an AWS principal
+// that does not exist (here: that the stack does not know).
+func (g *gate) knownPrincipals(raw []byte) error {
+	d, err := policy.Parse(raw)
+	if err != nil {
+		return nil // putPolicy reports it
+	}
+	var named []string
+	for _, s := range d.Statements {
+		for _, p := range []*policy.Principal{s.Principal, s.NotPrincipal} {
+			if p != nil {
+				named = append(named, p.Values["AWS"]...)
+			}
+		}
+	}
+	named = slices.DeleteFunc(named, func(p string) bool { return p == "*" })
+	unknown, err := g.iam.ResolvePrincipals(named)
+	if err != nil {
+		return err
+	}
+	if len(unknown) > 0 {
+		return s3err.APIError{Code: "MalformedPolicy", Description: "Invalid principal in policy: " + strings.Join(unknown, ", "), HTTPStatusCode: http.StatusBadRequest}
+	}
+	return nil
 }
 
 // fail writes err as S3's XML error document.
