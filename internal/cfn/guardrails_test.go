@@ -3,6 +3,7 @@ package cfn_test
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/logvault/logvault/infra"
@@ -122,4 +123,38 @@ func TestGuardrailsDecide(t *testing.T) {
 			{"break-glass deletes a version (Object Lock still refuses)", req(breakSess, breakGlass, "s3:DeleteObjectVersion", objectARN, true), policy.ImplicitDeny, ""},
 		})
 	})
+}
+
+// TestGuardrailsNotice: the management account is told when the
+// guardrails change or a root session is opened in Account A.
+func TestGuardrailsNotice(t *testing.T) {
+	r, err := cfn.Resolve(infra.GuardrailsTemplate, cfn.Values{
+		Parameters: map[string]string{"VaultAccountId": acctA, "VaultBucketName": bucket, "BreakGlassRoleName": "logvault-break-glass"},
+		Pseudo:     map[string]string{"AWS::Partition": "aws", "AWS::AccountId": "999999999999", "AWS::Region": "us-east-1"},
+		Refs: map[string]string{"AlarmTopic": "arn:aws:sns:us-east-1:999999999999:logvault-guardrails-alarms",
+			"VaultServiceControlPolicy": "p-scp00001", "VaultResourceControlPolicy": "p-rcp00001"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := r.GetAllEventsRuleResources()
+	for id, want := range map[string][]string{
+		"GuardrailsChangedRule": {`"DetachPolicy"`, `"UpdatePolicy"`, `"DeletePolicy"`, `"DisablePolicyType"`, `"RemoveAccountFromOrganization"`},
+		"VaultRootSessionRule":  {`"AssumeRoot"`, `"targetPrincipal":["` + acctA + `"]`},
+	} {
+		rule, ok := rules[id]
+		if !ok {
+			t.Errorf("no %s", id)
+			continue
+		}
+		js, _ := json.Marshal(rule.EventPattern)
+		for _, w := range want {
+			if !strings.Contains(string(js), w) {
+				t.Errorf("%s pattern %s lacks %s", id, js, w)
+			}
+		}
+		if len(rule.Targets) != 1 || rule.Targets[0].Arn != "arn:aws:sns:us-east-1:999999999999:logvault-guardrails-alarms" {
+			t.Errorf("%s targets %+v, want the alarm topic", id, rule.Targets)
+		}
+	}
 }
