@@ -84,14 +84,14 @@ FUZZTIME ?= 4s
 ## fuzz: each fuzz target for FUZZTIME (make fuzz FUZZTIME=10m for a long run)
 # A run that ends with go's own "context deadline exceeded" and no failing
 # input (the fuzz time ran out while a worker was busy, on a loaded
-# machine) is run once more; a failing input always fails.
+# machine) is run again, up to three times; a failing input always fails.
 fuzz:
 	@mkdir -p build; set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
-		for try in 1 2; do \
+		for try in 1 2 3; do \
 			if $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x ./$$pkg > build/fuzz.log 2>&1; then break; fi; \
-			if [ $$try = 1 ] && grep -q 'context deadline exceeded' build/fuzz.log && ! grep -q 'Failing input' build/fuzz.log; then \
+			if [ $$try -lt 3 ] && grep -q 'context deadline exceeded' build/fuzz.log && ! grep -q 'Failing input' build/fuzz.log; then \
 				echo "fuzz $$name: the fuzz time ran out while a worker was busy; running it again"; continue; fi; \
 			cat build/fuzz.log; exit 1; \
 		done; \
