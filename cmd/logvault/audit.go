@@ -15,48 +15,68 @@ import (
 // defaultTemplate is where `logvault audit` looks when --template is not given.
 const defaultTemplate = "infra/vault.yaml"
 
-// auditCmd is `logvault audit`: the static proof, from the vault template's
-// policies, that nothing but the break-glass role can destroy vault data.
+// auditCmd is `logvault audit`: the proof that nobody but the break-glass
+// role can change the vault, from the template or from what is deployed.
 func auditCmd() *cobra.Command {
-	var path string
+	var path, guardrails string
 	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "audit",
-		Short: "Prove from the template's policies that no Account B principal or writer role can perform a destructive S3 action",
-		Long: "Prove from the vault template's bucket policy, trust policy and role policies that no Account B\n" +
-			"principal, the writer role, anonymous callers, other accounts and Account A roles other than\n" +
-			"break-glass can perform any destructive S3 action, and that assuming the writer role needs the\n" +
-			"ExternalId. Prints a table (principal, action, decision, deciding statement, verdict).\n" +
-			"Without --template it reads " + defaultTemplate + " when it exists here, else the copy built into logvault.\n" +
-			"Exits 1 when anything forbidden is allowed or the template cannot be proven.",
+		Short: "Prove, for every S3 action and every principal, that nobody but the break-glass role can do anything to the vault but read and deposit",
+		Long: "Prove, with an IAM policy evaluator, over every action of S3's IAM action list and every kind of principal\n" +
+			"(Account B and its roles, the writer, Account A's administrators other than break-glass, other accounts,\n" +
+			"anonymous, services, and principals an attacker could create that match the policies' patterns), on the\n" +
+			"bucket and any key, over TLS and plain HTTP, that nobody but the break-glass role can do anything but read\n" +
+			"and deposit, that only the writer deposits, that nobody outside Account A reads, that only the function roles\n" +
+			"with the ExternalId assume the writer, that no role of the template can change the writer or break-glass\n" +
+			"role, and that the bucket keeps its history (versioning, Object Lock, lifecycle, replication, encryption,\n" +
+			"ownership, public access). Every value the template's parameters admit is proven too. With --guardrails,\n" +
+			"the Organization's SCP and RCP are proven to bind Account A's root and administrators; without them, what\n" +
+			"only they can bind is reported. Each finding is one line: principal, action, resource, and the statement\n" +
+			"that allows it or the missing Deny. Without --template it reads " + defaultTemplate + " when it exists here,\n" +
+			"else the copy built into logvault. Exit 0 only when nothing is found.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			data, source, err := readTemplate(path)
 			if err != nil {
 				return err
 			}
-			report, err := audit.Run(data)
+			var guard []byte
+			if guardrails != "" {
+				if guard, err = os.ReadFile(guardrails); err != nil {
+					return fmt.Errorf("audit: read guardrails: %w", err)
+				}
+				source += " with " + guardrails
+			}
+			report, err := audit.Run(source, data, guard)
 			if err != nil {
 				return fmt.Errorf("%s: %w", source, err)
 			}
-			out := cmd.OutOrStdout()
-			if jsonOut {
-				err = audit.WriteJSON(out, source, report)
-			} else {
-				err = audit.WriteText(out, source, report)
-			}
-			if err != nil {
-				return err
-			}
-			if !report.OK() {
-				return fmt.Errorf("audit: the proof fails for %s: %d failures", source, len(report.Failures))
-			}
-			return nil
+			return writeAudit(cmd, report, jsonOut)
 		},
 	}
 	cmd.Flags().StringVar(&path, "template", "", "the vault template (default "+defaultTemplate+" if present, else the built-in copy)")
+	cmd.Flags().StringVar(&guardrails, "guardrails", "", "the Organization's guardrails template (infra/guardrails.yaml), proven with the vault")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "machine-readable output")
 	return cmd
+}
+
+// writeAudit prints a report and fails when it found anything.
+func writeAudit(cmd *cobra.Command, report audit.Report, jsonOut bool) error {
+	out := cmd.OutOrStdout()
+	var err error
+	if jsonOut {
+		err = audit.WriteJSON(out, report)
+	} else {
+		err = audit.WriteText(out, report)
+	}
+	if err != nil {
+		return err
+	}
+	if !report.OK() {
+		return fmt.Errorf("audit: %d findings in %s", len(report.Findings), report.Source)
+	}
+	return nil
 }
 
 // readTemplate reads the named template, or the default one.

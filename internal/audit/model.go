@@ -6,15 +6,18 @@ import (
 	"strings"
 )
 
-// modelledKeys are the condition keys whose values the audit knows for
-// each principal and request variant (lower case). Any other key may take
-// a value the requester chooses, or one the audit cannot know.
+// modelledKeys are the condition keys whose values the proof knows for
+// each principal and request (lower case). Any other key may take a value
+// the requester chooses, or one the proof cannot know.
 var modelledKeys = map[string]bool{
-	"aws:principalarn":     true,
-	"aws:principalaccount": true,
-	"aws:resourceaccount":  true, // Account A: the vault's
-	"aws:securetransport":  true, // both values are tried
-	"sts:externalid":       true, // absent, right and wrong are tried
+	"aws:principalarn":          true,
+	"aws:principalaccount":      true,
+	"aws:userid":                true,
+	"aws:resourceaccount":       true, // the vault's account
+	"aws:securetransport":       true, // both values are tried
+	"aws:principalservicename":  true,
+	"aws:principalisawsservice": true,
+	"sts:externalid":            true, // absent, right and wrong are tried
 }
 
 // unmodelledMarker turns an operator into one the evaluator does not know,
@@ -23,21 +26,21 @@ const unmodelledMarker = " [key not modelled by the audit]"
 
 // modelNotes are the assumptions every proof makes.
 var modelNotes = []string{
-	"principals outside Account A (Account B, other accounts, anonymous): their own identity policies are assumed to allow everything; the bucket policy and the trust policy decide",
-	"Account A principals other than the writer and break-glass: identity policies unknown, assumed to allow everything; only the bucket policy's Deny statements protect the vault from them",
-	"the writer role: only the policies the template attaches to it grant (a permissions boundary, session policy or SCP could only take rights away)",
-	"condition keys other than aws:PrincipalArn, aws:PrincipalAccount, aws:ResourceAccount (the vault's account), aws:SecureTransport (true and false tried) and sts:ExternalId (absent, right, wrong tried) are not modelled: such a condition counts as met in an Allow and as unmet in a Deny (so the Denies on request headers, SSE-C, KMS, ACLs, lock headers and storage classes, are not relied on)",
-	"representatives stand for each kind of principal; every further principal the policies name is checked too",
-	"out of scope: the Account A root user (AWS always lets it replace the bucket policy), the break-glass role and whoever may change its trust policy",
+	"principals of other accounts (Account B's included) and anonymous callers: their own identity policies are assumed to allow everything; only the vault's side can stop them",
+	"Account A principals other than the writer, the break-glass role and the template's roles: administrators whose identity policy allows * on *",
+	"roles of the template: only the policies the template attaches to them grant (a boundary, session policy or SCP could only take rights away)",
+	"object actions are asked for a key no policy names and for a key of every object pattern the policies name",
+	"condition keys other than aws:PrincipalArn, aws:PrincipalAccount, aws:userid, aws:ResourceAccount, aws:SecureTransport (true and false), aws:PrincipalServiceName, aws:PrincipalIsAWSService and sts:ExternalId (absent, right, wrong) are not modelled: a condition on one counts as met in an Allow and unmet in a Deny, so a Deny resting on the region, a tag or a request header protects nothing here",
+	"patterns in Principal, aws:PrincipalArn, aws:PrincipalAccount and aws:userid are instantiated with principals an attacker could create that match them",
 }
 
-// makeUnmodelledUnknown rewrites, in place, every condition on a key the
-// audit does not model so the evaluator treats it as unknown, and returns
-// one note per rewritten condition.
-func makeUnmodelledUnknown(d doc) []string {
+// unmodelled rewrites, in place, every condition of d on a key the proof
+// does not model so the evaluator treats it as unknown, and returns a
+// note per rewritten condition.
+func unmodelled(d Doc) []string {
 	var notes []string
-	for i := range d.d.Statements {
-		s := &d.d.Statements[i]
+	for i := range d.D.Statements {
+		s := &d.D.Statements[i]
 		if len(s.Condition) == 0 {
 			continue
 		}
@@ -52,19 +55,14 @@ func makeUnmodelledUnknown(d doc) []string {
 		}
 		sort.Strings(ops)
 		for _, op := range ops {
-			keys := make([]string, 0, len(s.Condition[op]))
-			for k := range s.Condition[op] {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
+			for _, k := range sortedKeys(s.Condition[op]) {
 				target := op
-				if !modelledKeys[strings.ToLower(k)] {
+				if !modelledKeys[strings.ToLower(k)] && !strings.HasSuffix(op, unmodelledMarker) {
 					target = op + unmodelledMarker
 					if s.Effect == "Deny" {
-						notes = append(notes, fmt.Sprintf("%s: %s: %s %s: condition key not modelled: this Deny is not relied on", d.name, id, op, k))
+						notes = append(notes, fmt.Sprintf("%s: %s: %s %s: condition key not modelled: this Deny is not relied on", d.Name, id, op, k))
 					} else {
-						notes = append(notes, fmt.Sprintf("%s: %s: %s %s: condition key not modelled, this Allow is counted as granting", d.name, id, op, k))
+						notes = append(notes, fmt.Sprintf("%s: %s: %s %s: condition key not modelled, this Allow is counted as granting", d.Name, id, op, k))
 					}
 				}
 				if out[target] == nil {

@@ -1,290 +1,696 @@
 package audit
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"regexp"
 	"slices"
-	"sort"
+	"strconv"
 	"strings"
 
-	"github.com/awslabs/goformation/v7/cloudformation"
-	"github.com/awslabs/goformation/v7/cloudformation/s3"
+	"github.com/awslabs/goformation/v7/intrinsics"
 
 	"github.com/logvault/logvault/internal/cfn"
 	"github.com/logvault/logvault/internal/policy"
 )
 
-// The symbolic deployment the template is resolved for. The values are
-// concrete so the evaluator can match them, but they stand for any
-// deployment: Account A holds the vault, Account B runs the functions.
-const (
-	AccountA   = "111111111111" // the vault account
-	AccountB   = "222222222222" // the functions' account (TrustedAccountId)
-	AccountC   = "333333333333" // any other account
-	ExternalID = "audit-placeholder-external-id"
-	BucketName = "vault-bucket" // the vault bucket, when the template does not name it
-
-	// BreakGlassRoleName names the only principal the template may exempt from its Denies.
-	BreakGlassRoleName = "logvault-break-glass"
-	// BreakGlassRoleARN is that role's ARN.
-	BreakGlassRoleARN = "arn:aws:iam::" + AccountA + ":role/" + BreakGlassRoleName
-	// FunctionRoleARNs matches Account B's logvault function roles (the
-	// FunctionRoleArns the template is given, see functionRoles).
-	FunctionRoleARNs = "arn:aws:iam::" + AccountB + ":role/logvault-*"
-
-	defaultWriterName = "logvault-vault-writer"
-	generatedRoleName = "logvault-vault-WriterRole-GENERATED" // what CloudFormation would invent without RoleName
-	wrongExternalID   = "not-the-external-id"
-)
-
-// doc is a parsed policy with the name it is reported under.
-type doc struct {
-	name string
-	d    *policy.Document
+// canonicalParams are the parameter values of the symbolic deployment; a
+// parameter not named here takes its Default, or a placeholder.
+func canonicalParams() map[string]string {
+	return map[string]string{
+		"TrustedAccountId":   AccountB,
+		"ExternalId":         ExternalID,
+		"BreakGlassRoleName": BreakGlassRoleName,
+		"BreakGlassRoleArn":  BreakGlassRoleARN, // templates of before BreakGlassRoleName
+		"FunctionRoleArns":   strings.Join(functionRoles, ","),
+		"VaultAccountId":     AccountA,
+		"VaultBucketName":    BucketName,
+	}
 }
 
-// vault is the resolved template: what the proof evaluates.
-type vault struct {
-	bucketName, bucketARN string
-	writerName, writerARN string
-	bucketPolicy          doc
-	trust                 doc
-	writerPolicies        []doc    // identity policies of the writer role
-	findings              []string // template settings that break the vault by themselves
-	notes                 []string // what the proof assumed
+// breakGlassParams name the exempt principal: what they admit is the
+// exemption.
+var breakGlassParams = map[string]bool{"BreakGlassRoleName": true, "BreakGlassRoleArn": true}
+
+// templateParam is a parameter as the template declares it.
+type templateParam struct {
+	Type           string
+	Default        any
+	AllowedPattern string
+	AllowedValues  []any
+	MinLength      *int
+	MaxLength      *int
+	MinValue       *float64
+	MaxValue       *float64
 }
 
-func (v *vault) objectARN() string { return v.bucketARN + "/any/key" }
-
-func (v *vault) writerSession() string {
-	return "arn:aws:sts::" + AccountA + ":assumed-role/" + v.writerName + "/s"
+// resource is a resource as the template declares it.
+type resource struct {
+	Type       string
+	Properties map[string]any
 }
 
-// functionRoles are the exact FunctionRoleArns the template is given:
-// template.yaml's roles, which FunctionRoleARNs stands for.
-var functionRoles = []string{
-	"arn:aws:iam::" + AccountB + ":role/logvault-cloudtrail",
-	"arn:aws:iam::" + AccountB + ":role/logvault-billing",
-	"arn:aws:iam::" + AccountB + ":role/logvault-applogs",
+// rawTemplate is what the loader reads before resolving.
+type rawTemplate struct {
+	Parameters map[string]templateParam
+	Conditions map[string]any
+	Resources  map[string]resource
 }
 
-func values(bucketName, writerARN, writerName string) cfn.Values {
-	v := cfn.VaultDeployment{
-		VaultAccount: AccountA, TrustedAccount: AccountB, FunctionRoleARNs: functionRoles, ExternalID: ExternalID,
-		BreakGlassRoleName: BreakGlassRoleName, BucketName: bucketName, WriterRoleName: writerName, WriterRoleARN: writerARN,
-	}.Values()
-	// Templates of before BreakGlassRoleName named the role by ARN.
-	v.Parameters["BreakGlassRoleArn"] = BreakGlassRoleARN
+// relevant reports whether a parameter can change what the proof reads:
+// it is referred to, directly or through a condition, by an S3 or IAM
+// resource.
+func (t rawTemplate) relevant(param string) bool {
+	mentions := func(x any, name string) bool {
+		js, _ := json.Marshal(x)
+		s := string(js)
+		return strings.Contains(s, `"Ref":"`+name+`"`) || strings.Contains(s, "${"+name+"}") || strings.Contains(s, `"`+name+`"`)
+	}
+	for id, r := range t.Resources {
+		if !strings.HasPrefix(r.Type, "AWS::IAM::") && !strings.HasPrefix(r.Type, "AWS::S3::") {
+			continue
+		}
+		_ = id
+		if mentions(r.Properties, param) {
+			return true
+		}
+		for c, def := range t.Conditions {
+			if mentions(def, param) && mentions(r.Properties, c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func parseRaw(data []byte) (rawTemplate, error) {
+	var t rawTemplate
+	js, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+	if err != nil {
+		return t, fmt.Errorf("audit: parse template: %w", err)
+	}
+	if err := json.Unmarshal(js, &t); err != nil {
+		return t, fmt.Errorf("audit: parse template: %w", err)
+	}
+	return t, nil
+}
+
+// values builds what CloudFormation would know for one deployment: the
+// parameters (over the canonical ones), and the physical names and
+// attributes of every resource.
+func values(raw rawTemplate, params map[string]string, names map[string]string) cfn.Values {
+	v := cfn.Values{Parameters: map[string]string{}, Refs: map[string]string{}, Attrs: map[string]string{},
+		Pseudo: map[string]string{
+			"AWS::AccountId": AccountA, "AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::URLSuffix": "amazonaws.com",
+			"AWS::StackName": "logvault-vault", "AWS::StackId": "arn:aws:cloudformation:us-east-1:" + AccountA + ":stack/logvault-vault/audit",
+			"AWS::NotificationARNs": "",
+		}}
+	for name, p := range raw.Parameters {
+		if p.Default == nil {
+			// A required parameter the symbolic deployment has no value for.
+			if p.Type == "Number" {
+				v.Parameters[name] = "1"
+			} else {
+				v.Parameters[name] = "audit-placeholder"
+			}
+		}
+	}
+	for k, val := range params {
+		if _, declared := raw.Parameters[k]; declared || breakGlassParams[k] {
+			v.Parameters[k] = val
+		}
+	}
+	for id, r := range raw.Resources {
+		name := names["resource:"+id]
+		if name == "" {
+			name = generated(id, r.Type)
+		}
+		svc := "unknown"
+		if parts := strings.Split(r.Type, "::"); len(parts) > 1 {
+			svc = strings.ToLower(parts[1])
+		}
+		arn := "arn:aws:" + svc + ":us-east-1:" + AccountA + ":" + name
+		ref := name
+		switch r.Type {
+		case "AWS::S3::Bucket":
+			arn = "arn:aws:s3:::" + name
+		case "AWS::IAM::Role":
+			arn = "arn:aws:iam::" + AccountA + ":role" + pathOr(names["path:"+id]) + name
+			v.Attrs[id+".RoleId"] = uniqueID("AROA", arn)
+		case "AWS::IAM::User":
+			arn = "arn:aws:iam::" + AccountA + ":user" + pathOr(names["path:"+id]) + name
+		case "AWS::IAM::Group":
+			arn = "arn:aws:iam::" + AccountA + ":group/" + name
+		case "AWS::IAM::ManagedPolicy":
+			arn = "arn:aws:iam::" + AccountA + ":policy/" + name
+			ref = arn
+		case "AWS::SNS::Topic", "AWS::SQS::Queue":
+			ref = arn
+		}
+		v.Refs[id] = ref
+		v.Attrs[id+".Arn"] = arn
+		for _, attr := range []string{"Name", "TopicName", "QueueName", "Id", "DomainName", "RegionalDomainName"} {
+			v.Attrs[id+"."+attr] = name
+		}
+	}
 	return v
 }
 
-func roleARN(path, name string) string {
-	if path == "" {
-		path = "/"
+// generated is the name CloudFormation gives a resource that names none.
+func generated(id, typ string) string {
+	if typ == "AWS::S3::Bucket" {
+		return "logvault-vault-" + strings.ToLower(id) + "-generated"
 	}
-	if !strings.HasPrefix(path, "/") {
-		path = "/" + path
-	}
-	if !strings.HasSuffix(path, "/") {
-		path += "/"
-	}
-	return "arn:aws:iam::" + AccountA + ":role" + path + name
+	return "logvault-vault-" + id + "-GENERATED"
 }
 
-// load resolves the template. The bucket's and the writer's names come
-// from the template itself (a second pass when they differ from the
-// defaults), so GetAtt agrees with what CloudFormation would create.
-func load(template []byte) (*vault, error) {
-	bucketName, writerName, writerPath := BucketName, defaultWriterName, "/"
-	var tmpl *cloudformation.Template
-	for pass := 0; pass < 2; pass++ {
+func pathOr(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+// loaded is a template resolved for one deployment, with the model.
+type loaded struct {
+	vault       *Vault
+	fingerprint string // what the proof reads, as resolved
+}
+
+// load resolves the vault template (and the guardrails, when given) for
+// one set of parameter values. The bucket's and the roles' names come from
+// the template itself (a second pass when they differ from the generated
+// ones), so ARNs agree with what CloudFormation would create.
+func load(raw rawTemplate, data, guardrails []byte, params map[string]string) (*loaded, error) {
+	names := map[string]string{}
+	var r *cfn.Resolved
+	for pass := 0; pass < 3; pass++ {
+		p := canonicalParams()
+		for k, val := range params {
+			p[k] = val
+		}
 		var err error
-		tmpl, err = cfn.Load(template, values(bucketName, roleARN(writerPath, writerName), writerName))
-		if err != nil {
+		if r, err = cfn.Resolve(data, values(raw, p, names)); err != nil {
 			return nil, fmt.Errorf("audit: %w", err)
 		}
-		b, err := tmpl.GetS3BucketWithName("VaultBucket")
-		if err != nil {
-			return nil, fmt.Errorf("audit: the template has no VaultBucket (AWS::S3::Bucket): %w", err)
+		next := map[string]string{}
+		res, _ := r.Raw["Resources"].(map[string]any)
+		for id, x := range res {
+			props, _ := x.(map[string]any)["Properties"].(map[string]any)
+			for _, key := range []string{"BucketName", "RoleName", "UserName", "GroupName", "ManagedPolicyName", "TopicName"} {
+				if s, ok := props[key].(string); ok && s != "" {
+					next["resource:"+id] = s
+				}
+			}
+			if s, ok := props["Path"].(string); ok && s != "" {
+				next["path:"+id] = s
+			} else {
+				next["path:"+id] = "/"
+			}
 		}
-		r, err := tmpl.GetIAMRoleWithName("WriterRole")
-		if err != nil {
-			return nil, fmt.Errorf("audit: the template has no WriterRole (AWS::IAM::Role): %w", err)
+		if b := next["resource:VaultBucket"]; b != "" {
+			next["bucket"] = b
 		}
-		nb, nw, np := BucketName, generatedRoleName, "/"
-		if b.BucketName != nil && *b.BucketName != "" {
-			nb = *b.BucketName
+		if w := next["resource:WriterRole"]; w != "" {
+			next["writer"] = w
 		}
-		if r.RoleName != nil && *r.RoleName != "" {
-			nw = *r.RoleName
-		}
-		if r.Path != nil && *r.Path != "" {
-			np = *r.Path
-		}
-		if nb == bucketName && nw == writerName && np == writerPath {
+		if fmt.Sprint(next) == fmt.Sprint(names) {
 			break
 		}
-		if pass == 1 {
-			return nil, fmt.Errorf("audit: the names of VaultBucket and WriterRole do not settle (%s, %s)", nb, nw)
+		if pass == 2 {
+			return nil, fmt.Errorf("audit: the names of the template's resources do not settle")
 		}
-		bucketName, writerName, writerPath = nb, nw, np
+		names = next
 	}
+	v, err := model(r, raw)
+	if err != nil {
+		return nil, err
+	}
+	bg := canonicalParams()
+	for k, val := range params {
+		bg[k] = val
+	}
+	switch {
+	case raw.Parameters["BreakGlassRoleName"].Type != "":
+		v.BreakGlassARN = "arn:aws:iam::" + AccountA + ":role/" + paramValue(raw, bg, "BreakGlassRoleName")
+	case raw.Parameters["BreakGlassRoleArn"].Type != "":
+		v.BreakGlassARN = paramValue(raw, bg, "BreakGlassRoleArn")
+	default:
+		v.BreakGlassARN = BreakGlassRoleARN
+	}
+	if guardrails != nil {
+		if err := v.loadGuardrails(guardrails); err != nil {
+			return nil, err
+		}
+	}
+	fp, _ := json.Marshal(proofInputs(r.Raw))
+	return &loaded{vault: v, fingerprint: string(fp) + "|" + v.BreakGlassARN}, nil
+}
 
-	v := &vault{
-		bucketName: bucketName,
-		bucketARN:  "arn:aws:s3:::" + bucketName,
-		writerName: writerName,
-		writerARN:  roleARN(writerPath, writerName),
+// paramValue is the value a parameter takes: given, else its Default.
+func paramValue(raw rawTemplate, given map[string]string, name string) string {
+	if s, ok := given[name]; ok {
+		return s
 	}
-	bucket, _ := tmpl.GetS3BucketWithName("VaultBucket")
-	v.checkBucket(bucket)
-	if err := v.loadBucketPolicy(tmpl); err != nil {
-		return nil, err
+	if d := raw.Parameters[name].Default; d != nil {
+		return fmt.Sprint(d)
 	}
-	if err := v.loadWriter(tmpl); err != nil {
-		return nil, err
+	return ""
+}
+
+// proofInputs are the resources the proof reads.
+func proofInputs(raw map[string]any) map[string]any {
+	out := map[string]any{}
+	res, _ := raw["Resources"].(map[string]any)
+	for id, x := range res {
+		t, _ := x.(map[string]any)["Type"].(string)
+		if strings.HasPrefix(t, "AWS::IAM::") || strings.HasPrefix(t, "AWS::S3::") {
+			out[id] = x
+		}
+	}
+	return out
+}
+
+// model reads the resolved template: the vault bucket and its settings,
+// its policy, the writer, and every IAM role, user and group.
+func model(r *cfn.Resolved, raw rawTemplate) (*Vault, error) {
+	res, _ := r.Raw["Resources"].(map[string]any)
+	props := func(id string) map[string]any {
+		p, _ := res[id].(map[string]any)["Properties"].(map[string]any)
+		return p
+	}
+	typ := func(id string) string { t, _ := res[id].(map[string]any)["Type"].(string); return t }
+	if typ("VaultBucket") != "AWS::S3::Bucket" {
+		return nil, errors.New("audit: the template has no VaultBucket (AWS::S3::Bucket), so nothing can be proven")
+	}
+	if typ("WriterRole") != "AWS::IAM::Role" {
+		return nil, errors.New("audit: the template has no WriterRole (AWS::IAM::Role), so nothing can be proven")
+	}
+	v := &Vault{AccountA: AccountA, TrustedAccount: AccountB, FunctionRoles: functionRoles}
+	v.BucketName = nameOf(props("VaultBucket"), "BucketName", "VaultBucket", "AWS::S3::Bucket")
+	v.Bucket = bucketProperties(props("VaultBucket"))
+	var policies []string
+	for _, id := range sortedKeys(res) {
+		if typ(id) == "AWS::S3::BucketPolicy" && props(id)["Bucket"] == v.BucketName {
+			policies = append(policies, id)
+		}
+	}
+	switch len(policies) {
+	case 0:
+	case 1:
+		d, err := parseDoc(policies[0], props(policies[0])["PolicyDocument"])
+		if err != nil {
+			return nil, err
+		}
+		v.BucketPolicy = &d
+	default:
+		return nil, fmt.Errorf("audit: %s are all bucket policies of the vault; which one S3 keeps is undefined", strings.Join(policies, ", "))
+	}
+	managed := map[string]Doc{} // a template's managed policies by ARN
+	for _, id := range sortedKeys(res) {
+		if typ(id) == "AWS::IAM::ManagedPolicy" {
+			d, err := parseDoc(id, props(id)["PolicyDocument"])
+			if err != nil {
+				return nil, err
+			}
+			managed["arn:aws:iam::"+AccountA+":policy/"+nameOf(props(id), "ManagedPolicyName", id, typ(id))] = d
+		}
+	}
+	groups := map[string][]Doc{}
+	for _, id := range sortedKeys(res) {
+		if typ(id) == "AWS::IAM::Group" {
+			docs, notes, err := identityDocs(id, props(id), managed)
+			if err != nil {
+				return nil, err
+			}
+			v.Notes = append(v.Notes, notes...)
+			groups[nameOf(props(id), "GroupName", id, typ(id))] = docs
+		}
+	}
+	for _, id := range sortedKeys(res) {
+		p := props(id)
+		switch typ(id) {
+		case "AWS::IAM::Role", "AWS::IAM::User":
+			kindName, nameKey := "role", "RoleName"
+			if typ(id) == "AWS::IAM::User" {
+				kindName, nameKey = "user", "UserName"
+			}
+			path, _ := p["Path"].(string)
+			if path == "" {
+				path = "/"
+			}
+			name := nameOf(p, nameKey, id, typ(id))
+			role := &Role{Name: id, ARN: "arn:aws:iam::" + AccountA + ":" + kindName + path + name}
+			if kindName == "role" {
+				trust, err := parseDoc(id+" trust policy", p["AssumeRolePolicyDocument"])
+				if err != nil {
+					return nil, err
+				}
+				role.Trust = &trust
+			}
+			docs, notes, err := identityDocs(id, p, managed)
+			if err != nil {
+				return nil, err
+			}
+			v.Notes = append(v.Notes, notes...)
+			role.Policies = docs
+			if gs, ok := p["Groups"].([]any); ok {
+				for _, g := range gs {
+					role.Policies = append(role.Policies, groups[fmt.Sprint(g)]...)
+				}
+			}
+			v.Roles = append(v.Roles, role)
+			if id == "WriterRole" {
+				v.WriterName, v.WriterARN = name, role.ARN
+			}
+		}
+	}
+	// Policies attached to roles, users and groups as resources of their own.
+	for _, id := range sortedKeys(res) {
+		p := props(id)
+		switch typ(id) {
+		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy", "AWS::IAM::UserPolicy", "AWS::IAM::GroupPolicy":
+		default:
+			continue
+		}
+		d, err := parseDoc(id, p["PolicyDocument"])
+		if err != nil {
+			return nil, err
+		}
+		for _, role := range v.Roles {
+			name := role.ARN[strings.LastIndexByte(role.ARN, '/')+1:]
+			attached := slices.Contains(asStrings(p["Roles"]), name) || slices.Contains(asStrings(p["Users"]), name) ||
+				p["RoleName"] == name || p["UserName"] == name
+			for _, g := range asStrings(p["Groups"]) {
+				attached = attached || groupOf(props, res, role, g)
+			}
+			if g, ok := p["GroupName"].(string); ok {
+				attached = attached || groupOf(props, res, role, g)
+			}
+			if attached {
+				role.Policies = append(role.Policies, d)
+			}
+		}
 	}
 	return v, nil
 }
 
-// checkBucket records the bucket settings that would lose history without
-// any request: versioning off, lifecycle expiry.
-func (v *vault) checkBucket(b *s3.Bucket) {
-	switch {
-	case b.VersioningConfiguration == nil:
-		v.findings = append(v.findings, "NOT VERSIONED: VaultBucket has no VersioningConfiguration (an overwrite would destroy the previous object)")
-	case b.VersioningConfiguration.Status != "Enabled":
-		v.findings = append(v.findings, fmt.Sprintf("NOT VERSIONED: VaultBucket VersioningConfiguration Status is %q, not Enabled (an overwrite would destroy the previous object)", b.VersioningConfiguration.Status))
+// groupOf reports whether the user role is in the group named g.
+func groupOf(props func(string) map[string]any, res map[string]any, role *Role, g string) bool {
+	if !strings.Contains(role.ARN, ":user/") {
+		return false
 	}
-	if b.LifecycleConfiguration != nil {
-		for i, r := range b.LifecycleConfiguration.Rules {
-			if r.Status != "Enabled" {
-				continue
-			}
-			id := fmt.Sprintf("#%d", i)
-			if r.Id != nil && *r.Id != "" {
-				id = *r.Id
-			}
-			var what []string
-			if r.ExpirationInDays != nil || r.ExpirationDate != nil {
-				what = append(what, "expires current versions")
-			}
-			if r.NoncurrentVersionExpiration != nil || r.NoncurrentVersionExpirationInDays != nil {
-				what = append(what, "deletes noncurrent versions")
-			}
-			if len(what) > 0 {
-				v.findings = append(v.findings, fmt.Sprintf("LIFECYCLE: VaultBucket lifecycle rule %s %s", id, strings.Join(what, " and ")))
-			}
-		}
-	}
-	enforced := false
-	if b.OwnershipControls != nil {
-		for _, r := range b.OwnershipControls.Rules {
-			enforced = enforced || (r.ObjectOwnership != nil && *r.ObjectOwnership == "BucketOwnerEnforced")
-		}
-	}
-	if !enforced {
-		v.notes = append(v.notes, "VaultBucket: ObjectOwnership is not BucketOwnerEnforced, so ACLs are enabled; grants made by ACLs are not modelled (the Deny statements still override them)")
-	}
+	p := props(role.Name)
+	return slices.Contains(asStrings(p["Groups"]), g)
 }
 
-func (v *vault) loadBucketPolicy(tmpl *cloudformation.Template) error {
-	bp, err := tmpl.GetS3BucketPolicyWithName("VaultBucketPolicy")
-	if err != nil {
-		return fmt.Errorf("audit: the template has no VaultBucketPolicy (AWS::S3::BucketPolicy), so nothing can be proven: %w", err)
-	}
-	if bp.Bucket != v.bucketName {
-		return fmt.Errorf("audit: VaultBucketPolicy applies to bucket %q, not to VaultBucket (%q)", bp.Bucket, v.bucketName)
-	}
-	all := tmpl.GetAllS3BucketPolicyResources()
-	for _, name := range sortedKeys(all) {
-		if name != "VaultBucketPolicy" && all[name].Bucket == v.bucketName {
-			return fmt.Errorf("audit: both VaultBucketPolicy and %s are bucket policies of VaultBucket; which one S3 keeps is undefined", name)
-		}
-	}
-	d, err := parsePolicy("VaultBucketPolicy", bp.PolicyDocument)
-	if err != nil {
-		return err
-	}
-	v.bucketPolicy = doc{"VaultBucketPolicy", d}
-	return nil
-}
-
-func (v *vault) loadWriter(tmpl *cloudformation.Template) error {
-	r, err := tmpl.GetIAMRoleWithName("WriterRole")
-	if err != nil {
-		return fmt.Errorf("audit: the template has no WriterRole (AWS::IAM::Role): %w", err)
-	}
-	if r.AssumeRolePolicyDocument == nil {
-		return fmt.Errorf("audit: WriterRole has no AssumeRolePolicyDocument")
-	}
-	trust, err := parsePolicy("WriterRole trust policy", r.AssumeRolePolicyDocument)
-	if err != nil {
-		return err
-	}
-	v.trust = doc{"WriterRole trust policy", trust}
-	for _, p := range r.Policies {
-		name := "WriterRole policy " + p.PolicyName
-		d, err := parsePolicy(name, p.PolicyDocument)
+// identityDocs are a role's, user's or group's inline and managed policies;
+// a managed policy the template does not define has unknown content and
+// is counted as allowing everything.
+func identityDocs(id string, p map[string]any, managed map[string]Doc) ([]Doc, []string, error) {
+	var docs []Doc
+	var notes []string
+	pols, _ := p["Policies"].([]any)
+	for _, x := range pols {
+		m, _ := x.(map[string]any)
+		d, err := parseDoc(fmt.Sprintf("%s policy %v", id, m["PolicyName"]), m["PolicyDocument"])
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		v.writerPolicies = append(v.writerPolicies, doc{name, d})
+		docs = append(docs, d)
 	}
-	// Policies the template attaches to the writer as separate resources.
-	attached := func(roles []string) bool { return slices.Contains(roles, v.writerName) }
-	extra := map[string]any{}
-	for name, p := range tmpl.GetAllIAMPolicyResources() {
-		if attached(p.Roles) {
-			extra[name] = p.PolicyDocument
+	for _, arn := range asStrings(p["ManagedPolicyArns"]) {
+		if d, ok := managed[arn]; ok {
+			docs = append(docs, d)
+			continue
 		}
-	}
-	for name, p := range tmpl.GetAllIAMManagedPolicyResources() {
-		if attached(p.Roles) {
-			extra[name] = p.PolicyDocument
-		}
-	}
-	for name, p := range tmpl.GetAllIAMRolePolicyResources() {
-		if p.RoleName == v.writerName {
-			extra[name] = p.PolicyDocument
-		}
-	}
-	for _, name := range sortedKeys(extra) {
-		d, err := parsePolicy(name, extra[name])
-		if err != nil {
-			return err
-		}
-		v.writerPolicies = append(v.writerPolicies, doc{name, d})
-	}
-	// A managed policy defined outside the template has unknown content:
-	// count it as allowing everything.
-	for _, arn := range r.ManagedPolicyArns {
-		name := "WriterRole managed policy " + arn
-		d := &policy.Document{Version: "2012-10-17", Statements: []policy.Statement{{
+		name := id + " managed policy " + arn
+		docs = append(docs, Doc{Name: name, D: &policy.Document{Version: "2012-10-17", Statements: []policy.Statement{{
 			Sid: "ManagedPolicy(" + arn + ")", Effect: "Allow", Action: []string{"*"}, Resource: []string{"*"},
-		}}}
-		v.writerPolicies = append(v.writerPolicies, doc{name, d})
-		v.notes = append(v.notes, name+": defined outside the template, assumed to allow every action")
+		}}}})
+		notes = append(notes, name+": defined outside the template, assumed to allow every action")
+	}
+	return docs, notes, nil
+}
+
+func nameOf(p map[string]any, key, id, typ string) string {
+	if s, ok := p[key].(string); ok && s != "" {
+		return s
+	}
+	return generated(id, typ)
+}
+
+func asStrings(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
 	}
 	return nil
 }
 
-func parsePolicy(name string, raw any) (*policy.Document, error) {
+func parseDoc(name string, raw any) (Doc, error) {
 	js, err := cfn.PolicyJSON(raw)
 	if err != nil {
-		return nil, fmt.Errorf("audit: %s: %w", name, err)
+		return Doc{}, fmt.Errorf("audit: %s: %w", name, err)
 	}
 	d, err := policy.Parse(js)
 	if err != nil {
-		return nil, fmt.Errorf("audit: %s: %w", name, err)
+		return Doc{}, fmt.Errorf("audit: %s: %w", name, err)
 	}
-	return d, nil
+	return Doc{Name: name, D: d}, nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// bucketProperties reads the settings of an AWS::S3::Bucket.
+func bucketProperties(p map[string]any) Properties {
+	get := func(m any, path ...string) any {
+		for _, k := range path {
+			mm, ok := m.(map[string]any)
+			if !ok {
+				return nil
+			}
+			m = mm[k]
+		}
+		return m
 	}
-	sort.Strings(keys)
-	return keys
+	str := func(x any) string { s, _ := x.(string); return s }
+	b := Properties{Lifecycle: map[string][]string{}}
+	b.Versioning = str(get(p, "VersioningConfiguration", "Status"))
+	b.ObjectLock = get(p, "ObjectLockEnabled") == true || str(get(p, "ObjectLockConfiguration", "ObjectLockEnabled")) == "Enabled"
+	b.LockMode = str(get(p, "ObjectLockConfiguration", "Rule", "DefaultRetention", "Mode"))
+	if d, ok := get(p, "ObjectLockConfiguration", "Rule", "DefaultRetention", "Days").(float64); ok {
+		b.LockDays = int(d)
+	}
+	if y, ok := get(p, "ObjectLockConfiguration", "Rule", "DefaultRetention", "Years").(float64); ok {
+		b.LockYears = int(y)
+	}
+	rules, _ := get(p, "LifecycleConfiguration", "Rules").([]any)
+	for i, x := range rules {
+		r, _ := x.(map[string]any)
+		if str(r["Status"]) != "Enabled" {
+			continue
+		}
+		id := str(r["Id"])
+		if id == "" {
+			id = "#" + strconv.Itoa(i)
+		}
+		for _, k := range sortedKeys(r) {
+			switch k {
+			case "Id", "Status", "Prefix", "TagFilters", "ObjectSizeGreaterThan", "ObjectSizeLessThan":
+			case "ExpirationDate", "ExpirationInDays", "ExpiredObjectDeleteMarker":
+				b.Lifecycle[id] = append(b.Lifecycle[id], "expires current versions ("+k+")")
+			case "Transition", "Transitions":
+				b.Lifecycle[id] = append(b.Lifecycle[id], "transitions current versions to an archive class ("+k+")")
+			case "NoncurrentVersionExpiration", "NoncurrentVersionExpirationInDays":
+				b.Lifecycle[id] = append(b.Lifecycle[id], "deletes noncurrent versions ("+k+")")
+			case "NoncurrentVersionTransition", "NoncurrentVersionTransitions":
+				b.Lifecycle[id] = append(b.Lifecycle[id], "transitions noncurrent versions to an archive class ("+k+")")
+			default:
+				b.Lifecycle[id] = append(b.Lifecycle[id], k)
+			}
+		}
+	}
+	reps, _ := get(p, "ReplicationConfiguration", "Rules").([]any)
+	for _, x := range reps {
+		b.Replication = append(b.Replication, Destination{Bucket: str(get(x, "Destination", "Bucket")), Account: str(get(x, "Destination", "Account"))})
+	}
+	invs, _ := get(p, "InventoryConfigurations").([]any)
+	for _, x := range invs {
+		b.Inventory = append(b.Inventory, Destination{Bucket: str(get(x, "Destination", "BucketArn")), Account: str(get(x, "Destination", "BucketAccountId"))})
+	}
+	ans, _ := get(p, "AnalyticsConfigurations").([]any)
+	for _, x := range ans {
+		if d := get(x, "StorageClassAnalysis", "DataExport", "Destination"); d != nil {
+			b.Analytics = append(b.Analytics, Destination{Bucket: str(get(d, "BucketArn")), Account: str(get(d, "BucketAccountId"))})
+		}
+	}
+	if get(p, "LoggingConfiguration") != nil {
+		b.Logging = str(get(p, "LoggingConfiguration", "DestinationBucketName"))
+		if b.Logging == "" {
+			b.Logging = "the bucket itself"
+		}
+	}
+	sse, _ := get(p, "BucketEncryption", "ServerSideEncryptionConfiguration").([]any)
+	for _, x := range sse {
+		if a := str(get(x, "ServerSideEncryptionByDefault", "SSEAlgorithm")); a != "" {
+			b.DefaultEncryption = a
+		}
+		for _, t := range asStrings(get(x, "BlockedEncryptionTypes", "EncryptionType")) {
+			b.SSECBlocked = b.SSECBlocked || t == "SSE-C"
+		}
+	}
+	for i, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
+		b.PublicAccessBlock[i] = get(p, "PublicAccessBlockConfiguration", k) == true
+	}
+	owners, _ := get(p, "OwnershipControls", "Rules").([]any)
+	for _, x := range owners {
+		b.Ownership = str(get(x, "ObjectOwnership"))
+	}
+	return b
+}
+
+// loadGuardrails reads the SCP and RCP infra/guardrails.yaml attaches to
+// Account A, resolved for the same deployment.
+func (v *Vault) loadGuardrails(data []byte) error {
+	r, err := cfn.Resolve(data, cfn.Values{
+		Parameters: map[string]string{"VaultAccountId": v.AccountA, "VaultBucketName": v.BucketName,
+			"BreakGlassRoleName": v.BreakGlassARN[strings.LastIndexByte(v.BreakGlassARN, '/')+1:], "WriterRoleName": v.WriterName},
+		Pseudo: map[string]string{"AWS::Partition": "aws", "AWS::AccountId": "999999999999", "AWS::Region": "us-east-1"},
+		Refs: map[string]string{"AlarmTopic": "arn:aws:sns:us-east-1:999999999999:guardrails",
+			"VaultServiceControlPolicy": "p-scp", "VaultResourceControlPolicy": "p-rcp"},
+	})
+	if err != nil {
+		return fmt.Errorf("audit: guardrails: %w", err)
+	}
+	for id, p := range r.GetAllOrganizationsPolicyResources() {
+		if !slices.Contains(p.TargetIds, v.AccountA) {
+			continue
+		}
+		d, err := parseDoc("guardrails "+id, p.Content)
+		if err != nil {
+			return err
+		}
+		switch p.Type {
+		case "SERVICE_CONTROL_POLICY":
+			v.SCP = &d
+		case "RESOURCE_CONTROL_POLICY":
+			v.RCP = &d
+		}
+	}
+	if v.SCP == nil && v.RCP == nil {
+		return errors.New("audit: the guardrails template attaches no SCP or RCP to Account A")
+	}
+	return nil
+}
+
+// adversarial are values an attacker would want a parameter to take; each
+// one the parameter's constraints admit is proven.
+var adversarial = []string{
+	"*", "?", "x", "arn:aws:iam::*:role/*", "arn:aws:iam::" + AccountA + ":role/*", "arn:aws:iam::" + AccountA + ":root",
+	"arn:aws:iam::" + AccountC + ":root", "arn:aws:iam::" + AccountC + ":role/" + BreakGlassRoleName,
+	"arn:aws:iam::" + AccountB + ":role/*", "arn:aws:iam::" + AccountA + ":user/*", AccountC, AccountA, "*" + BreakGlassRoleName,
+	"logvault-*", "arn:aws:s3:::*",
+}
+
+// admitted are the candidate values of a parameter that its constraints
+// admit: its Default, its AllowedValues, its Number bounds, and the
+// adversarial values its pattern and lengths let through.
+func admitted(p templateParam) []string {
+	var cands []string
+	if p.Default != nil {
+		cands = append(cands, fmt.Sprint(p.Default))
+	}
+	for _, a := range p.AllowedValues {
+		cands = append(cands, fmt.Sprint(a))
+	}
+	if p.Type == "Number" {
+		for _, b := range []*float64{p.MinValue, p.MaxValue} {
+			if b != nil {
+				cands = append(cands, strconv.FormatFloat(*b, 'f', -1, 64))
+			}
+		}
+		return cands
+	}
+	if len(p.AllowedValues) > 0 {
+		return cands
+	}
+	var re *regexp.Regexp
+	if p.AllowedPattern != "" {
+		var err error
+		if re, err = regexp.Compile(p.AllowedPattern); err != nil {
+			return cands
+		}
+	}
+	for _, a := range adversarial {
+		if re != nil && !re.MatchString(a) {
+			continue
+		}
+		if p.MinLength != nil && len(a) < *p.MinLength || p.MaxLength != nil && len(a) > *p.MaxLength {
+			continue
+		}
+		cands = append(cands, a)
+	}
+	return cands
+}
+
+// Run proves a vault template, and the guardrails template when given:
+// for the symbolic deployment, then again for every value each parameter
+// admits that changes what the proof reads (a finding then names the
+// parameter and its value).
+func Run(source string, template, guardrails []byte) (Report, error) {
+	return run(source, template, guardrails, true)
+}
+
+// run is Run, with the parameters' other values or without.
+func run(source string, template, guardrails []byte, variants bool) (Report, error) {
+	raw, err := parseRaw(template)
+	if err != nil {
+		return Report{}, err
+	}
+	base, err := load(raw, template, guardrails, nil)
+	if err != nil {
+		return Report{}, err
+	}
+	base.vault.Source = source
+	rep := Prove(base.vault)
+	seen := map[string]bool{base.fingerprint: true}
+	// A value's findings are the ones it adds to the deployment's own.
+	known := map[Finding]bool{}
+	for _, f := range rep.Findings {
+		known[f] = true
+	}
+	for _, name := range sortedKeys(raw.Parameters) {
+		if !variants || !raw.relevant(name) && !breakGlassParams[name] {
+			continue
+		}
+		for _, val := range admitted(raw.Parameters[name]) {
+			if breakGlassParams[name] && (strings.ContainsAny(val, "*?") || strings.Contains(val, ":") && !strings.Contains(val, ":"+AccountA+":")) {
+				rep.Findings = append(rep.Findings, Finding{Principal: "-", Who: "parameter", Action: "parameter " + name, Resource: strconv.Quote(val),
+					Cause: "its constraints admit this value: the exemption from the vault's Denies would then cover principals other than one role of Account A"})
+			}
+			l, err := load(raw, template, guardrails, map[string]string{name: val})
+			if err != nil || seen[l.fingerprint] {
+				continue
+			}
+			seen[l.fingerprint] = true
+			l.vault.Source = source
+			r := Prove(l.vault)
+			rep.Asked += r.Asked
+			for _, f := range r.Findings {
+				if known[f] {
+					continue
+				}
+				known[f] = true
+				f.Context = strings.TrimSpace(f.Context + " with parameter " + name + " = " + strconv.Quote(val))
+				rep.Findings = append(rep.Findings, f)
+			}
+		}
+	}
+	return rep, nil
 }

@@ -1,0 +1,538 @@
+// Package audit is the proof behind `logvault audit`: from the vault's
+// template (infra/vault.yaml), or from what is deployed (--live), it
+// evaluates with internal/policy's IAM evaluator every S3 action of S3's
+// IAM action list, for every kind of principal, on the bucket and on any
+// key, over TLS and without, and shows that nobody but the break-glass role
+// can do anything outside reading and depositing, that only the writer can
+// deposit, that nobody outside Account A can read, that only the function
+// roles with the ExternalId can assume the writer, that no role of the
+// template can change the writer or break-glass role, and that the bucket
+// keeps its history (versioning, Object Lock, lifecycle, replication,
+// encryption, ownership, public access). With the Organization's guardrails
+// (--guardrails) it also proves them binding on Account A's root and
+// administrators; without them, what only they can bind is reported.
+//
+// The proof is sound, not complete: where the evaluator cannot tell what
+// AWS would decide, an Allow counts as matching and a Deny as not matching;
+// condition keys the proof does not model (any key but the principal's and
+// the request's transport and resource account) are treated that way too,
+// so a Deny that rests on the region, a header or a tag protects nothing
+// here. Every such assumption is listed.
+package audit
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/logvault/logvault/internal/policy"
+)
+
+// Finding is one way the vault is not what it must be.
+type Finding struct {
+	Principal string `json:"principal"`         // the caller's ARN, "*" for anonymous, "-" for a bucket setting
+	Who       string `json:"who"`               // what it stands for
+	Action    string `json:"action"`            // the action, or the setting
+	Resource  string `json:"resource"`          // an S3 or IAM ARN
+	Context   string `json:"context,omitempty"` // the request variant: over plain HTTP, with a parameter's value, ...
+	Cause     string `json:"cause"`             // the statement that allows it, or the missing Deny
+}
+
+// String is the finding's one line.
+func (f Finding) String() string {
+	s := fmt.Sprintf("FINDING: %s (%s) may %s on %s", f.Principal, f.Who, f.Action, f.Resource)
+	switch {
+	case f.Who == "parameter":
+		s = fmt.Sprintf("FINDING: %s admits %s", f.Action, f.Resource)
+	case f.Principal == "-":
+		s = fmt.Sprintf("FINDING: %s of %s", f.Action, f.Resource)
+	}
+	if f.Context != "" {
+		s += " " + f.Context
+	}
+	return s + ": " + f.Cause
+}
+
+// Report is the outcome of the proof.
+type Report struct {
+	Source   string    `json:"source"`
+	Findings []Finding `json:"findings"`
+	// Warnings are not findings: what would stop logvault from working.
+	Warnings []string `json:"warnings"`
+	// Reported is what the proof states without proving: what only the
+	// guardrails can bind, who may assume the roles.
+	Reported []string `json:"reported"`
+	// Assumptions are what the proof assumed.
+	Assumptions []string `json:"assumptions"`
+	Principals  int      `json:"principals"` // callers asked about
+	Actions     int      `json:"actions"`    // S3 actions asked about
+	Keys        int      `json:"keys"`       // object keys each object action is asked for
+	Asked       int      `json:"asked"`      // requests evaluated
+}
+
+// OK reports whether nothing was found.
+func (r *Report) OK() bool { return len(r.Findings) == 0 }
+
+// Summary is the one-line outcome.
+func (r *Report) Summary() string {
+	return fmt.Sprintf("audit: %d findings (%d requests: %d principals, %d S3 actions, %d keys, TLS and plain HTTP)",
+		len(r.Findings), r.Asked, r.Principals, r.Actions, r.Keys)
+}
+
+// stsActions are the ways into a role.
+var stsActions = []string{"sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML", "sts:TagSession", "sts:SetSourceIdentity"}
+
+// roleChangeActions are what would let someone become, replace or widen
+// the writer or break-glass role.
+var roleChangeActions = []string{"iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
+	"iam:DetachRolePolicy", "iam:DeleteRole", "iam:CreateRole", "iam:UpdateRole", "iam:PutRolePermissionsBoundary",
+	"iam:DeleteRolePermissionsBoundary", "iam:TagRole", "iam:UntagRole", "iam:PassRole"}
+
+// membershipActions would take Account A out of the guardrails' reach.
+var membershipActions = []string{"organizations:LeaveOrganization", "account:CloseAccount"}
+
+// auditor evaluates requests against one Vault.
+type auditor struct {
+	v        *Vault
+	rep      *Report
+	keys     []string // object ARNs an object action is asked for
+	bp, bpA  *policy.Document
+	roleA    map[*Role][]*policy.Document // each role's Allow statements alone
+	seen     map[string]bool
+	reported map[string]bool
+}
+
+// Prove runs the proof on v.
+func Prove(v *Vault) Report {
+	a := &auditor{v: v, rep: &Report{Source: v.Source}, roleA: map[*Role][]*policy.Document{}, seen: map[string]bool{}, reported: map[string]bool{}}
+	if v.BucketPolicy != nil {
+		a.bp, a.bpA = v.BucketPolicy.D, allowsOnly(v.BucketPolicy.D)
+	}
+	for _, r := range v.Roles {
+		for _, d := range r.Policies {
+			a.roleA[r] = append(a.roleA[r], allowsOnly(d.D))
+		}
+	}
+	a.rep.Assumptions = append(a.rep.Assumptions, modelNotes...)
+	a.rep.Assumptions = append(a.rep.Assumptions, v.Notes...)
+	for _, d := range v.docs() {
+		a.rep.Assumptions = append(a.rep.Assumptions, unmodelled(d)...)
+	}
+	a.keys = witnesses(v)
+	ps := principals(v)
+	a.rep.Principals, a.rep.Keys = len(ps), len(a.keys)
+	a.s3Actions(ps)
+	a.trusts(ps)
+	a.roleChanges(ps)
+	a.properties()
+	for _, u := range v.Unread {
+		a.find(Finding{Principal: "-", Action: "reading " + u, Resource: v.BucketARN(), Cause: "could not be read, so it is not proven"})
+	}
+	sort.SliceStable(a.rep.Findings, func(i, j int) bool { return a.rep.Findings[i].String() < a.rep.Findings[j].String() })
+	return *a.rep
+}
+
+func (a *auditor) find(f Finding) {
+	if s := f.String(); !a.seen[s] {
+		a.seen[s] = true
+		a.rep.Findings = append(a.rep.Findings, f)
+	}
+}
+
+func (a *auditor) report(s string) {
+	if !a.reported[s] {
+		a.reported[s] = true
+		a.rep.Reported = append(a.rep.Reported, s)
+	}
+}
+
+// allowsOnly is d without its Deny statements: what it grants.
+func allowsOnly(d *policy.Document) *policy.Document {
+	out := &policy.Document{Version: d.Version, ID: d.ID}
+	for _, s := range d.Statements {
+		if s.Effect != "Deny" {
+			out.Statements = append(out.Statements, s)
+		}
+	}
+	return out
+}
+
+// verdict is what AWS would decide for one request.
+type verdict struct {
+	allowed bool
+	denied  bool   // an explicit Deny stops it (not merely the lack of an Allow)
+	by      string // what allows it
+	granted string // an Allow that grants it although a Deny stops it
+}
+
+// s3 decides an S3 request on the vault as AWS would for p.
+func (a *auditor) s3(p principal, action, resource string, tls bool) verdict {
+	a.rep.Asked++
+	req := policy.Request{Principal: p.display(), Action: action, Resource: resource, Context: p.context(a.v, tls)}
+	if p.kind == kindAnonymous {
+		req.Principal = ""
+	}
+	for _, g := range []struct {
+		d       *Doc
+		applies bool
+	}{{a.v.RCP, true}, {a.v.SCP, p.inA(a.v) && p.kind != kindService}} {
+		if g.d != nil && g.applies && g.d.D.Evaluate(req).Decision == policy.ExplicitDeny {
+			return verdict{denied: true}
+		}
+	}
+	if p.kind == kindRoot {
+		// AWS always lets the bucket owner's root replace the bucket policy.
+		return verdict{allowed: true, by: "Account A's root (no bucket policy binds it: it may always replace it)"}
+	}
+	bp := policy.Result{}
+	if a.bp != nil {
+		bp = a.bp.Evaluate(req)
+	}
+	var id policy.Result
+	idBy := ""
+	switch p.kind {
+	case kindAdmin:
+		id, idBy = policy.Result{Decision: policy.Allow}, "its identity policy (an administrator's: * on *)"
+	case kindExternal:
+		id, idBy = policy.Result{Decision: policy.Allow}, "its own account's policies (the attacker's: assumed to allow everything)"
+	case kindRole:
+		var rs []policy.Result
+		for _, d := range p.role.Policies {
+			rs = append(rs, d.D.Evaluate(req))
+		}
+		id = policy.Combine(rs...)
+		if id.Decision == policy.Allow {
+			idBy = "its policy (" + id.Statement + ")"
+		}
+	}
+	v := verdict{denied: bp.Decision == policy.ExplicitDeny || id.Decision == policy.ExplicitDeny}
+	switch {
+	case v.denied:
+	case p.inA(a.v) && (p.kind == kindAdmin || p.kind == kindRole):
+		v.allowed = id.Decision == policy.Allow || bp.Decision == policy.Allow
+	case p.kind == kindAnonymous || p.kind == kindService || p.kind == kindFederated:
+		v.allowed = bp.Decision == policy.Allow
+	default:
+		v.allowed = bp.Decision == policy.Allow && id.Decision == policy.Allow
+	}
+	if v.allowed {
+		v.by = idBy
+		if bp.Decision == policy.Allow {
+			v.by = "the bucket policy (" + bp.Statement + ")"
+		}
+		return v
+	}
+	// What an Allow alone would grant (defense in depth), for the
+	// principals whose own policies the proof reads or who depend on the
+	// bucket policy.
+	if p.kind != kindAdmin {
+		if a.bpA != nil {
+			if r := a.bpA.Evaluate(req); r.Decision == policy.Allow {
+				v.granted = "the bucket policy (" + r.Statement + ")"
+			}
+		}
+		if p.kind == kindRole {
+			for _, d := range a.roleA[p.role] {
+				if r := d.Evaluate(req); r.Decision == policy.Allow {
+					v.granted = "its policy (" + r.Statement + ")"
+				}
+			}
+		}
+	}
+	return v
+}
+
+// s3Actions asks every S3 action on the vault of every principal.
+func (a *auditor) s3Actions(ps []principal) {
+	actions := S3Actions()
+	a.rep.Actions = len(actions)
+	bucket := a.v.BucketARN()
+	noGuardrails := a.v.SCP == nil && a.v.RCP == nil
+	writerDeposits := false
+	for _, p := range ps {
+		if p.kind == kindRoot && noGuardrails {
+			a.report("Account A's root: AWS always lets it replace the bucket policy, so no bucket policy binds it; Object Lock still keeps every version for its retention. Only the Organization's guardrails bind it: give --guardrails to prove them")
+			continue
+		}
+		writer := p.kind == kindRole && p.role.ARN == a.v.WriterARN
+		for _, act := range actions {
+			var resources []string
+			if act.Bucket {
+				resources = append(resources, bucket)
+			}
+			if act.Object {
+				resources = append(resources, a.keys...)
+			}
+			for _, res := range resources {
+				for _, tls := range []bool{true, false} {
+					v := a.s3(p, act.Name, res, tls)
+					// What nobody but break-glass may do must meet a Deny, so no
+					// Allow added later (to any identity) can open it; reads by
+					// outsiders need only find no Allow.
+					mustDeny := !tls || act.Class == Other || act.Class == Deposit && !writer
+					forbidden := mustDeny || act.Class == Read && !p.inA(a.v)
+					if writer && tls && act.Name == "s3:PutObject" && v.allowed {
+						writerDeposits = true
+					}
+					if !forbidden {
+						continue
+					}
+					ctx := ""
+					if !tls {
+						ctx = "over plain HTTP"
+					}
+					switch {
+					case v.allowed:
+						a.find(Finding{Principal: p.display(), Who: p.who, Action: act.Name, Resource: res, Context: ctx,
+							Cause: "allowed by " + v.by + "; no Deny stops it"})
+					case mustDeny && !v.denied:
+						a.find(Finding{Principal: p.display(), Who: p.who, Action: act.Name, Resource: res, Context: ctx,
+							Cause: "no Deny stops it: only the lack of an Allow does, which any Allow added later would open (missing Deny)"})
+					case v.granted != "" && tls && p.kind != kindRoot:
+						a.find(Finding{Principal: p.display(), Who: p.who, Action: act.Name, Resource: res,
+							Cause: "granted by " + v.granted + "; only a Deny stops it"})
+					}
+				}
+			}
+		}
+	}
+	if !writerDeposits {
+		a.rep.Warnings = append(a.rep.Warnings, "the writer "+a.v.WriterARN+" cannot deposit (s3:PutObject over TLS is not allowed): the functions cannot work")
+	}
+}
+
+// trusts asks who may get into each role: into the writer, only the
+// function roles with the ExternalId; into the others, what is reported.
+func (a *auditor) trusts(ps []principal) {
+	for _, r := range a.v.Roles {
+		if r.Trust == nil {
+			continue
+		}
+		callers := append([]principal{}, ps...)
+		for _, s := range r.Trust.D.Statements {
+			if s.Principal == nil {
+				continue
+			}
+			for _, f := range s.Principal.Values["Federated"] {
+				callers = append(callers, principal{arn: f, who: "anyone holding a token of " + f, kind: kindFederated})
+			}
+		}
+		writer := r.ARN == a.v.WriterARN
+		var in []string
+		for _, p := range callers {
+			if p.kind == kindRole && p.role == r {
+				continue
+			}
+			for _, act := range stsActions {
+				for _, ext := range []string{"", ExternalID, wrongExternalID} {
+					if !writer && ext != "" {
+						continue
+					}
+					ctx := p.context(a.v, true)
+					if ext != "" {
+						ctx["sts:ExternalId"] = []string{ext}
+					}
+					req := policy.Request{Principal: p.display(), Action: act, Resource: r.ARN, Context: ctx}
+					if p.kind == kindAnonymous {
+						req.Principal = ""
+					}
+					a.rep.Asked++
+					res := r.Trust.D.Evaluate(req)
+					if a.v.RCP != nil && strings.HasPrefix(act, "sts:") && a.v.RCP.D.Evaluate(req).Decision == policy.ExplicitDeny {
+						continue
+					}
+					if res.Decision != policy.Allow {
+						if writer && p.function && ext == ExternalID && act == "sts:AssumeRole" {
+							a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("the function role %s cannot assume the writer with the ExternalId: the functions cannot work", p.principalArn))
+						}
+						continue
+					}
+					if !writer {
+						in = append(in, p.display())
+						continue
+					}
+					if p.function && ext == ExternalID && (act == "sts:AssumeRole" || act == "sts:TagSession" || act == "sts:SetSourceIdentity") {
+						continue
+					}
+					ctxText := "without the ExternalId"
+					switch ext {
+					case ExternalID:
+						ctxText = "with the ExternalId"
+					case wrongExternalID:
+						ctxText = "with a wrong ExternalId"
+					}
+					a.find(Finding{Principal: p.display(), Who: p.who, Action: act, Resource: r.ARN, Context: ctxText,
+						Cause: "allowed by the writer's trust policy (" + res.Statement + "): only the function roles, with the ExternalId, may"})
+				}
+			}
+		}
+		if !writer && len(in) > 0 {
+			sort.Strings(in)
+			a.report(fmt.Sprintf("role %s can be assumed by: %s", r.ARN, strings.Join(dedupe(in), ", ")))
+		}
+	}
+}
+
+// roleChanges asks who may change, replace or pass the writer and
+// break-glass roles, and take Account A out of the Organization.
+func (a *auditor) roleChanges(ps []principal) {
+	targets := []string{a.v.WriterARN, a.v.BreakGlassARN}
+	for _, p := range ps {
+		for _, target := range targets {
+			for _, act := range roleChangeActions {
+				a.iam(p, act, target)
+			}
+		}
+		for _, act := range membershipActions {
+			a.iam(p, act, "*")
+		}
+	}
+}
+
+// iam decides an IAM or Organizations action of p: a role of the template
+// by its own policies, an Account A administrator or root by the SCP.
+func (a *auditor) iam(p principal, action, resource string) {
+	if p.principalArn == a.v.BreakGlassARN {
+		return
+	}
+	req := policy.Request{Principal: p.display(), Action: action, Resource: resource, Context: p.context(a.v, true)}
+	switch p.kind {
+	case kindRole:
+		if strings.HasPrefix(action, "organizations:") || strings.HasPrefix(action, "account:") {
+			return
+		}
+		a.rep.Asked++
+		var rs []policy.Result
+		for _, d := range p.role.Policies {
+			rs = append(rs, d.D.Evaluate(req))
+		}
+		if a.v.SCP != nil && a.v.SCP.D.Evaluate(req).Decision == policy.ExplicitDeny {
+			return
+		}
+		if r := policy.Combine(rs...); r.Decision == policy.Allow {
+			a.find(Finding{Principal: p.display(), Who: p.who, Action: action, Resource: resource,
+				Cause: "allowed by its policy (" + r.Statement + "): only the break-glass role may change the writer and break-glass roles"})
+		}
+	case kindAdmin, kindRoot:
+		if a.v.SCP == nil {
+			a.report("Account A's administrators and root can change, replace or pass the writer and break-glass roles (and so become break-glass), and take Account A out of the Organization: only the guardrails' SCP stops them; give --guardrails to prove it")
+			return
+		}
+		a.rep.Asked++
+		if a.v.SCP.D.Evaluate(req).Decision != policy.ExplicitDeny {
+			a.find(Finding{Principal: p.display(), Who: p.who, Action: action, Resource: resource,
+				Cause: "no Deny of the SCP stops it"})
+		}
+	}
+}
+
+// properties checks the bucket's settings.
+func (a *auditor) properties() {
+	b, bucket := a.v.Bucket, a.v.BucketARN()
+	bad := func(what, why string) {
+		a.find(Finding{Principal: "-", Who: "bucket setting", Action: what, Resource: bucket, Cause: why})
+	}
+	if b.Versioning != "Enabled" {
+		bad("versioning", fmt.Sprintf("is %q, not Enabled: an overwrite would destroy the previous object", b.Versioning))
+	}
+	switch {
+	case !b.ObjectLock:
+		bad("Object Lock", "is off: a principal who removes the bucket policy (Account A's root may always) can delete every version")
+	case b.LockMode == "" || b.LockDays+b.LockYears == 0:
+		bad("Object Lock", "has no default retention: versions are written unlocked")
+	case b.LockMode != "COMPLIANCE" && b.LockMode != "GOVERNANCE":
+		bad("Object Lock", fmt.Sprintf("default mode %q is not COMPLIANCE or GOVERNANCE", b.LockMode))
+	}
+	for _, id := range sortedKeys(b.Lifecycle) {
+		for _, what := range b.Lifecycle[id] {
+			if what != "AbortIncompleteMultipartUpload" {
+				bad("lifecycle rule "+id, what+": a vault's only lifecycle rule aborts incomplete multipart uploads")
+			}
+		}
+	}
+	for _, c := range []struct {
+		what  string
+		dests []Destination
+	}{{"replication", b.Replication}, {"inventory", b.Inventory}, {"analytics export", b.Analytics}} {
+		for _, d := range c.dests {
+			if d.Account != a.v.AccountA {
+				acct := d.Account
+				if acct == "" {
+					acct = "an account it does not name"
+				}
+				bad(c.what, fmt.Sprintf("sends the vault's data or listings to %s in %s, outside Account A", d.Bucket, acct))
+			}
+		}
+	}
+	if b.Logging != "" {
+		bad("access logging", "sends the vault's access logs to "+b.Logging+", which the proof cannot place in Account A")
+	}
+	if !b.SSECBlocked {
+		bad("default encryption", "does not block SSE-C (BlockedEncryptionTypes): a version written with a customer key is unreadable to everyone else")
+	}
+	names := []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"}
+	for i, on := range b.PublicAccessBlock {
+		if !on {
+			bad("public access block", names[i]+" is not true")
+		}
+	}
+	if b.Ownership != "BucketOwnerEnforced" {
+		bad("object ownership", fmt.Sprintf("is %q, not BucketOwnerEnforced: ACLs are enabled", b.Ownership))
+	}
+	if a.bp != nil {
+		for i, s := range a.bp.Statements {
+			if s.Effect == "Deny" || s.Principal == nil || len(s.Principal.Values["Service"]) == 0 {
+				continue
+			}
+			if !hasKey(s, "aws:SourceAccount") && !hasKey(s, "aws:SourceArn") {
+				id := s.Sid
+				if id == "" {
+					id = fmt.Sprintf("#%d", i)
+				}
+				a.find(Finding{Principal: strings.Join(s.Principal.Values["Service"], ","), Who: "AWS service principal", Action: strings.Join(append(s.Action, s.NotAction...), ","),
+					Resource: bucket, Cause: "granted by the bucket policy (" + id + ") without aws:SourceAccount or aws:SourceArn: any account's use of the service can act on the vault (confused deputy)"})
+			}
+		}
+	}
+}
+
+func hasKey(s policy.Statement, key string) bool {
+	for _, keys := range s.Condition {
+		for k := range keys {
+			if strings.EqualFold(k, key) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// witnesses are the object ARNs each object action is asked for: a key no
+// pattern names (beyond the bucket's "*"), and a key of every object
+// pattern the policies name, so that a statement limited to some keys is
+// seen to leave the others, and one granting some keys is seen to grant.
+func witnesses(v *Vault) []string {
+	prefix := v.BucketARN() + "/"
+	keys := map[string]bool{prefix + "logvault-audit/any-key": true}
+	fill := strings.NewReplacer("*", "x", "?", "x")
+	for _, d := range v.docs() {
+		for _, s := range d.D.Statements {
+			for _, r := range append(append([]string{}, s.Resource...), s.NotResource...) {
+				if strings.HasPrefix(r, prefix) && r != prefix+"*" {
+					keys[fill.Replace(r)] = true
+				}
+			}
+		}
+	}
+	return sortedKeys(keys)
+}
+
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,114 @@
+package audit
+
+import (
+	"github.com/logvault/logvault/internal/policy"
+)
+
+// The symbolic deployment a template is resolved for. The values are
+// concrete so the evaluator can match them, but they stand for any
+// deployment: Account A holds the vault, Account B runs the functions,
+// Account C is any other account.
+const (
+	AccountA   = "111111111111"
+	AccountB   = "222222222222"
+	AccountC   = "333333333333"
+	ExternalID = "audit-placeholder-external-id"
+	BucketName = "vault-bucket" // the vault bucket, when the template does not name it
+
+	// BreakGlassRoleName names the only principal the vault may exempt.
+	BreakGlassRoleName = "logvault-break-glass"
+	// BreakGlassRoleARN is that role's ARN.
+	BreakGlassRoleARN = "arn:aws:iam::" + AccountA + ":role/" + BreakGlassRoleName
+
+	wrongExternalID = "not-the-external-id"
+)
+
+// functionRoles are the function roles (template.yaml's) the vault trusts.
+var functionRoles = []string{
+	"arn:aws:iam::" + AccountB + ":role/logvault-cloudtrail",
+	"arn:aws:iam::" + AccountB + ":role/logvault-billing",
+	"arn:aws:iam::" + AccountB + ":role/logvault-applogs",
+}
+
+// Doc is a policy document with the name it is reported under.
+type Doc struct {
+	Name string
+	D    *policy.Document
+}
+
+// Role is an IAM role the proof examines: its trust and its permissions.
+type Role struct {
+	Name, ARN string
+	Trust     *Doc // nil: unknown (live, unreadable)
+	Policies  []Doc
+}
+
+// Properties are the vault bucket's settings that keep or lose history.
+type Properties struct {
+	Versioning string // "Enabled", "Suspended" or ""
+	// ObjectLock is whether Object Lock is on; LockMode and LockDays (or
+	// LockYears) its default retention ("" and 0 when none).
+	ObjectLock          bool
+	LockMode            string
+	LockDays, LockYears int
+	// Lifecycle lists each enabled rule by id with what it does
+	// ("AbortIncompleteMultipartUpload", "Expiration", "Transition", ...).
+	Lifecycle map[string][]string
+	// Replication, Inventory and Analytics list the destinations the vault's
+	// data or listings are sent to, with their account when known.
+	Replication, Inventory, Analytics []Destination
+	Logging                           string // the access-log target bucket, "" for none
+	DefaultEncryption                 string // "AES256", "aws:kms", ...
+	SSECBlocked                       bool
+	PublicAccessBlock                 [4]bool // BlockPublicAcls, BlockPublicPolicy, IgnorePublicAcls, RestrictPublicBuckets
+	Ownership                         string  // "BucketOwnerEnforced", ...
+}
+
+// Destination is where a configuration sends data: a bucket ARN and the
+// account that owns it ("" when the configuration does not say).
+type Destination struct {
+	Bucket, Account string
+}
+
+// Vault is everything the proof reads about one deployment of the vault,
+// from a template or from what is deployed.
+type Vault struct {
+	Source     string // what was read: a template path, or "s3://<bucket> (live)"
+	AccountA   string
+	BucketName string
+	// WriterName and WriterARN name the writer role (one of Roles).
+	WriterName, WriterARN string
+	// BreakGlassARN is the one principal exempt from the allow-list.
+	BreakGlassARN string
+	// TrustedAccount is Account B; FunctionRoles the roles of it that may
+	// assume the writer (exact ARNs).
+	TrustedAccount string
+	FunctionRoles  []string
+	// BucketPolicy is the vault's bucket policy; nil for none.
+	BucketPolicy *Doc
+	Bucket       Properties
+	// Roles are every role the proof examines: the template's, or the
+	// writer and break-glass roles live. Users and groups of a template
+	// are here too, as principals with policies and no trust.
+	Roles []*Role
+	// SCP and RCP are the Organization's guardrails on Account A, when
+	// given; nil otherwise.
+	SCP, RCP *Doc
+	// Unread lists what could not be read (live): each is a finding.
+	Unread []string
+	// Notes are what was assumed in reading it.
+	Notes []string
+}
+
+// BucketARN is the vault bucket's ARN.
+func (v *Vault) BucketARN() string { return "arn:aws:s3:::" + v.BucketName }
+
+// role returns the role of that ARN, or nil.
+func (v *Vault) role(arn string) *Role {
+	for _, r := range v.Roles {
+		if r.ARN == arn {
+			return r
+		}
+	}
+	return nil
+}
