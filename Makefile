@@ -131,6 +131,7 @@ unit:
 
 integration: cli
 	$(BIN)/logvault audit --template infra/vault.yaml > /dev/null
+	$(BIN)/logvault audit --template infra/vault.yaml --guardrails infra/guardrails.yaml > /dev/null
 	LOGVAULT_BIN=$(CURDIR)/$(BIN)/logvault $(GO) test -tags integration -count=1 -timeout 20m ./internal/e2e/...
 
 ## bench-memory: peak RSS and throughput of shipping 256 MiB and 1 GiB billing files, per copy strategy

@@ -1,15 +1,21 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
 	"github.com/logvault/logvault/infra"
 	"github.com/logvault/logvault/internal/audit"
+	"github.com/logvault/logvault/internal/config"
+	"github.com/logvault/logvault/internal/vault"
 )
 
 // defaultTemplate is where `logvault audit` looks when --template is not given.
@@ -18,8 +24,9 @@ const defaultTemplate = "infra/vault.yaml"
 // auditCmd is `logvault audit`: the proof that nobody but the break-glass
 // role can change the vault, from the template or from what is deployed.
 func auditCmd() *cobra.Command {
-	var path, guardrails string
-	var jsonOut bool
+	var path, guardrails, writerRole, breakGlass string
+	var functionRoles []string
+	var jsonOut, live bool
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Prove, for every S3 action and every principal, that nobody but the break-glass role can do anything to the vault but read and deposit",
@@ -34,18 +41,39 @@ func auditCmd() *cobra.Command {
 			"the Organization's SCP and RCP are proven to bind Account A's root and administrators; without them, what\n" +
 			"only they can bind is reported. Each finding is one line: principal, action, resource, and the statement\n" +
 			"that allows it or the missing Deny. Without --template it reads " + defaultTemplate + " when it exists here,\n" +
-			"else the copy built into logvault. Exit 0 only when nothing is found.",
+			"else the copy built into logvault.\n\n" +
+			"With --live it proves what is deployed instead, read with the ambient credentials, which must be Account A's\n" +
+			"(an administrator's or a read-only auditor's; VAULT_ROLE_ARN is not assumed): the bucket VAULT_BUCKET's\n" +
+			"policy, versioning, Object Lock, lifecycle, replication, inventory, analytics, logging, encryption, public\n" +
+			"access block and ownership, and the writer (VAULT_ROLE_ARN) and break-glass roles' trust and permission\n" +
+			"policies from IAM. What it cannot read is a finding. Exit 0 only when nothing is found.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var guard []byte
+			if guardrails != "" {
+				var err error
+				if guard, err = os.ReadFile(guardrails); err != nil {
+					return fmt.Errorf("audit: read guardrails: %w", err)
+				}
+			}
+			if live {
+				if path != "" {
+					return errors.New("audit: --live proves what is deployed; --template proves a file: give one")
+				}
+				report, err := auditLive(cmd.Context(), writerRole, breakGlass, functionRoles, guard)
+				if err != nil {
+					return err
+				}
+				if guardrails != "" {
+					report.Source += " with " + guardrails
+				}
+				return writeAudit(cmd, report, jsonOut)
+			}
 			data, source, err := readTemplate(path)
 			if err != nil {
 				return err
 			}
-			var guard []byte
 			if guardrails != "" {
-				if guard, err = os.ReadFile(guardrails); err != nil {
-					return fmt.Errorf("audit: read guardrails: %w", err)
-				}
 				source += " with " + guardrails
 			}
 			report, err := audit.Run(source, data, guard)
@@ -58,7 +86,48 @@ func auditCmd() *cobra.Command {
 	cmd.Flags().StringVar(&path, "template", "", "the vault template (default "+defaultTemplate+" if present, else the built-in copy)")
 	cmd.Flags().StringVar(&guardrails, "guardrails", "", "the Organization's guardrails template (infra/guardrails.yaml), proven with the vault")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "machine-readable output")
+	cmd.Flags().BoolVar(&live, "live", false, "prove what is deployed, read with Account A's credentials, instead of a template")
+	cmd.Flags().StringVar(&writerRole, "writer-role", "", "with --live: the writer role's ARN (default VAULT_ROLE_ARN)")
+	cmd.Flags().StringVar(&breakGlass, "break-glass-role", "", "with --live: the break-glass role's ARN (default arn:aws:iam::<Account A>:role/"+audit.BreakGlassRoleName+")")
+	cmd.Flags().StringSliceVar(&functionRoles, "function-roles", nil, "with --live: the function roles (template.yaml's) that alone may assume the writer (default: those the writer's trust names, an assumption the report states)")
 	return cmd
+}
+
+// auditLive reads the deployed vault with the ambient credentials (never
+// the writer's) and proves it.
+func auditLive(ctx context.Context, writerRole, breakGlass string, functionRoles []string, guard []byte) (audit.Report, error) {
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return audit.Report{}, err
+	}
+	base, err := config.LoadAWS(ctx)
+	if err != nil {
+		return audit.Report{}, err
+	}
+	me, err := sts.NewFromConfig(base).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return audit.Report{}, fmt.Errorf("audit: who are these credentials (sts:GetCallerIdentity): %w", err)
+	}
+	account := aws.ToString(me.Account)
+	if cfg.ExpectedOwner != "" && cfg.ExpectedOwner != account {
+		return audit.Report{}, fmt.Errorf("audit: --live reads with Account A's credentials, but these are %s's (VAULT_EXPECTED_OWNER is %s)", aws.ToString(me.Arn), cfg.ExpectedOwner)
+	}
+	if writerRole == "" {
+		writerRole = cfg.VaultRoleARN
+	}
+	if writerRole == "" {
+		return audit.Report{}, errors.New("audit: --live needs the writer role: set VAULT_ROLE_ARN or give --writer-role")
+	}
+	if breakGlass == "" {
+		breakGlass = "arn:aws:iam::" + account + ":role/" + audit.BreakGlassRoleName
+	}
+	// The ambient credentials read: VAULT_ROLE_ARN only names the writer.
+	reader := cfg
+	reader.VaultRoleARN = ""
+	return audit.RunLive(ctx, vault.NewS3Client(base, reader, "logvault-audit"), iam.NewFromConfig(base), audit.LiveOptions{
+		Account: account, Bucket: cfg.VaultBucket, WriterARN: writerRole, BreakGlass: breakGlass,
+		FunctionRoles: functionRoles, ExternalID: cfg.VaultExternalID, Guardrails: guard,
+	})
 }
 
 // writeAudit prints a report and fails when it found anything.

@@ -143,8 +143,8 @@ func principals(v *Vault) []principal {
 	add(session(v.AccountA, "/", "Admin"), "Account A admin role (not break-glass)", kindAdmin)
 	add(user(v.AccountA, "admin"), "Account A admin user", kindAdmin)
 	add(root(v.AccountA), "Account A root", kindRoot)
-	add(root(AccountC), "another account's root", kindExternal)
-	add(session(AccountC, "/", "logvault-cloudtrail"), "another account's role", kindExternal)
+	add(root(v.other()), "another account's root", kindExternal)
+	add(session(v.other(), "/", "logvault-cloudtrail"), "another account's role", kindExternal)
 	add(principal{}, "anonymous", kindAnonymous)
 	for _, r := range v.Roles {
 		if r.ARN == v.BreakGlassARN {
@@ -262,7 +262,7 @@ func instances(v *Vault, n string) []principal {
 	}
 	accounts := []string{parts[4]}
 	if wild && strings.ContainsAny(parts[4], "*?") {
-		accounts = []string{v.AccountA, AccountC}
+		accounts = []string{v.AccountA, v.other()}
 	}
 	svc, res := parts[2], fill.Replace(parts[5])
 	var out []principal

@@ -56,6 +56,7 @@ func (f Finding) String() string {
 // Report is the outcome of the proof.
 type Report struct {
 	Source   string    `json:"source"`
+	Live     bool      `json:"live"` // what is deployed, not a template
 	Findings []Finding `json:"findings"`
 	// Warnings are not findings: what would stop logvault from working.
 	Warnings []string `json:"warnings"`
@@ -97,20 +98,20 @@ type auditor struct {
 	rep      *Report
 	keys     []string // object ARNs an object action is asked for
 	bp, bpA  *policy.Document
-	roleA    map[*Role][]*policy.Document // each role's Allow statements alone
+	roleA    map[*Role][]Doc // each role's policies, Allow statements alone
 	seen     map[string]bool
 	reported map[string]bool
 }
 
 // Prove runs the proof on v.
 func Prove(v *Vault) Report {
-	a := &auditor{v: v, rep: &Report{Source: v.Source}, roleA: map[*Role][]*policy.Document{}, seen: map[string]bool{}, reported: map[string]bool{}}
+	a := &auditor{v: v, rep: &Report{Source: v.Source}, roleA: map[*Role][]Doc{}, seen: map[string]bool{}, reported: map[string]bool{}}
 	if v.BucketPolicy != nil {
 		a.bp, a.bpA = v.BucketPolicy.D, allowsOnly(v.BucketPolicy.D)
 	}
 	for _, r := range v.Roles {
 		for _, d := range r.Policies {
-			a.roleA[r] = append(a.roleA[r], allowsOnly(d.D))
+			a.roleA[r] = append(a.roleA[r], Doc{Name: d.Name, D: allowsOnly(d.D)})
 		}
 	}
 	a.rep.Assumptions = append(a.rep.Assumptions, modelNotes...)
@@ -198,12 +199,13 @@ func (a *auditor) s3(p principal, action, resource string, tls bool) verdict {
 	case kindRole:
 		var rs []policy.Result
 		for _, d := range p.role.Policies {
-			rs = append(rs, d.D.Evaluate(req))
+			r := d.D.Evaluate(req)
+			if r.Decision == policy.Allow && idBy == "" {
+				idBy = d.Name + " (" + r.Statement + ")"
+			}
+			rs = append(rs, r)
 		}
 		id = policy.Combine(rs...)
-		if id.Decision == policy.Allow {
-			idBy = "its policy (" + id.Statement + ")"
-		}
 	}
 	v := verdict{denied: bp.Decision == policy.ExplicitDeny || id.Decision == policy.ExplicitDeny}
 	switch {
@@ -233,8 +235,8 @@ func (a *auditor) s3(p principal, action, resource string, tls bool) verdict {
 		}
 		if p.kind == kindRole {
 			for _, d := range a.roleA[p.role] {
-				if r := d.Evaluate(req); r.Decision == policy.Allow {
-					v.granted = "its policy (" + r.Statement + ")"
+				if r := d.D.Evaluate(req); r.Decision == policy.Allow {
+					v.granted = d.Name + " (" + r.Statement + ")"
 				}
 			}
 		}
@@ -324,7 +326,7 @@ func (a *auditor) trusts(ps []principal) {
 				continue
 			}
 			for _, act := range stsActions {
-				for _, ext := range []string{"", ExternalID, wrongExternalID} {
+				for _, ext := range []string{"", a.v.ExternalID, wrongExternalID} {
 					if !writer && ext != "" {
 						continue
 					}
@@ -342,7 +344,7 @@ func (a *auditor) trusts(ps []principal) {
 						continue
 					}
 					if res.Decision != policy.Allow {
-						if writer && p.function && ext == ExternalID && act == "sts:AssumeRole" {
+						if writer && p.function && ext == a.v.ExternalID && act == "sts:AssumeRole" {
 							a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("the function role %s cannot assume the writer with the ExternalId: the functions cannot work", p.principalArn))
 						}
 						continue
@@ -351,12 +353,12 @@ func (a *auditor) trusts(ps []principal) {
 						in = append(in, p.display())
 						continue
 					}
-					if p.function && ext == ExternalID && (act == "sts:AssumeRole" || act == "sts:TagSession" || act == "sts:SetSourceIdentity") {
+					if p.function && ext == a.v.ExternalID && (act == "sts:AssumeRole" || act == "sts:TagSession" || act == "sts:SetSourceIdentity") {
 						continue
 					}
 					ctxText := "without the ExternalId"
 					switch ext {
-					case ExternalID:
+					case a.v.ExternalID:
 						ctxText = "with the ExternalId"
 					case wrongExternalID:
 						ctxText = "with a wrong ExternalId"
@@ -403,15 +405,20 @@ func (a *auditor) iam(p principal, action, resource string) {
 		}
 		a.rep.Asked++
 		var rs []policy.Result
+		by := ""
 		for _, d := range p.role.Policies {
-			rs = append(rs, d.D.Evaluate(req))
+			r := d.D.Evaluate(req)
+			if r.Decision == policy.Allow && by == "" {
+				by = d.Name + " (" + r.Statement + ")"
+			}
+			rs = append(rs, r)
 		}
 		if a.v.SCP != nil && a.v.SCP.D.Evaluate(req).Decision == policy.ExplicitDeny {
 			return
 		}
 		if r := policy.Combine(rs...); r.Decision == policy.Allow {
 			a.find(Finding{Principal: p.display(), Who: p.who, Action: action, Resource: resource,
-				Cause: "allowed by its policy (" + r.Statement + "): only the break-glass role may change the writer and break-glass roles"})
+				Cause: "allowed by " + by + ": only the break-glass role may change the writer and break-glass roles"})
 		}
 	case kindAdmin, kindRoot:
 		if a.v.SCP == nil {

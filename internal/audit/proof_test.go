@@ -73,6 +73,7 @@ func TestRealTemplateWithGuardrailsHolds(t *testing.T) {
 		{"VaultDepositOnlyByWriter", []string{scp, rcp}, []string{"arn:aws:iam::111111111111:root", "s3:PutObject"}},
 	} {
 		t.Run("remove "+c.sid+" from "+strings.Join(c.policies, "+"), func(t *testing.T) {
+			t.Parallel()
 			n := &tmplNode{t: t}
 			if err := yaml.Unmarshal(guard, &n.root); err != nil {
 				t.Fatal(err)

@@ -11,8 +11,12 @@ import (
 func WriteText(w io.Writer, r Report) error {
 	fmt.Fprintf(w, "logvault audit of %s\n", r.Source)
 	fmt.Fprintf(w, "asked: every one of %d S3 actions on the bucket and on %d keys, of %d principals, over TLS and plain HTTP;\n", r.Actions, r.Keys, r.Principals)
-	fmt.Fprintln(w, "  every way into the writer and the template's roles; every change to the writer and break-glass roles;")
-	fmt.Fprintln(w, "  the bucket's settings; every value the template's parameters admit")
+	if r.Live {
+		fmt.Fprintln(w, "  every way into the writer and break-glass roles; every change to them; the bucket's settings, as deployed")
+	} else {
+		fmt.Fprintln(w, "  every way into the writer and the template's roles; every change to the writer and break-glass roles;")
+		fmt.Fprintln(w, "  the bucket's settings; every value the template's parameters admit")
+	}
 	section := func(title string, lines []string) {
 		if len(lines) == 0 {
 			return

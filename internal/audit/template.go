@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/awslabs/goformation/v7/intrinsics"
-
 	"github.com/logvault/logvault/internal/cfn"
 	"github.com/logvault/logvault/internal/policy"
 )
@@ -86,7 +84,7 @@ func (t rawTemplate) relevant(param string) bool {
 
 func parseRaw(data []byte) (rawTemplate, error) {
 	var t rawTemplate
-	js, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+	js, err := cfn.JSON(data)
 	if err != nil {
 		return t, fmt.Errorf("audit: parse template: %w", err)
 	}
@@ -287,7 +285,7 @@ func model(r *cfn.Resolved, raw rawTemplate) (*Vault, error) {
 	if typ("WriterRole") != "AWS::IAM::Role" {
 		return nil, errors.New("audit: the template has no WriterRole (AWS::IAM::Role), so nothing can be proven")
 	}
-	v := &Vault{AccountA: AccountA, TrustedAccount: AccountB, FunctionRoles: functionRoles}
+	v := &Vault{AccountA: AccountA, TrustedAccount: AccountB, FunctionRoles: functionRoles, ExternalID: ExternalID}
 	v.BucketName = nameOf(props("VaultBucket"), "BucketName", "VaultBucket", "AWS::S3::Bucket")
 	v.Bucket = bucketProperties(props("VaultBucket"))
 	var policies []string

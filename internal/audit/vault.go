@@ -84,6 +84,8 @@ type Vault struct {
 	// assume the writer (exact ARNs).
 	TrustedAccount string
 	FunctionRoles  []string
+	// ExternalID is the ExternalId the functions send with AssumeRole.
+	ExternalID string
 	// BucketPolicy is the vault's bucket policy; nil for none.
 	BucketPolicy *Doc
 	Bucket       Properties
@@ -102,6 +104,16 @@ type Vault struct {
 
 // BucketARN is the vault bucket's ARN.
 func (v *Vault) BucketARN() string { return "arn:aws:s3:::" + v.BucketName }
+
+// other is an account that is neither Account A nor Account B.
+func (v *Vault) other() string {
+	for _, c := range []string{AccountC, "444444444444", "555555555555"} {
+		if c != v.AccountA && c != v.TrustedAccount {
+			return c
+		}
+	}
+	return AccountC
+}
 
 // role returns the role of that ARN, or nil.
 func (v *Vault) role(arn string) *Role {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
@@ -59,6 +60,26 @@ func Load(data []byte, v Values) (*cloudformation.Template, error) {
 // never a silent blank: a policy with a vanished principal would be a
 // different policy.
 func Resolve(data []byte, v Values) (*Resolved, error) {
+	// goformation's intrinsic processor keeps package-level state that is
+	// not safe for concurrent use (a concurrent map write aborts the
+	// process): one template at a time.
+	goformationMu.Lock()
+	defer goformationMu.Unlock()
+	return resolve(data, v)
+}
+
+// goformationMu serialises the calls into goformation.
+var goformationMu sync.Mutex
+
+// JSON turns a YAML or JSON template into JSON, its short-form tags
+// (!Ref, !Sub, ...) into their long form, nothing resolved.
+func JSON(data []byte) ([]byte, error) {
+	goformationMu.Lock()
+	defer goformationMu.Unlock()
+	return intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+}
+
+func resolve(data []byte, v Values) (*Resolved, error) {
 	plain, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
 	if err != nil {
 		return nil, fmt.Errorf("cfn: parse template: %w", err)

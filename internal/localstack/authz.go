@@ -44,8 +44,23 @@ func newAuthorizer(logger *log.Logger) *authorizer {
 	}
 }
 
-// adminPolicy is an identity policy allowing every S3 action: an account's
-// administrator (Account B's key, Account A's operator and break-glass role).
+// administratorJSON is Account A's administrators' identity policy (the
+// operator's and the break-glass role's): every action.
+const administratorJSON = `{"Version":"2012-10-17","Statement":[{"Sid":"Administrator","Effect":"Allow","Action":"*","Resource":"*"}]}`
+
+// breakGlassTrustJSON is the local break-glass role's trust: Account A's
+// principals, with MFA. Locally the role is not assumed (its keys act as a
+// session of it; the stack cannot check MFA), but IAM answers this trust.
+const breakGlassTrustJSON = `{"Version":"2012-10-17","Statement":[{"Sid":"AccountAWithMFA","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + AccountA + `:root"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`
+
+// The two as parsed (constants of this file: parsed at start).
+var (
+	administratorPolicy = mustParse(administratorJSON)
+	breakGlassTrust     = mustParse(breakGlassTrustJSON)
+)
+
+// adminPolicy is an identity policy allowing every S3 action: Account B's
+// administrator.
 var adminPolicy = mustParse(`{"Version":"2012-10-17","Statement":[{"Sid":"Admin","Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)
 
 func mustParse(s string) *policy.Document {
@@ -181,6 +196,25 @@ func (a *authorizer) allowed(acc auth.Account, action, resource string, reqCtx m
 		return true, ""
 	}
 	return false, "another account's request needs an Allow in both its identity policy and the bucket policy"
+}
+
+// identityAllows reports whether acc's identity policies alone allow
+// action on resource (a request to a service with no resource policy,
+// such as IAM's reads).
+func (a *authorizer) identityAllows(acc auth.Account, action, resource string) bool {
+	pa := principalARN(acc)
+	req := policy.Request{Principal: acc.Arn, Action: action, Resource: resource, Context: map[string][]string{
+		"aws:PrincipalArn": {pa}, "aws:PrincipalAccount": {accountOf(acc.Arn)}, "aws:SecureTransport": {"true"},
+	}}
+	a.mu.RLock()
+	docs := a.identity[pa]
+	a.mu.RUnlock()
+	var rs []policy.Result
+	for _, d := range docs {
+		rs = append(rs, d.Evaluate(req))
+	}
+	r := policy.Combine(rs...)
+	return r.Decision == policy.Allow && r.Exact()
 }
 
 // bucketOfARN is the bucket of an S3 ARN (arn:aws:s3:::bucket[/key]).

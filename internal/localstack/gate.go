@@ -31,9 +31,11 @@ import (
 //   - a bucket configuration request (?lifecycle, ?replication,
 //     ?inventory, ...) is decided before versitygw answers it, so one it
 //     does not implement is refused as on AWS (AccessDenied) rather than
-//     with NotImplemented.
+//     with NotImplemented; the GETs versitygw does not implement are
+//     answered with what the stack applies (defaults.go), as are SSE-C
+//     writes and public bucket policies refused.
 //
-// The gate only refuses: what it lets through is still authenticated and
+// Otherwise the gate only refuses: what it lets through is still authenticated and
 // authorized by versitygw, which asks EvaluatePolicy.
 type gate struct {
 	iam    *iamService
@@ -62,6 +64,13 @@ func (g *gate) handle(ctx fiber.Ctx) error {
 	if key == "" && q.Has("policy") {
 		return g.bucketPolicy(ctx, bucket)
 	}
+	if key == "" && ctx.Method() == http.MethodGet {
+		for _, sub := range defaultAnswered {
+			if q.Has(sub) {
+				return g.bucketDefault(ctx, bucket, sub, bucketSubresources[sub][0])
+			}
+		}
+	}
 	resource := "arn:aws:s3:::" + bucket
 	if key != "" {
 		resource += "/" + key
@@ -78,6 +87,11 @@ func (g *gate) handle(ctx fiber.Ctx) error {
 	reqCtx := map[string][]string{}
 	if headers {
 		reqCtx = headerKeys(ctx)
+	}
+	if action == "s3:PutObject" {
+		if err := g.sseCBlocked(ctx, resource); err != nil {
+			return g.fail(ctx, err)
+		}
 	}
 	if err := g.precheck(ctx, action, resource, reqCtx); err != nil {
 		return g.fail(ctx, err)
@@ -221,6 +235,10 @@ func (g *gate) bucketPolicy(ctx fiber.Ctx, bucket string) error {
 		body := ctx.Body()
 		if err := g.knownPrincipals(body); err != nil {
 			return g.fail(ctx, err)
+		}
+		if d, err := policy.Parse(body); err == nil && publicPolicy(d) {
+			return g.fail(ctx, s3err.APIError{Code: "AccessDenied", HTTPStatusCode: http.StatusForbidden,
+				Description: "Access Denied: the policy is public, and the bucket's public access block (BlockPublicPolicy) refuses public policies"})
 		}
 		if err := g.iam.authz.putPolicy(bucket, body); err != nil {
 			return g.fail(ctx, s3err.APIError{Code: "MalformedPolicy", Description: err.Error(), HTTPStatusCode: http.StatusBadRequest})

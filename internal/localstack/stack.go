@@ -138,8 +138,9 @@ func Serve(ctx context.Context, o Options) error {
 	iam.addUser(sec.OperatorAccess, sec.OperatorSecret, OperatorARN, auth.RoleUser)
 	iam.addRoleKey(sec.BreakGlassAccess, sec.BreakGlassSecret, breakGlassSessionARN, BreakGlassRoleARN)
 	iam.allowPrincipal(WriterRoleARN)
-	for _, admin := range []string{accountBUserARN, OperatorARN, BreakGlassRoleARN} {
-		authz.attach(admin, adminPolicy)
+	authz.attach(accountBUserARN, adminPolicy)
+	for _, admin := range []string{OperatorARN, BreakGlassRoleARN} {
+		authz.attach(admin, administratorPolicy)
 	}
 	for _, d := range vault.writerPolicies {
 		authz.attach(WriterRoleARN, d)
@@ -185,8 +186,11 @@ func Serve(ctx context.Context, o Options) error {
 		})
 	}()
 
-	sts := &stsServer{iam: iam, region: Region, now: time.Now, roles: map[string]*role{
-		WriterRoleARN: {arn: WriterRoleARN, trust: vault.trust, maxSessionDuration: time.Hour},
+	sts := &stsServer{iam: iam, region: Region, now: time.Now, rootAccess: sec.AdminAccess, rootSecret: sec.AdminSecret, roles: map[string]*role{
+		WriterRoleARN: {arn: WriterRoleARN, trust: vault.trust, maxSessionDuration: time.Hour, assumable: true,
+			trustJSON: vault.trustJSON, policies: vault.writerPolicyJSON},
+		BreakGlassRoleARN: {arn: BreakGlassRoleARN, trust: breakGlassTrust, maxSessionDuration: time.Hour,
+			trustJSON: []byte(breakGlassTrustJSON), policies: []namedPolicy{{name: "Administrator", json: []byte(administratorJSON)}}},
 	}}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
@@ -203,6 +207,7 @@ func Serve(ctx context.Context, o Options) error {
 	env := Env{
 		"AWS_ENDPOINT_URL_S3":                 fmt.Sprintf("https://127.0.0.1:%d", s3Port),
 		"AWS_ENDPOINT_URL_STS":                fmt.Sprintf("https://127.0.0.1:%d", stsPort),
+		"AWS_ENDPOINT_URL_IAM":                fmt.Sprintf("https://127.0.0.1:%d", stsPort), // the roles' reads (audit --live)
 		"AWS_CA_BUNDLE":                       caFile,
 		"AWS_REGION":                          Region,
 		"AWS_DEFAULT_REGION":                  Region, // the AWS CLI v1 reads only this one
@@ -300,7 +305,11 @@ type vaultConfig struct {
 	bucketPolicy   []byte
 	trust          *policy.Document
 	writerPolicies []*policy.Document
-	lock           *types.ObjectLockConfiguration // the bucket's Object Lock default, nil for none
+	// trustJSON and writerPolicyJSON are the same documents as IAM
+	// answers them (GetRole, GetRolePolicy).
+	trustJSON        []byte
+	writerPolicyJSON []namedPolicy
+	lock             *types.ObjectLockConfiguration // the bucket's Object Lock default, nil for none
 }
 
 // deployment is infra/vault.yaml deployed for the local accounts.
@@ -334,15 +343,16 @@ func loadVault(template []byte, externalID string) (vaultConfig, error) {
 	if err != nil {
 		return v, fmt.Errorf("localstack: vault template: %w", err)
 	}
-	if v.trust, err = parseTemplatePolicy(r.AssumeRolePolicyDocument); err != nil {
+	if v.trustJSON, v.trust, err = parseTemplatePolicy(r.AssumeRolePolicyDocument); err != nil {
 		return v, fmt.Errorf("localstack: WriterRole trust policy: %w", err)
 	}
 	for _, p := range r.Policies {
-		d, err := parseTemplatePolicy(p.PolicyDocument)
+		js, d, err := parseTemplatePolicy(p.PolicyDocument)
 		if err != nil {
 			return v, fmt.Errorf("localstack: WriterRole policy %s: %w", p.PolicyName, err)
 		}
 		v.writerPolicies = append(v.writerPolicies, d)
+		v.writerPolicyJSON = append(v.writerPolicyJSON, namedPolicy{name: p.PolicyName, json: js})
 	}
 	b, err := tmpl.GetS3BucketWithName(cfn.VaultBucketID)
 	if err != nil {
@@ -363,12 +373,13 @@ func loadVault(template []byte, externalID string) (vaultConfig, error) {
 	return v, nil
 }
 
-func parseTemplatePolicy(doc any) (*policy.Document, error) {
+func parseTemplatePolicy(doc any) ([]byte, *policy.Document, error) {
 	js, err := cfn.PolicyJSON(doc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return policy.Parse(js)
+	d, err := policy.Parse(js)
+	return js, d, err
 }
 
 func posixBackend(dataDir, versionsDir string) (*posix.Posix, error) {

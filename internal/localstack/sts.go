@@ -22,22 +22,42 @@ import (
 	"github.com/logvault/logvault/internal/policy"
 )
 
-// role is an assumable local role: its trust policy comes from infra/vault.yaml.
+// role is a local role of Account A: the writer, whose trust and inline
+// policies come from infra/vault.yaml, and the break-glass role.
 type role struct {
 	arn                string
 	trust              *policy.Document
 	maxSessionDuration time.Duration
+	// trustJSON and policies are what IAM answers about the role (GetRole,
+	// GetRolePolicy): the documents the stack applies.
+	trustJSON []byte
+	policies  []namedPolicy
+	// assumable is false for a role the stack gives long-term keys instead
+	// (break-glass, whose MFA the stack cannot check).
+	assumable bool
 }
 
-// stsServer answers sts:AssumeRole the way AWS does for the checks that
-// matter to logvault: a valid SigV4 signature from a known key, an existing
-// role, a trust policy that allows the caller (ExternalId included), and
-// valid RoleSessionName and DurationSeconds. Everything else is refused.
+// namedPolicy is an inline policy of a role.
+type namedPolicy struct {
+	name string
+	json []byte
+}
+
+// stsServer answers, for STS, sts:AssumeRole the way AWS does for the
+// checks that matter to logvault (a valid SigV4 signature from a known key,
+// an existing role, a trust policy that allows the caller, ExternalId
+// included, and valid RoleSessionName and DurationSeconds) and
+// sts:GetCallerIdentity; for IAM (requests signed for "iam"), the reads of
+// the roles that `logvault audit --live` makes (iamapi.go). Everything else
+// is refused.
 type stsServer struct {
 	iam    *iamService
 	roles  map[string]*role
 	region string
 	now    func() time.Time
+	// root is Account A's root key, which versitygw knows and iamService
+	// does not: it may read IAM and call GetCallerIdentity.
+	rootAccess, rootSecret string
 }
 
 var (
@@ -53,10 +73,47 @@ type stsError struct {
 
 func (e *stsError) Error() string { return e.code + ": " + e.message }
 
+// Query-protocol namespaces of the two services.
+const (
+	stsNS = "https://sts.amazonaws.com/doc/2011-06-15/"
+	iamNS = "https://iam.amazonaws.com/doc/2010-05-08/"
+)
+
 func (s *stsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := randomID(8)
 	w.Header().Set("x-amzn-RequestId", reqID)
-	out, err := s.assumeRole(r)
+	ns := stsNS
+	out, err := func() (any, error) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			return nil, &stsError{http.StatusBadRequest, "InvalidRequest", "cannot read the request body"}
+		}
+		caller, service, err := s.authenticate(r, body)
+		if service == "iam" {
+			ns = iamNS
+		}
+		if err != nil {
+			return nil, err
+		}
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, &stsError{http.StatusBadRequest, "MalformedQueryString", err.Error()}
+		}
+		for k, v := range r.URL.Query() {
+			form[k] = v
+		}
+		if service == "iam" {
+			return s.iamRead(caller, form)
+		}
+		switch a := form.Get("Action"); a {
+		case "AssumeRole":
+			return s.assumeRole(r, caller, form)
+		case "GetCallerIdentity":
+			return s.callerIdentity(caller), nil
+		default:
+			return nil, &stsError{http.StatusBadRequest, "InvalidAction", fmt.Sprintf("the action %q is not valid for this local endpoint (only AssumeRole and GetCallerIdentity)", a)}
+		}
+	}()
 	if err != nil {
 		var se *stsError
 		if !errors.As(err, &se) {
@@ -64,13 +121,45 @@ func (s *stsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "text/xml")
 		w.WriteHeader(se.status)
-		fmt.Fprintf(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
-			xmlEscape(se.code), xmlEscape(se.message), reqID)
+		fmt.Fprintf(w, `<ErrorResponse xmlns="%s"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
+			ns, xmlEscape(se.code), xmlEscape(se.message), reqID)
 		return
 	}
-	out.ResponseMetadata.RequestID = reqID
+	if ar, ok := out.(*assumeRoleResponse); ok {
+		ar.ResponseMetadata.RequestID = reqID
+	}
 	w.Header().Set("Content-Type", "text/xml")
 	xml.NewEncoder(w).Encode(out)
+}
+
+// callerIdentityResponse is sts:GetCallerIdentity's answer.
+type callerIdentityResponse struct {
+	XMLName xml.Name `xml:"https://sts.amazonaws.com/doc/2011-06-15/ GetCallerIdentityResponse"`
+	Result  struct {
+		Arn     string `xml:"Arn"`
+		UserID  string `xml:"UserId"`
+		Account string `xml:"Account"`
+	} `xml:"GetCallerIdentityResult"`
+}
+
+// callerIdentity answers who the caller is, as AWS does.
+func (s *stsServer) callerIdentity(caller auth.Account) *callerIdentityResponse {
+	out := &callerIdentityResponse{}
+	out.Result.Arn, out.Result.Account = caller.Arn, accountOf(caller.Arn)
+	switch {
+	case strings.HasSuffix(caller.Arn, ":root"):
+		out.Result.UserID = out.Result.Account
+	case caller.RoleArn != "":
+		out.Result.UserID = "AROA" + strings.ToUpper(hex.EncodeToString(sha256Sum(caller.RoleArn)[:8])) + ":" + caller.Arn[strings.LastIndexByte(caller.Arn, '/')+1:]
+	default:
+		out.Result.UserID = "AIDA" + strings.ToUpper(hex.EncodeToString(sha256Sum(caller.Arn)[:8]))
+	}
+	return out
+}
+
+func sha256Sum(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
 }
 
 type assumeRoleResponse struct {
@@ -92,25 +181,7 @@ type assumeRoleResponse struct {
 	} `xml:"ResponseMetadata"`
 }
 
-func (s *stsServer) assumeRole(r *http.Request) (*assumeRoleResponse, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		return nil, &stsError{http.StatusBadRequest, "InvalidRequest", "cannot read the request body"}
-	}
-	caller, err := s.authenticate(r, body)
-	if err != nil {
-		return nil, err
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, &stsError{http.StatusBadRequest, "MalformedQueryString", err.Error()}
-	}
-	for k, v := range r.URL.Query() {
-		form[k] = v
-	}
-	if a := form.Get("Action"); a != "AssumeRole" {
-		return nil, &stsError{http.StatusBadRequest, "InvalidAction", fmt.Sprintf("the action %q is not valid for this local endpoint (only AssumeRole)", a)}
-	}
+func (s *stsServer) assumeRole(r *http.Request, caller auth.Account, form url.Values) (*assumeRoleResponse, error) {
 	roleARN, sessionName, externalID := form.Get("RoleArn"), form.Get("RoleSessionName"), form.Get("ExternalId")
 	if !sessionNameRE.MatchString(sessionName) {
 		return nil, &stsError{http.StatusBadRequest, "ValidationError", fmt.Sprintf("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length 2-64", sessionName)}
@@ -120,7 +191,7 @@ func (s *stsServer) assumeRole(r *http.Request) (*assumeRoleResponse, error) {
 	}
 	denied := &stsError{http.StatusForbidden, "AccessDenied", fmt.Sprintf("User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller.Arn, roleARN)}
 	ro, ok := s.roles[roleARN]
-	if !ok {
+	if !ok || !ro.assumable {
 		return nil, denied
 	}
 	duration := time.Hour
@@ -165,16 +236,17 @@ func (s *stsServer) assumeRole(r *http.Request) (*assumeRoleResponse, error) {
 }
 
 // authenticate checks the request's SigV4 signature (header form) and
-// returns the caller's account.
-func (s *stsServer) authenticate(r *http.Request, body []byte) (auth.Account, error) {
+// returns the caller's account and the service it signed for ("sts" or
+// "iam").
+func (s *stsServer) authenticate(r *http.Request, body []byte) (auth.Account, string, error) {
 	missing := &stsError{http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"}
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
-		return auth.Account{}, missing
+		return auth.Account{}, "", missing
 	}
 	const algo = "AWS4-HMAC-SHA256 "
 	if !strings.HasPrefix(authz, algo) {
-		return auth.Account{}, &stsError{http.StatusBadRequest, "IncompleteSignature", "only AWS4-HMAC-SHA256 signatures are accepted"}
+		return auth.Account{}, "", &stsError{http.StatusBadRequest, "IncompleteSignature", "only AWS4-HMAC-SHA256 signatures are accepted"}
 	}
 	fields := map[string]string{}
 	for _, part := range strings.Split(authz[len(algo):], ",") {
@@ -182,27 +254,30 @@ func (s *stsServer) authenticate(r *http.Request, body []byte) (auth.Account, er
 		fields[k] = v
 	}
 	scope := strings.Split(fields["Credential"], "/")
-	if len(scope) != 5 || scope[3] != "sts" || scope[4] != "aws4_request" || fields["SignedHeaders"] == "" || fields["Signature"] == "" {
-		return auth.Account{}, &stsError{http.StatusBadRequest, "IncompleteSignature", "the Authorization header is not a complete SigV4 signature for sts"}
+	if len(scope) != 5 || scope[3] != "sts" && scope[3] != "iam" || scope[4] != "aws4_request" || fields["SignedHeaders"] == "" || fields["Signature"] == "" {
+		return auth.Account{}, "", &stsError{http.StatusBadRequest, "IncompleteSignature", "the Authorization header is not a complete SigV4 signature for sts or iam"}
 	}
-	access, date, region := scope[0], scope[1], scope[2]
+	access, date, region, service := scope[0], scope[1], scope[2], scope[3]
 	if region != s.region {
-		return auth.Account{}, &stsError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf("credential should be scoped to a valid region, not '%s'", region)}
+		return auth.Account{}, "", &stsError{http.StatusForbidden, "SignatureDoesNotMatch", fmt.Sprintf("credential should be scoped to a valid region, not '%s'", region)}
 	}
 	amzDate := r.Header.Get("X-Amz-Date")
 	t, err := time.Parse("20060102T150405Z", amzDate)
 	if err != nil || !strings.HasPrefix(amzDate, date) {
-		return auth.Account{}, &stsError{http.StatusBadRequest, "IncompleteSignature", "X-Amz-Date is missing or does not match the credential scope"}
+		return auth.Account{}, "", &stsError{http.StatusBadRequest, "IncompleteSignature", "X-Amz-Date is missing or does not match the credential scope"}
 	}
 	if d := s.now().Sub(t); d > 15*time.Minute || d < -15*time.Minute {
-		return auth.Account{}, &stsError{http.StatusForbidden, "SignatureDoesNotMatch", "Signature expired: the request time is more than 15 minutes from the server time"}
+		return auth.Account{}, "", &stsError{http.StatusForbidden, "SignatureDoesNotMatch", "Signature expired: the request time is more than 15 minutes from the server time"}
 	}
 	id, err := s.iam.lookup(access, r.Header.Get("X-Amz-Security-Token"))
+	if access == s.rootAccess && s.rootAccess != "" && r.Header.Get("X-Amz-Security-Token") == "" {
+		id, err = &identity{account: auth.Account{Access: access, Arn: "arn:aws:iam::" + AccountA + ":root"}, secret: s.rootSecret}, nil
+	}
 	if err != nil {
 		if errors.Is(err, auth.ErrInvalidSessionToken) {
-			return auth.Account{}, &stsError{http.StatusForbidden, "ExpiredToken", "The security token included in the request is expired or invalid"}
+			return auth.Account{}, "", &stsError{http.StatusForbidden, "ExpiredToken", "The security token included in the request is expired or invalid"}
 		}
-		return auth.Account{}, &stsError{http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid."}
+		return auth.Account{}, "", &stsError{http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid."}
 	}
 	signed := strings.Split(fields["SignedHeaders"], ";")
 	var canon strings.Builder
@@ -226,11 +301,11 @@ func (s *stsServer) authenticate(r *http.Request, body []byte) (auth.Account, er
 	}, "\n")
 	creqHash := sha256.Sum256([]byte(creq))
 	toSign := strings.Join([]string{"AWS4-HMAC-SHA256", amzDate, strings.Join(scope[1:], "/"), hex.EncodeToString(creqHash[:])}, "\n")
-	want := hex.EncodeToString(hmacSHA256(deriveKey(id.secret, date, region, "sts"), toSign))
+	want := hex.EncodeToString(hmacSHA256(deriveKey(id.secret, date, region, service), toSign))
 	if !hmac.Equal([]byte(want), []byte(fields["Signature"])) {
-		return auth.Account{}, &stsError{http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."}
+		return auth.Account{}, "", &stsError{http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."}
 	}
-	return id.account, nil
+	return id.account, service, nil
 }
 
 func canonicalPath(p string) string {

@@ -81,7 +81,7 @@ func newSTSFixture(t *testing.T) *stsFixture {
 	iam.allowPrincipal(WriterRoleARN)
 	iam.allowPrincipal(BreakGlassRoleARN)
 	s := &stsServer{iam: iam, region: Region, now: clock.Now, roles: map[string]*role{
-		WriterRoleARN: {arn: WriterRoleARN, trust: trust, maxSessionDuration: time.Hour},
+		WriterRoleARN: {arn: WriterRoleARN, trust: trust, maxSessionDuration: time.Hour, assumable: true},
 	}}
 	srv := httptest.NewTLSServer(s)
 	t.Cleanup(srv.Close)
@@ -389,7 +389,7 @@ func TestAssumeRolePrincipalArnOfRoleSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	const pinned = "arn:aws:iam::" + AccountA + ":role/pinned-writer"
-	f.sts.roles[pinned] = &role{arn: pinned, trust: trust, maxSessionDuration: time.Hour}
+	f.sts.roles[pinned] = &role{arn: pinned, trust: trust, maxSessionDuration: time.Hour, assumable: true}
 	access, secret, token, _ := f.iam.mintSession(testBRoleARN, "fn", time.Hour)
 	_, err = f.client(access, secret, token, nil).AssumeRole(context.Background(), &sts.AssumeRoleInput{
 		RoleArn:         aws.String(pinned),

@@ -1,0 +1,156 @@
+//go:build integration
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// asOperator runs the CLI with the Account A operator's keys (an
+// administrator who is not break-glass) as the ambient credentials.
+func asOperator() map[string]string {
+	return map[string]string{"AWS_ACCESS_KEY_ID": stack.env["VAULT_OPERATOR_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": stack.env["VAULT_OPERATOR_SECRET_ACCESS_KEY"]}
+}
+
+// findingLines are the FINDING lines of an audit's output.
+func findingLines(out string) []string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "FINDING: ") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// TestAuditLiveHolds: what the local stack deploys passes `logvault audit
+// --live`, read with an Account A administrator's keys; --json says the same.
+func TestAuditLiveHolds(t *testing.T) {
+	r := cli(t, asOperator(), "audit", "--live")
+	if r.code != 0 {
+		t.Fatalf("audit --live on the local stack: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "(live)") || !strings.Contains(r.stdout, "audit: 0 findings") {
+		t.Errorf("output:\n%s", r.stdout)
+	}
+	r = cli(t, asOperator(), "audit", "--live", "--json")
+	var rep struct {
+		OK       bool
+		Live     bool
+		Findings []any
+		Actions  int
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != 0 || !rep.OK || !rep.Live || rep.Actions < 160 {
+		t.Errorf("audit --live --json: exit %d, %v, %+v\n%s", r.code, err, rep, r.stdout)
+	}
+}
+
+// TestAuditLiveNeedsAccountA: with Account B's keys the live audit fails
+// rather than proving what it cannot read.
+func TestAuditLiveNeedsAccountA(t *testing.T) {
+	r := cli(t, nil, "audit", "--live")
+	if r.code == 0 || !strings.Contains(r.lastLine(), "Account A's credentials") {
+		t.Errorf("audit --live with Account B's keys: exit %d, %q", r.code, r.lastLine())
+	}
+}
+
+// TestAuditLiveFindsAWeakenedPolicy: Account A's administrator (its root,
+// which no bucket policy binds) replaces the live bucket policy; the live
+// audit exits 1 and names the action and the principal.
+func TestAuditLiveFindsAWeakenedPolicy(t *testing.T) {
+	ctx := context.Background()
+	bucket := aws.String(stack.env["VAULT_BUCKET"])
+	orig, err := admin(t).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin(t).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: orig.Policy}); err != nil {
+			t.Errorf("put the original policy back: %v", err)
+		}
+	})
+	bucketARN := "arn:aws:s3:::" + *bucket
+	for _, c := range []struct {
+		name string
+		edit func(statements []map[string]any) []map[string]any
+		want [][]string // each: a finding line must hold all of these
+	}{
+		{"remove DenyDepositButWriter", without("DenyDepositButWriter"), [][]string{
+			{"arn:aws:sts::111111111111:assumed-role/Admin/s", "may s3:PutObject", "no Deny stops it"},
+			{"arn:aws:iam::222222222222:root", "may s3:PutObject", "missing Deny"},
+		}},
+		{"remove DenyAllButReadAndDeposit", without("DenyAllButReadAndDeposit"), [][]string{
+			{"Account A admin", "may s3:PutBucketPolicy on " + bucketARN, "no Deny stops it"},
+			{"Account A admin", "may s3:DeleteBucket on " + bucketARN, "no Deny stops it"},
+		}},
+		{"s3:DeleteObjectVersion read-listed", func(st []map[string]any) []map[string]any {
+			for _, s := range st {
+				if s["Sid"] == "DenyAllButReadAndDeposit" {
+					s["NotAction"] = append(s["NotAction"].([]any), "s3:DeleteObjectVersion")
+				}
+			}
+			return st
+		}, [][]string{{"Account A admin", "may s3:DeleteObjectVersion", "no Deny stops it"}}},
+		{"reads granted to Account B", func(st []map[string]any) []map[string]any {
+			return append(st, map[string]any{"Sid": "ShareWithB", "Effect": "Allow", "Principal": map[string]any{"AWS": "arn:aws:iam::222222222222:root"},
+				"Action": "s3:GetObject", "Resource": bucketARN + "/*"})
+		}, [][]string{{"222222222222", "may s3:GetObject", "ShareWithB"}}},
+		{"lifecycle hidden from administrators", func(st []map[string]any) []map[string]any {
+			return append(st, map[string]any{"Sid": "HideLifecycle", "Effect": "Deny", "Principal": "*", "Action": "s3:GetLifecycleConfiguration",
+				"Resource": bucketARN, "Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": "arn:aws:iam::111111111111:role/logvault-break-glass"}}})
+		}, [][]string{{"reading the lifecycle configuration", "AccessDenied", "could not be read"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var doc map[string]any
+			if err := json.Unmarshal([]byte(aws.ToString(orig.Policy)), &doc); err != nil {
+				t.Fatal(err)
+			}
+			var st []map[string]any
+			for _, s := range doc["Statement"].([]any) {
+				st = append(st, s.(map[string]any))
+			}
+			doc["Statement"] = c.edit(st)
+			weak, _ := json.Marshal(doc)
+			if _, err := admin(t).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(string(weak))}); err != nil {
+				t.Fatalf("replace the policy: %v", err)
+			}
+			r := cli(t, asOperator(), "audit", "--live")
+			if r.code != 1 {
+				t.Fatalf("audit --live on a weakened vault: exit %d, want 1\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			lines := findingLines(r.stdout)
+			for _, want := range c.want {
+				found := false
+				for _, l := range lines {
+					all := true
+					for _, w := range want {
+						all = all && strings.Contains(l, w)
+					}
+					found = found || all
+				}
+				if !found {
+					t.Errorf("no finding with %q among %d:\n%s", want, len(lines), strings.Join(lines[:min(len(lines), 20)], "\n"))
+				}
+			}
+		})
+	}
+}
+
+// without removes the statement of that Sid.
+func without(sid string) func([]map[string]any) []map[string]any {
+	return func(st []map[string]any) []map[string]any {
+		var out []map[string]any
+		for _, s := range st {
+			if s["Sid"] != sid {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+}
