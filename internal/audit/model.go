@@ -28,7 +28,7 @@ const unmodelledMarker = " [key not modelled by the audit]"
 var modelNotes = []string{
 	"principals of other accounts (Account B's included) and anonymous callers: their own identity policies are assumed to allow everything; only the vault's side can stop them",
 	"Account A principals other than the writer, the break-glass role and the template's roles: administrators whose identity policy allows * on *",
-	"roles of the template: only the policies the template attaches to them grant (a boundary, session policy or SCP could only take rights away)",
+	"the roles whose policies are read (the template's, or the writer and break-glass roles live): only those policies grant (a boundary, session policy or SCP could only take rights away)",
 	"object actions are asked for a key no policy names and for a key of every object pattern the policies name",
 	"condition keys other than aws:PrincipalArn, aws:PrincipalAccount, aws:userid, aws:ResourceAccount, aws:SecureTransport (true and false), aws:PrincipalServiceName, aws:PrincipalIsAWSService and sts:ExternalId (absent, right, wrong) are not modelled: a condition on one counts as met in an Allow and unmet in a Deny, so a Deny resting on the region, a tag or a request header protects nothing here",
 	"patterns in Principal, aws:PrincipalArn, aws:PrincipalAccount and aws:userid are instantiated with principals an attacker could create that match them",

@@ -22,6 +22,7 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -343,6 +344,11 @@ func (a *auditor) trusts(ps []principal) {
 					if a.v.RCP != nil && strings.HasPrefix(act, "sts:") && a.v.RCP.D.Evaluate(req).Decision == policy.ExplicitDeny {
 						continue
 					}
+					if res.Decision == policy.Allow && p.kind == kindRole && !a.roleMayCall(p, req, r.Trust) {
+						// A role whose policies the proof reads also needs its
+						// own Allow, unless the trust names it.
+						continue
+					}
 					if res.Decision != policy.Allow {
 						if writer && p.function && ext == a.v.ExternalID && act == "sts:AssumeRole" {
 							a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("the function role %s cannot assume the writer with the ExternalId: the functions cannot work", p.principalArn))
@@ -373,6 +379,21 @@ func (a *auditor) trusts(ps []principal) {
 			a.report(fmt.Sprintf("role %s can be assumed by: %s", r.ARN, strings.Join(dedupe(in), ", ")))
 		}
 	}
+}
+
+// roleMayCall reports whether the role p's own policies allow req, or the
+// trust names p's role itself (then AWS needs no identity Allow).
+func (a *auditor) roleMayCall(p principal, req policy.Request, trust *Doc) bool {
+	for _, s := range trust.D.Statements {
+		if s.Principal != nil && slices.Contains(s.Principal.Values["AWS"], p.role.ARN) {
+			return true
+		}
+	}
+	var rs []policy.Result
+	for _, d := range p.role.Policies {
+		rs = append(rs, d.D.Evaluate(req))
+	}
+	return policy.Combine(rs...).Decision == policy.Allow
 }
 
 // roleChanges asks who may change, replace or pass the writer and

@@ -3,13 +3,17 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 )
 
 // asOperator runs the CLI with the Account A operator's keys (an
@@ -153,4 +157,49 @@ func without(sid string) func([]map[string]any) []map[string]any {
 		}
 		return out
 	}
+}
+
+// TestStackAppliesTheBucketDefaults: what the live audit reads of the
+// settings versitygw lacks is what the stack enforces: SSE-C is refused
+// even to Account A's root, a public bucket policy is refused, and the
+// settings are answered as such.
+func TestStackAppliesTheBucketDefaults(t *testing.T) {
+	ctx := context.Background()
+	bucket := aws.String(stack.env["VAULT_BUCKET"])
+	key := bytes.Repeat([]byte("k"), 32)
+	_, err := admin(t).PutObject(ctx, &s3.PutObjectInput{Bucket: bucket, Key: aws.String("e2e-ssec/root"), Body: strings.NewReader("x"),
+		SSECustomerAlgorithm: aws.String("AES256"), SSECustomerKey: aws.String(base64.StdEncoding.EncodeToString(key)), SSECustomerKeyMD5: aws.String(md5b64(key))})
+	if !accessDenied(err) {
+		t.Errorf("root PutObject with SSE-C: %v, want AccessDenied", err)
+	}
+	public := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + *bucket + `/*"}]}`
+	if _, err := admin(t).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(public)}); !accessDenied(err) {
+		t.Errorf("root PutBucketPolicy of a public policy: %v, want AccessDenied", err)
+	}
+	op := operator(t)
+	enc, err := op.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: bucket})
+	if err != nil || len(enc.ServerSideEncryptionConfiguration.Rules) != 1 || enc.ServerSideEncryptionConfiguration.Rules[0].BlockedEncryptionTypes == nil {
+		t.Errorf("GetBucketEncryption: %+v %v", enc, err)
+	}
+	pab, err := op.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: bucket})
+	if err != nil || !aws.ToBool(pab.PublicAccessBlockConfiguration.BlockPublicPolicy) {
+		t.Errorf("GetPublicAccessBlock: %+v %v", pab, err)
+	}
+	if _, err := op.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: bucket}); errCode(err) != "NoSuchLifecycleConfiguration" {
+		t.Errorf("GetBucketLifecycleConfiguration: %v, want NoSuchLifecycleConfiguration", err)
+	}
+	if _, err := accountB(t).GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: bucket}); !accessDenied(err) {
+		t.Errorf("Account B GetBucketEncryption: %v, want AccessDenied", err)
+	}
+	if _, err := op.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: bucket, ExpectedBucketOwner: aws.String("222222222222")}); !accessDenied(err) {
+		t.Errorf("GetBucketEncryption with another expected owner: %v, want AccessDenied", err)
+	}
+}
+
+func errCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
 }
