@@ -29,6 +29,7 @@ type fakeVault struct {
 	pab         *types.PublicAccessBlockConfiguration
 	ownership   types.ObjectOwnership
 	trust       string
+	breakGlass  string            // the break-glass role's trust
 	writer      map[string]string // inline policies
 	errs        map[string]error  // by operation
 }
@@ -53,6 +54,7 @@ func newFakeVault(t *testing.T) *fakeVault {
 	r, _ := tmpl.GetIAMRoleWithName(cfn.WriterRoleID)
 	trust, _ := cfn.PolicyJSON(r.AssumeRolePolicyDocument)
 	f := &fakeVault{policy: string(pol), versioning: types.BucketVersioningStatusEnabled, trust: string(trust), writer: map[string]string{}, errs: map[string]error{},
+		breakGlass: breakGlassTrust("arn:aws:iam::111111111111:user/security-officer"),
 		lock: &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled,
 			Rule: &types.ObjectLockRule{DefaultRetention: &types.DefaultRetention{Mode: types.ObjectLockRetentionModeCompliance, Days: aws.Int32(365)}}},
 		lifecycle: []types.LifecycleRule{{ID: aws.String("abort"), Status: types.ExpirationStatusEnabled,
@@ -127,7 +129,7 @@ func (f *fakeVault) GetRole(_ context.Context, in *iam.GetRoleInput, _ ...func(*
 	}
 	trust := f.trust
 	if aws.ToString(in.RoleName) == BreakGlassRoleName {
-		trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}]}`
+		trust = f.breakGlass
 	}
 	return &iam.GetRoleOutput{Role: &iamtypes.Role{Arn: aws.String("arn:aws:iam::111111111111:role/" + aws.ToString(in.RoleName)),
 		AssumeRolePolicyDocument: aws.String(url.QueryEscape(trust))}}, nil
@@ -150,6 +152,10 @@ func (f *fakeVault) GetPolicy(context.Context, *iam.GetPolicyInput, ...func(*iam
 }
 func (f *fakeVault) GetPolicyVersion(context.Context, *iam.GetPolicyVersionInput, ...func(*iam.Options)) (*iam.GetPolicyVersionOutput, error) {
 	return nil, notFound("NoSuchEntity")
+}
+
+func breakGlassTrust(principal string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + principal + `"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`
 }
 
 func liveOptions() LiveOptions {
@@ -198,6 +204,12 @@ func TestLive(t *testing.T) {
 		{"the writer may tag versions", func(f *fakeVault, _ *LiveOptions) {
 			f.writer["extra"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObjectVersionTagging","Resource":"*"}]}`
 		}, [][]string{{"logvault-vault-writer", "s3:PutObjectVersionTagging", "extra"}}},
+		{"break-glass trusts Account A's root", func(f *fakeVault, _ *LiveOptions) {
+			f.breakGlass = breakGlassTrust("arn:aws:iam::111111111111:root")
+		}, [][]string{{"Account A admin role", "sts:AssumeRole", "logvault-break-glass", "specific principals"}}},
+		{"break-glass trusts Account B", func(f *fakeVault, _ *LiveOptions) {
+			f.breakGlass = breakGlassTrust("arn:aws:iam::222222222222:root")
+		}, [][]string{{"any Account B role", "sts:AssumeRole", "logvault-break-glass"}}},
 		{"the trust opened to any role of Account B", func(f *fakeVault, _ *LiveOptions) {
 			f.trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"the-external-id"}}}]}`
 		}, [][]string{{"any Account B role", "sts:AssumeRole", "with the ExternalId"}}},

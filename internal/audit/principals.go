@@ -45,6 +45,7 @@ type principal struct {
 	kind         kind
 	role         *Role // for kindRole
 	function     bool  // one of the function roles the writer trusts
+	anyAdmin     bool  // stands for any Account A administrator (no name a policy chose)
 }
 
 func (p principal) display() string {
@@ -140,8 +141,10 @@ func principals(v *Vault) []principal {
 		fn.function = true
 		add(fn, "Account B function role", kindExternal)
 	}
-	add(session(v.AccountA, "/", "Admin"), "Account A admin role (not break-glass)", kindAdmin)
-	add(user(v.AccountA, "admin"), "Account A admin user", kindAdmin)
+	anyRole, anyUser := session(v.AccountA, "/", "Admin"), user(v.AccountA, "admin")
+	anyRole.anyAdmin, anyUser.anyAdmin = true, true
+	add(anyRole, "Account A admin role (not break-glass)", kindAdmin)
+	add(anyUser, "Account A admin user", kindAdmin)
 	add(root(v.AccountA), "Account A root", kindRoot)
 	add(root(v.other()), "another account's root", kindExternal)
 	add(session(v.other(), "/", "logvault-cloudtrail"), "another account's role", kindExternal)

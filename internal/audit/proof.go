@@ -355,6 +355,11 @@ func (a *auditor) trusts(ps []principal) {
 						}
 						continue
 					}
+					if r.ARN == a.v.BreakGlassARN && (p.anyAdmin || !p.inA(a.v)) {
+						a.find(Finding{Principal: p.display(), Who: p.who, Action: act, Resource: r.ARN,
+							Cause: "allowed by the break-glass role's trust policy (" + res.Statement + "): it must name specific principals (with MFA), never an account or a pattern that lets any administrator or another account in"})
+						continue
+					}
 					if !writer {
 						in = append(in, p.display())
 						continue

@@ -48,10 +48,15 @@ func newAuthorizer(logger *log.Logger) *authorizer {
 // operator's and the break-glass role's): every action.
 const administratorJSON = `{"Version":"2012-10-17","Statement":[{"Sid":"Administrator","Effect":"Allow","Action":"*","Resource":"*"}]}`
 
-// breakGlassTrustJSON is the local break-glass role's trust: Account A's
-// principals, with MFA. Locally the role is not assumed (its keys act as a
-// session of it; the stack cannot check MFA), but IAM answers this trust.
-const breakGlassTrustJSON = `{"Version":"2012-10-17","Statement":[{"Sid":"AccountAWithMFA","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + AccountA + `:root"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`
+// breakGlassTrustJSON is the local break-glass role's trust: one named
+// security user of Account A, with MFA (docs/threat-model.md: never the
+// account's root, which would let every administrator in). Locally the
+// role is not assumed (its keys act as a session of it; the stack cannot
+// check MFA), but IAM answers this trust.
+const breakGlassTrustJSON = `{"Version":"2012-10-17","Statement":[{"Sid":"SecurityOfficerWithMFA","Effect":"Allow","Principal":{"AWS":"` + breakGlassUserARN + `"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`
+
+// breakGlassUserARN is who the local break-glass trust names.
+const breakGlassUserARN = "arn:aws:iam::" + AccountA + ":user/logvault-security-officer"
 
 // The two as parsed (constants of this file: parsed at start).
 var (
