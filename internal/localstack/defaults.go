@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v3"
-	"github.com/versity/versitygw/auth"
-	"github.com/versity/versitygw/s3api/utils"
 	"github.com/versity/versitygw/s3err"
 
 	"github.com/logvault/logvault/internal/policy"
@@ -46,24 +44,8 @@ var defaultAnswered = []string{"lifecycle", "replication", "inventory", "analyti
 // bucketDefault answers a GET of one of defaultAnswered, after
 // authenticating and authorizing it as versitygw would.
 func (g *gate) bucketDefault(ctx fiber.Ctx, bucket, sub, action string) error {
-	if err := g.verify(ctx); err != nil {
+	if err := g.authorizeBucket(ctx, bucket, action, false); err != nil {
 		return g.fail(ctx, err)
-	}
-	acc, _ := utils.ContextKeyAccount.Get(ctx).(auth.Account)
-	isRoot, _ := utils.ContextKeyIsRoot.Get(ctx).(bool)
-	owner := g.iam.authz.owner(bucket)
-	if owner == "" {
-		return g.fail(ctx, s3err.GetAPIError(s3err.ErrNoSuchBucket))
-	}
-	resource := "arn:aws:s3:::" + bucket
-	if !isRoot {
-		if ok, why := g.iam.authz.allowed(acc, action, resource, map[string][]string{}); !ok {
-			g.iam.authz.log.Printf("authz: denied %s %s on %s: %s", principalARN(acc), action, resource, why)
-			return g.fail(ctx, s3err.GetExplicitDenyAccessErr(acc.Arn, action, resource, "a resource-based policy"))
-		}
-	}
-	if want := ctx.Get("X-Amz-Expected-Bucket-Owner"); want != "" && want != owner {
-		return g.fail(ctx, s3err.GetAPIError(s3err.ErrAccessDenied))
 	}
 	q := ctx.Request().URI().QueryArgs()
 	notFound := func(code, msg string) error {

@@ -199,29 +199,9 @@ func (g *gate) precheck(ctx fiber.Ctx, action, resource string, reqCtx map[strin
 // DeleteBucketPolicy. As on AWS, only the bucket owner's account may, its
 // root always (whatever the policy says), anyone else as the policies allow.
 func (g *gate) bucketPolicy(ctx fiber.Ctx, bucket string) error {
-	if err := g.verify(ctx); err != nil {
-		return g.fail(ctx, err)
-	}
-	acc, _ := utils.ContextKeyAccount.Get(ctx).(auth.Account)
-	isRoot, _ := utils.ContextKeyIsRoot.Get(ctx).(bool)
-	owner := g.iam.authz.owner(bucket)
-	if owner == "" {
-		return g.fail(ctx, s3err.GetAPIError(s3err.ErrNoSuchBucket))
-	}
 	action := map[string]string{http.MethodGet: "s3:GetBucketPolicy", http.MethodPut: "s3:PutBucketPolicy", http.MethodDelete: "s3:DeleteBucketPolicy"}[ctx.Method()]
-	if action == "" {
-		return g.fail(ctx, s3err.GetAPIError(s3err.ErrMethodNotAllowed))
-	}
-	if !isRoot {
-		resource := "arn:aws:s3:::" + bucket
-		ok, why := g.iam.authz.allowed(acc, action, resource, map[string][]string{})
-		if ok && accountOf(acc.Arn) != owner {
-			ok, why = false, "only the bucket owner's account may"
-		}
-		if !ok {
-			g.iam.authz.log.Printf("authz: denied %s %s on %s: %s", principalARN(acc), action, resource, why)
-			return g.fail(ctx, s3err.GetExplicitDenyAccessErr(acc.Arn, action, resource, "a resource-based policy"))
-		}
+	if err := g.authorizeBucket(ctx, bucket, action, true); err != nil {
+		return g.fail(ctx, err)
 	}
 	switch ctx.Method() {
 	case http.MethodGet:
@@ -248,6 +228,40 @@ func (g *gate) bucketPolicy(ctx fiber.Ctx, bucket string) error {
 		g.iam.authz.deletePolicy(bucket)
 		return ctx.SendStatus(http.StatusNoContent)
 	}
+}
+
+// authorizeBucket authenticates a bucket request the gate answers itself
+// and decides action on the bucket: Account A's root always, anyone else as
+// the policies allow (with ownerOnly, only from the owner's account); an
+// ExpectedBucketOwner that is not the owner is refused, as on AWS.
+func (g *gate) authorizeBucket(ctx fiber.Ctx, bucket, action string, ownerOnly bool) error {
+	if err := g.verify(ctx); err != nil {
+		return err
+	}
+	acc, _ := utils.ContextKeyAccount.Get(ctx).(auth.Account)
+	isRoot, _ := utils.ContextKeyIsRoot.Get(ctx).(bool)
+	owner := g.iam.authz.owner(bucket)
+	switch {
+	case owner == "":
+		return s3err.GetAPIError(s3err.ErrNoSuchBucket)
+	case action == "":
+		return s3err.GetAPIError(s3err.ErrMethodNotAllowed)
+	}
+	if !isRoot {
+		resource := "arn:aws:s3:::" + bucket
+		ok, why := g.iam.authz.allowed(acc, action, resource, map[string][]string{})
+		if ok && ownerOnly && accountOf(acc.Arn) != owner {
+			ok, why = false, "only the bucket owner's account may"
+		}
+		if !ok {
+			g.iam.authz.log.Printf("authz: denied %s %s on %s: %s", principalARN(acc), action, resource, why)
+			return s3err.GetExplicitDenyAccessErr(acc.Arn, action, resource, "a resource-based policy")
+		}
+	}
+	if want := ctx.Get("X-Amz-Expected-Bucket-Owner"); want != "" && want != owner {
+		return s3err.GetAPIError(s3err.ErrAccessDenied)
+	}
+	return nil
 }
 
 // knownPrincipals refuses, as AWS does, a policy naming an AWS principal
