@@ -198,6 +198,13 @@ func TestMutantsFail(t *testing.T) {
 		}, []string{writerS, "s3:PutBucketPolicy", "missing Deny"}, false},
 		{"the exemption is any role named *break-glass", exempt("arn:aws:iam::*:role/*break-glass"),
 			[]string{"assumed-role/xbreak-glass/s", "s3:DeleteBucketPolicy"}, false},
+		{"the exemption is any principal of the break-glass role's name", exempt("arn:${AWS::Partition}:iam::${AWS::AccountId}:*/${BreakGlassRoleName}"),
+			[]string{"user/logvault-break-glass", "s3:DeleteBucketPolicy", "no Deny stops it"}, false},
+		{"the writer's trust admits a user of a function role's name", func(t *testing.T, n *tmplNode) {
+			c := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
+			deleteMapKey(c, "ArnEquals")
+			setMapValue(c, "ArnLike", snippet(t, `{"aws:PrincipalArn": !Sub "arn:aws:iam::${TrustedAccountId}:*/logvault-cloudtrail"}`))
+		}, []string{"arn:aws:iam::222222222222:user/logvault-cloudtrail", "sts:AssumeRole", "with the ExternalId"}, false},
 		{"a role trusted by Account B may rewrite the break-glass trust", func(t *testing.T, n *tmplNode) {
 			setMapValue(n.get("Resources"), "Helper", snippet(t, `
 Type: AWS::IAM::Role

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -268,36 +269,77 @@ func instances(v *Vault, n string) []principal {
 	if wild && strings.ContainsAny(parts[4], "*?") {
 		accounts = []string{v.AccountA, v.other()}
 	}
-	svc, res := parts[2], fill.Replace(parts[5])
+	svc := parts[2]
 	var out []principal
 	for _, acct := range accounts {
 		acct = fill.Replace(acct)
 		if !isAccountID(acct) {
 			continue
 		}
-		var p principal
-		switch {
-		case svc == "iam" && res == "root":
-			p = root(acct)
-		case svc == "iam" && strings.HasPrefix(res, "role/"):
-			path, name := splitRole(strings.TrimPrefix(res, "role"))
-			p = session(acct, path, name)
-		case svc == "iam" && strings.HasPrefix(res, "user/"):
-			p = user(acct, res[strings.LastIndexByte(res, '/')+1:])
-			p.arn, p.principalArn = "arn:aws:iam::"+acct+":"+res, "arn:aws:iam::"+acct+":"+res
-		case svc == "sts" && strings.HasPrefix(res, "assumed-role/"):
-			name, _, _ := strings.Cut(strings.TrimPrefix(res, "assumed-role/"), "/")
-			p = session(acct, "/", name)
-		default:
-			continue
+		for _, res := range resourceCandidates(parts[5], fill) {
+			var p principal
+			switch {
+			case svc == "iam" && res == "root":
+				p = root(acct)
+			case svc == "iam" && strings.HasPrefix(res, "role/"):
+				path, name := splitRole(strings.TrimPrefix(res, "role"))
+				p = session(acct, path, name)
+			case svc == "iam" && strings.HasPrefix(res, "user/"):
+				p = user(acct, res[strings.LastIndexByte(res, '/')+1:])
+				p.arn, p.principalArn = "arn:aws:iam::"+acct+":"+res, "arn:aws:iam::"+acct+":"+res
+			case svc == "sts" && strings.HasPrefix(res, "assumed-role/"):
+				name, _, _ := strings.Cut(strings.TrimPrefix(res, "assumed-role/"), "/")
+				p = session(acct, "/", name)
+			default:
+				continue
+			}
+			who := "a principal named in a policy"
+			if wild {
+				who = "a principal an attacker could create that matches " + n
+			}
+			out = append(out, classed(v, p, who))
 		}
-		who := "a principal named in a policy"
-		if wild {
-			who = "a principal an attacker could create that matches " + n
-		}
-		out = append(out, classed(v, p, who))
 	}
 	return out
+}
+
+// resourceCandidates are the resource parts (role/..., user/..., root,
+// assumed-role/...) of principals that match the resource part pat of an
+// ARN pattern: pat itself when it has no wildcard; else its wildcards
+// filled, and a role, a user and the root of the name it ends with, so
+// that "*/logvault-break-glass" yields a user of that name too.
+func resourceCandidates(pat string, fill *strings.Replacer) []string {
+	if !strings.ContainsAny(pat, "*?") {
+		return []string{pat}
+	}
+	filled := fill.Replace(pat)
+	name := filled[strings.LastIndexByte(filled, '/')+1:]
+	var out []string
+	for _, c := range []string{filled, "role/" + name, "user/" + name, "role/x", "user/x", "root", "assumed-role/" + name + "/s"} {
+		if globMatch(pat, c) && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// globMatch matches s against an IAM pattern (* any run, ? one character).
+func globMatch(pat, s string) bool {
+	var b strings.Builder
+	b.WriteString("^")
+	for _, r := range pat {
+		switch r {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	b.WriteString("$")
+	ok, _ := regexp.MatchString(b.String(), s)
+	return ok
 }
 
 // classed gives an instantiated principal its kind.

@@ -181,6 +181,10 @@ func TestInstances(t *testing.T) {
 		{"arn:aws:iam::111111111111:root", []string{"arn:aws:iam::111111111111:root"}, []kind{kindRoot}},
 		{"arn:aws:iam::222222222222:role/path/special", []string{"arn:aws:sts::222222222222:assumed-role/special/s"}, []kind{kindExternal}},
 		{"*", nil, nil},
+		// A user of the break-glass role's name is not the role.
+		{"arn:aws:iam::111111111111:*/logvault-break-glass", []string{"arn:aws:sts::111111111111:assumed-role/logvault-break-glass/s", "arn:aws:iam::111111111111:user/logvault-break-glass"}, []kind{kindAdmin, kindAdmin}},
+		{"arn:aws:iam::222222222222:*/logvault-cloudtrail", []string{"arn:aws:sts::222222222222:assumed-role/logvault-cloudtrail/s", "arn:aws:iam::222222222222:user/logvault-cloudtrail"}, []kind{kindExternal, kindExternal}},
+		{"arn:aws:iam::111111111111:*", []string{"arn:aws:sts::111111111111:assumed-role/x/s", "arn:aws:iam::111111111111:user/x", "arn:aws:iam::111111111111:root"}, []kind{kindAdmin, kindAdmin, kindRoot}},
 	} {
 		ps := instances(v, c.pattern)
 		if len(ps) != len(c.want) {
