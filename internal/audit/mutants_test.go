@@ -205,6 +205,27 @@ func TestMutantsFail(t *testing.T) {
 			deleteMapKey(c, "ArnEquals")
 			setMapValue(c, "ArnLike", snippet(t, `{"aws:PrincipalArn": !Sub "arn:aws:iam::${TrustedAccountId}:*/logvault-cloudtrail"}`))
 		}, []string{"arn:aws:iam::222222222222:user/logvault-cloudtrail", "sts:AssumeRole", "with the ExternalId"}, false},
+		{"the allow-list is kept in one region only (a condition)", func(t *testing.T, n *tmplNode) {
+			setMapValue(n.get("Conditions"), "InPrimaryRegion", snippet(t, `!Equals [!Ref "AWS::Region", us-east-1]`))
+			seq := n.get(bucketStatements...)
+			for i, st := range seq.Content {
+				if mapValue(st, "Sid").Value == allowList {
+					wrapped := snippet(t, `!If [InPrimaryRegion, x, !Ref "AWS::NoValue"]`)
+					wrapped.Content[1] = st
+					seq.Content[i] = wrapped
+				}
+			}
+		}, []string{adminSess, "s3:DeleteObjectVersion", "with condition InPrimaryRegion false"}, false},
+		{"the bucket policy exists only when a parameter says so", func(t *testing.T, n *tmplNode) {
+			setMapValue(n.get("Parameters"), "EnforcePolicy", snippet(t, `{Type: String, Default: "yes", AllowedValues: ["yes", "no"]}`))
+			setMapValue(n.get("Conditions"), "Enforce", snippet(t, `!Equals [!Ref EnforcePolicy, "yes"]`))
+			setMapValue(n.get("Resources", "VaultBucketPolicy"), "Condition", snippet(t, "Enforce"))
+		}, []string{adminSess, "s3:DeleteBucketPolicy", "Enforce false"}, false},
+		{"a parameter's pattern admits another account's role into the exemption", func(t *testing.T, n *tmplNode) {
+			setMapValue(n.get("Parameters"), "OpsRoleArn", snippet(t, `{Type: String, Default: "arn:aws:iam::111111111111:role/OpsAdmin", AllowedPattern: "arn:aws:iam::[0-9]{12}:role/Ops[A-Za-z]+"}`))
+			c := mapValue(mapValue(statement(t, n.get(bucketStatements...), allowList), "Condition"), "ArnNotEquals")
+			setMapValue(c, "aws:PrincipalArn", snippet(t, `[!Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${BreakGlassRoleName}", !Ref OpsRoleArn]`))
+		}, []string{"arn:aws:sts::333333333333:assumed-role/Opsx/s", "s3:DeleteBucketPolicy", "with parameter OpsRoleArn"}, true},
 		{"a role trusted by Account B may rewrite the break-glass trust", func(t *testing.T, n *tmplNode) {
 			setMapValue(n.get("Resources"), "Helper", snippet(t, `
 Type: AWS::IAM::Role

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -46,6 +48,7 @@ type templateParam struct {
 // resource is a resource as the template declares it.
 type resource struct {
 	Type       string
+	Condition  string
 	Properties map[string]any
 }
 
@@ -74,7 +77,7 @@ func (t rawTemplate) relevant(param string) bool {
 			return true
 		}
 		for c, def := range t.Conditions {
-			if mentions(def, param) && mentions(r.Properties, c) {
+			if mentions(def, param) && (mentions(r.Properties, c) || r.Condition == c) {
 				return true
 			}
 		}
@@ -173,14 +176,15 @@ func pathOr(p string) string {
 // loaded is a template resolved for one deployment, with the model.
 type loaded struct {
 	vault       *Vault
-	fingerprint string // what the proof reads, as resolved
+	fingerprint string          // what the proof reads, as resolved
+	conditions  map[string]bool // the conditions' values
 }
 
 // load resolves the vault template (and the guardrails, when given) for
 // one set of parameter values. The bucket's and the roles' names come from
 // the template itself (a second pass when they differ from the generated
 // ones), so ARNs agree with what CloudFormation would create.
-func load(raw rawTemplate, data, guardrails []byte, params map[string]string) (*loaded, error) {
+func load(raw rawTemplate, data, guardrails []byte, params map[string]string, conds map[string]bool) (*loaded, error) {
 	names := map[string]string{}
 	var r *cfn.Resolved
 	for pass := 0; pass < 3; pass++ {
@@ -189,7 +193,9 @@ func load(raw rawTemplate, data, guardrails []byte, params map[string]string) (*
 			p[k] = val
 		}
 		var err error
-		if r, err = cfn.Resolve(data, values(raw, p, names)); err != nil {
+		vals := values(raw, p, names)
+		vals.Conditions = conds
+		if r, err = cfn.Resolve(data, vals); err != nil {
 			return nil, fmt.Errorf("audit: %w", err)
 		}
 		next := map[string]string{}
@@ -243,7 +249,7 @@ func load(raw rawTemplate, data, guardrails []byte, params map[string]string) (*
 		}
 	}
 	fp, _ := json.Marshal(proofInputs(r.Raw))
-	return &loaded{vault: v, fingerprint: string(fp) + "|" + v.BreakGlassARN}, nil
+	return &loaded{vault: v, fingerprint: string(fp) + "|" + v.BreakGlassARN, conditions: r.Conditions}, nil
 }
 
 // paramValue is the value a parameter takes: given, else its Default.
@@ -587,6 +593,91 @@ func (v *Vault) loadGuardrails(data []byte) error {
 	return nil
 }
 
+// samples are values built from a pattern itself: the shortest it
+// admits, one that takes every optional part (a digit run becomes another
+// account's id, 333...), and one that prefers wildcards where the pattern
+// lets them in; so a pattern admitting a foreign role or a wildcard of a
+// shape no fixed list foresees is tried with one.
+func samples(pattern string) []string {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	re = re.Simplify()
+	var out []string
+	for _, mode := range []sampleMode{sampleShortest, sampleFull, sampleWild} {
+		out = append(out, sample(re, mode))
+	}
+	return out
+}
+
+type sampleMode int
+
+const (
+	sampleShortest sampleMode = iota
+	sampleFull
+	sampleWild
+)
+
+func sample(re *syntax.Regexp, mode sampleMode) string {
+	sub := func(i int) string { return sample(re.Sub[i], mode) }
+	switch re.Op {
+	case syntax.OpLiteral:
+		return string(re.Rune)
+	case syntax.OpCharClass:
+		prefer := "3xaA0"
+		if mode == sampleWild {
+			prefer = "*?" + prefer
+		}
+		for _, c := range prefer {
+			for i := 0; i+1 < len(re.Rune); i += 2 {
+				if re.Rune[i] <= c && c <= re.Rune[i+1] {
+					return string(c)
+				}
+			}
+		}
+		if len(re.Rune) > 0 {
+			return string(re.Rune[0])
+		}
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		if mode == sampleWild {
+			return "*"
+		}
+		return "x"
+	case syntax.OpCapture:
+		return sub(0)
+	case syntax.OpStar, syntax.OpQuest:
+		if mode == sampleShortest {
+			return ""
+		}
+		return sub(0)
+	case syntax.OpPlus:
+		return sub(0)
+	case syntax.OpRepeat:
+		n := re.Min
+		if n == 0 && mode != sampleShortest {
+			n = 1
+		}
+		return strings.Repeat(sub(0), min(n, 64))
+	case syntax.OpConcat:
+		var b strings.Builder
+		for i := range re.Sub {
+			b.WriteString(sub(i))
+		}
+		return b.String()
+	case syntax.OpAlternate:
+		best := sub(0)
+		for i := range re.Sub {
+			s := sub(i)
+			if mode == sampleShortest && len(s) < len(best) || mode != sampleShortest && best == "" {
+				best = s
+			}
+		}
+		return best
+	}
+	return ""
+}
+
 // adversarial are values an attacker would want a parameter to take; each
 // one the parameter's constraints admit is proven.
 var adversarial = []string{
@@ -619,13 +710,16 @@ func admitted(p templateParam) []string {
 		return cands
 	}
 	var re *regexp.Regexp
+	candidates := adversarial
 	if p.AllowedPattern != "" {
 		var err error
-		if re, err = regexp.Compile(p.AllowedPattern); err != nil {
+		// CloudFormation matches the whole value against the pattern.
+		if re, err = regexp.Compile("^(?:" + p.AllowedPattern + ")$"); err != nil {
 			return cands
 		}
+		candidates = append(samples(p.AllowedPattern), adversarial...)
 	}
-	for _, a := range adversarial {
+	for _, a := range candidates {
 		if re != nil && !re.MatchString(a) {
 			continue
 		}
@@ -651,7 +745,7 @@ func run(source string, template, guardrails []byte, variants bool) (Report, err
 	if err != nil {
 		return Report{}, err
 	}
-	base, err := load(raw, template, guardrails, nil)
+	base, err := load(raw, template, guardrails, nil, nil)
 	if err != nil {
 		return Report{}, err
 	}
@@ -672,7 +766,7 @@ func run(source string, template, guardrails []byte, variants bool) (Report, err
 				rep.Findings = append(rep.Findings, Finding{Principal: "-", Who: "parameter", Action: "parameter " + name, Resource: strconv.Quote(val),
 					Cause: "its constraints admit this value: the exemption from the vault's Denies would then cover principals other than one role of Account A"})
 			}
-			l, err := load(raw, template, guardrails, map[string]string{name: val})
+			l, err := load(raw, template, guardrails, map[string]string{name: val}, nil)
 			if err != nil || seen[l.fingerprint] {
 				continue
 			}
@@ -690,5 +784,90 @@ func run(source string, template, guardrails []byte, variants bool) (Report, err
 			}
 		}
 	}
+	// Every value of the template's conditions: each leaf condition (one
+	// that names no other) forced true and false, together, so that a
+	// statement or resource that only some deployment (a parameter value,
+	// a region, two parameters together) keeps or drops is proven both ways.
+	leaves := raw.leafConditions()
+	forced := assignments(leaves)
+	// Fewest conditions changed first, so a finding names the fewest.
+	sort.SliceStable(forced, func(i, j int) bool {
+		return len(describe(forced[i], base.conditions)) < len(describe(forced[j], base.conditions))
+	})
+	for _, as := range forced {
+		l, err := load(raw, template, guardrails, nil, as)
+		if err != nil {
+			rep.Assumptions = append(rep.Assumptions, fmt.Sprintf("with %s the template does not resolve (%v): not proven, as CloudFormation would not deploy it", describe(as, base.conditions), err))
+			continue
+		}
+		if seen[l.fingerprint] {
+			continue
+		}
+		seen[l.fingerprint] = true
+		l.vault.Source = source
+		r := Prove(l.vault)
+		rep.Asked += r.Asked
+		for _, f := range r.Findings {
+			if known[f] {
+				continue
+			}
+			known[f] = true
+			f.Context = strings.TrimSpace(f.Context + " with " + describe(as, base.conditions))
+			rep.Findings = append(rep.Findings, f)
+		}
+	}
 	return rep, nil
+}
+
+// leafConditions are the template's conditions that name no other one
+// (the YAML form !Condition X reaches here as the bare string "X").
+func (t rawTemplate) leafConditions() []string {
+	var out []string
+	for name, def := range t.Conditions {
+		js, _ := json.Marshal(def)
+		leaf := true
+		for other := range t.Conditions {
+			leaf = leaf && (other == name || !strings.Contains(string(js), strconv.Quote(other)))
+		}
+		if leaf {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// maxForcedTogether bounds the conditions forced in every combination
+// (2^n deployments); beyond it each is forced alone, true and false.
+const maxForcedTogether = 6
+
+// assignments are the values the proof forces the leaf conditions to.
+func assignments(leaves []string) []map[string]bool {
+	var out []map[string]bool
+	if len(leaves) > maxForcedTogether {
+		for _, c := range leaves {
+			out = append(out, map[string]bool{c: true}, map[string]bool{c: false})
+		}
+		return out
+	}
+	for bits := 0; bits < 1<<len(leaves); bits++ {
+		as := map[string]bool{}
+		for i, c := range leaves {
+			as[c] = bits&(1<<i) != 0
+		}
+		out = append(out, as)
+	}
+	return out
+}
+
+// describe names an assignment of conditions by what differs from the
+// symbolic deployment's.
+func describe(as, base map[string]bool) string {
+	var parts []string
+	for _, c := range sortedKeys(as) {
+		if b, ok := base[c]; !ok || b != as[c] {
+			parts = append(parts, fmt.Sprintf("%s %v", c, as[c]))
+		}
+	}
+	return "condition " + strings.Join(parts, ", ")
 }

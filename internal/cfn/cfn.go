@@ -30,6 +30,9 @@ type Values struct {
 	Refs map[string]string
 	// Attrs are the values of Fn::GetAtt, keyed "LogicalId.Attribute".
 	Attrs map[string]string
+	// Conditions force conditions to a value, whatever their definition
+	// (the audit proves a template under every value of its conditions).
+	Conditions map[string]bool
 }
 
 // Resolved is a template as CloudFormation would deploy it.
@@ -87,6 +90,13 @@ func resolve(data []byte, v Values) (*Resolved, error) {
 	var doc map[string]any
 	if err := json.Unmarshal(plain, &doc); err != nil {
 		return nil, fmt.Errorf("cfn: parse template: %w", err)
+	}
+	if cs, ok := doc["Conditions"].(map[string]any); ok {
+		for name, b := range v.Conditions {
+			if _, ok := cs[name]; ok {
+				cs[name] = b
+			}
+		}
 	}
 	// goformation would replace a resource carrying a Condition attribute
 	// with the condition's value: take the attributes out, apply them after.
