@@ -31,6 +31,7 @@ type LiveS3 interface {
 	GetBucketEncryption(context.Context, *s3.GetBucketEncryptionInput, ...func(*s3.Options)) (*s3.GetBucketEncryptionOutput, error)
 	GetPublicAccessBlock(context.Context, *s3.GetPublicAccessBlockInput, ...func(*s3.Options)) (*s3.GetPublicAccessBlockOutput, error)
 	GetBucketOwnershipControls(context.Context, *s3.GetBucketOwnershipControlsInput, ...func(*s3.Options)) (*s3.GetBucketOwnershipControlsOutput, error)
+	HeadBucket(context.Context, *s3.HeadBucketInput, ...func(*s3.Options)) (*s3.HeadBucketOutput, error)
 }
 
 // LiveIAM is what the live proof reads of the writer and break-glass roles
@@ -93,6 +94,7 @@ func ReadLive(ctx context.Context, s3c LiveS3, iamc LiveIAM, o LiveOptions) (*Va
 	}
 	l := &liveReader{ctx: ctx, s3: s3c, iam: iamc, v: v, owner: aws.String(o.Account)}
 	l.bucket()
+	l.place()
 	writer := l.role(o.WriterARN, "the writer role")
 	l.role(o.BreakGlass, "the break-glass role")
 
@@ -299,6 +301,21 @@ func (l *liveReader) bucket() {
 	}
 }
 
+// place asks S3 whether each bucket the vault sends data to (replication,
+// inventory, analytics) is Account A's: HeadBucket with ExpectedBucketOwner.
+func (l *liveReader) place() {
+	l.v.Placed = map[string]bool{}
+	b := l.v.Bucket
+	for _, ds := range [][]Destination{b.Replication, b.Inventory, b.Analytics} {
+		for _, d := range ds {
+			name := strings.TrimPrefix(d.Bucket, "arn:aws:s3:::")
+			if _, err := l.s3.HeadBucket(l.ctx, &s3.HeadBucketInput{Bucket: aws.String(name), ExpectedBucketOwner: l.owner}); err == nil {
+				l.v.Placed[d.Bucket] = true
+			}
+		}
+	}
+}
+
 // role reads a role's trust and permission policies (inline and attached)
 // into v.Roles; nil when the role cannot be read.
 func (l *liveReader) role(arn, what string) *Role {
@@ -349,7 +366,11 @@ func (l *liveReader) role(arn, what string) *Role {
 			break
 		}
 		for _, p := range ps.AttachedPolicies {
-			l.attached(r, what, aws.ToString(p.PolicyArn))
+			arn := aws.ToString(p.PolicyArn)
+			l.attached(r, what, arn)
+			if !strings.Contains(arn, ":iam::aws:policy/") {
+				r.Managed = append(r.Managed, arn)
+			}
 		}
 		if marker = ps.Marker; !ps.IsTruncated || marker == nil {
 			break

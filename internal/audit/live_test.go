@@ -32,6 +32,7 @@ type fakeVault struct {
 	breakGlass  string            // the break-glass role's trust
 	writer      map[string]string // inline policies
 	errs        map[string]error  // by operation
+	owners      map[string]string // other buckets' owners, by name
 }
 
 var errDenied = &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}
@@ -55,6 +56,7 @@ func newFakeVault(t *testing.T) *fakeVault {
 	trust, _ := cfn.PolicyJSON(r.AssumeRolePolicyDocument)
 	f := &fakeVault{policy: string(pol), versioning: types.BucketVersioningStatusEnabled, trust: string(trust), writer: map[string]string{}, errs: map[string]error{},
 		breakGlass: breakGlassTrust("arn:aws:iam::111111111111:user/security-officer"),
+		owners:     map[string]string{"vault-replica": "111111111111", "their-bucket": "999999999999"},
 		lock: &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled,
 			Rule: &types.ObjectLockRule{DefaultRetention: &types.DefaultRetention{Mode: types.ObjectLockRetentionModeCompliance, Days: aws.Int32(365)}}},
 		lifecycle: []types.LifecycleRule{{ID: aws.String("abort"), Status: types.ExpirationStatusEnabled,
@@ -122,6 +124,12 @@ func (f *fakeVault) GetPublicAccessBlock(context.Context, *s3.GetPublicAccessBlo
 }
 func (f *fakeVault) GetBucketOwnershipControls(context.Context, *s3.GetBucketOwnershipControlsInput, ...func(*s3.Options)) (*s3.GetBucketOwnershipControlsOutput, error) {
 	return &s3.GetBucketOwnershipControlsOutput{OwnershipControls: &types.OwnershipControls{Rules: []types.OwnershipControlsRule{{ObjectOwnership: f.ownership}}}}, nil
+}
+func (f *fakeVault) HeadBucket(_ context.Context, in *s3.HeadBucketInput, _ ...func(*s3.Options)) (*s3.HeadBucketOutput, error) {
+	if f.owners[aws.ToString(in.Bucket)] != aws.ToString(in.ExpectedBucketOwner) {
+		return nil, &smithy.GenericAPIError{Code: "Forbidden", Message: "Forbidden"}
+	}
+	return &s3.HeadBucketOutput{}, nil
 }
 func (f *fakeVault) GetRole(_ context.Context, in *iam.GetRoleInput, _ ...func(*iam.Options)) (*iam.GetRoleOutput, error) {
 	if err := f.errs["GetRole "+aws.ToString(in.RoleName)]; err != nil {
@@ -194,6 +202,12 @@ func TestLive(t *testing.T) {
 		{"replication to another account", func(f *fakeVault, _ *LiveOptions) {
 			f.replication = &types.ReplicationConfiguration{Rules: []types.ReplicationRule{{Destination: &types.Destination{Bucket: aws.String("arn:aws:s3:::elsewhere"), Account: aws.String("999999999999")}}}}
 		}, [][]string{{"replication", "arn:aws:s3:::elsewhere", "999999999999"}}},
+		{"replication to a bucket of Account A", func(f *fakeVault, _ *LiveOptions) {
+			f.replication = &types.ReplicationConfiguration{Rules: []types.ReplicationRule{{Destination: &types.Destination{Bucket: aws.String("arn:aws:s3:::vault-replica"), Account: aws.String("111111111111")}}}}
+		}, nil},
+		{"replication labelled Account A to another account's bucket", func(f *fakeVault, _ *LiveOptions) {
+			f.replication = &types.ReplicationConfiguration{Rules: []types.ReplicationRule{{Destination: &types.Destination{Bucket: aws.String("arn:aws:s3:::their-bucket"), Account: aws.String("111111111111")}}}}
+		}, [][]string{{"replication", "their-bucket", "cannot place"}}},
 		{"versioning suspended", func(f *fakeVault, _ *LiveOptions) { f.versioning = types.BucketVersioningStatusSuspended },
 			[][]string{{"versioning", "Suspended"}}},
 		{"no Object Lock", func(f *fakeVault, _ *LiveOptions) { f.lock = nil }, [][]string{{"Object Lock", "is off"}}},

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -163,6 +164,52 @@ const (
 	writerS   = "arn:aws:sts::111111111111:assumed-role/logvault-vault-writer/s"
 )
 
+// TestHarmlessEditsPass: edits that weaken nothing leave the proof
+// holding (a proof that fails everything proves nothing either).
+func TestHarmlessEditsPass(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(t *testing.T, n *tmplNode)
+	}{
+		{"statements reordered", func(t *testing.T, n *tmplNode) {
+			seq := n.get(bucketStatements...)
+			slices.Reverse(seq.Content)
+		}},
+		{"a Sid renamed and a tag added", func(t *testing.T, n *tmplNode) {
+			setMapValue(statement(t, n.get(bucketStatements...), "DenyInsecureTransport"), "Sid", snippet(t, "TLSOnly"))
+			setMapValue(n.get("Resources", "VaultBucket", "Properties"), "Tags", snippet(t, `[{Key: team, Value: "true"}]`))
+		}},
+		{"an extra Deny", func(t *testing.T, n *tmplNode) {
+			seq := n.get(bucketStatements...)
+			seq.Content = append(seq.Content, snippet(t, `{Sid: NoDelete, Effect: Deny, Principal: "*", Action: [s3:DeleteBucket, s3:DeleteBucketPolicy], Resource: !GetAtt VaultBucket.Arn}`))
+		}},
+		{"booleans quoted", func(t *testing.T, n *tmplNode) {
+			pab := n.get("Resources", "VaultBucket", "Properties", "PublicAccessBlockConfiguration")
+			for i := 1; i < len(pab.Content); i += 2 {
+				pab.Content[i] = snippet(t, `"true"`)
+			}
+		}},
+		{"the break-glass ARN joined and the trust narrowed", func(t *testing.T, n *tmplNode) {
+			c := mapValue(mapValue(statement(t, n.get(bucketStatements...), allowList), "Condition"), "ArnNotEquals")
+			setMapValue(c, "aws:PrincipalArn", snippet(t, `!Join ["", ["arn:", !Ref "AWS::Partition", ":iam::", !Ref "AWS::AccountId", ":role/", !Ref BreakGlassRoleName]]`))
+			setMapValue(mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals"), "aws:PrincipalAccount", snippet(t, `!Ref TrustedAccountId`))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			n := parseTemplate(t)
+			c.edit(t, n)
+			r, err := Run("harmless", n.bytes(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.OK() {
+				t.Errorf("a harmless edit fails the audit:\n%s", findingLines(r))
+			}
+		})
+	}
+}
+
 // TestMutantsFail weakens the real template in every way the issue of the
 // audit names, and more, one at a time.
 func TestMutantsFail(t *testing.T) {
@@ -226,6 +273,77 @@ func TestMutantsFail(t *testing.T) {
 			c := mapValue(mapValue(statement(t, n.get(bucketStatements...), allowList), "Condition"), "ArnNotEquals")
 			setMapValue(c, "aws:PrincipalArn", snippet(t, `[!Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${BreakGlassRoleName}", !Ref OpsRoleArn]`))
 		}, []string{"arn:aws:sts::333333333333:assumed-role/Opsx/s", "s3:DeleteBucketPolicy", "with parameter OpsRoleArn"}, true},
+		{"a role of the vault's account that another account may assume reads the vault", func(t *testing.T, n *tmplNode) {
+			setMapValue(n.get("Resources"), "AuditorRole", snippet(t, `
+Type: AWS::IAM::Role
+Properties:
+  RoleName: logvault-vault-auditor
+  AssumeRolePolicyDocument:
+    Version: "2012-10-17"
+    Statement:
+      - {Effect: Allow, Principal: {AWS: "arn:aws:iam::333333333333:root"}, Action: sts:AssumeRole}
+  Policies:
+    - PolicyName: read
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Action: [s3:GetObject, s3:ListBucket], Resource: [!GetAtt VaultBucket.Arn, !Sub "${VaultBucket.Arn}/*"]}
+`))
+		}, []string{"arn:aws:iam::333333333333:root", "sts:AssumeRole", "logvault-vault-auditor"}, false},
+		{"a group with power over the roles gets a member through UserToGroupAddition", func(t *testing.T, n *tmplNode) {
+			r := n.get("Resources")
+			setMapValue(r, "OpsGroup", snippet(t, `
+Type: AWS::IAM::Group
+Properties:
+  Policies:
+    - PolicyName: ops
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Action: iam:UpdateAssumeRolePolicy, Resource: !Sub "arn:aws:iam::${AWS::AccountId}:role/${BreakGlassRoleName}"}
+`))
+			setMapValue(r, "OpsUser", snippet(t, `{Type: AWS::IAM::User, Properties: {UserName: logvault-ops}}`))
+			setMapValue(r, "OpsMembership", snippet(t, `{Type: AWS::IAM::UserToGroupAddition, Properties: {GroupName: !Ref OpsGroup, Users: [!Ref OpsUser]}}`))
+		}, []string{"user/logvault-ops", "iam:UpdateAssumeRolePolicy", "role/logvault-break-glass"}, false},
+		{"a role may write a new version of the writer's managed policy", func(t *testing.T, n *tmplNode) {
+			r := n.get("Resources")
+			setMapValue(n.get("Resources", "WriterRole", "Properties"), "ManagedPolicyArns", snippet(t, `[!Ref WriterExtra]`))
+			setMapValue(r, "WriterExtra", snippet(t, `
+Type: AWS::IAM::ManagedPolicy
+Properties:
+  ManagedPolicyName: logvault-writer-extra
+  PolicyDocument: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: s3:ListBucket, Resource: !GetAtt VaultBucket.Arn}]}
+`))
+			setMapValue(r, "OpsRole", snippet(t, `
+Type: AWS::IAM::Role
+Properties:
+  RoleName: logvault-ops
+  AssumeRolePolicyDocument: {Version: "2012-10-17", Statement: [{Effect: Allow, Principal: {AWS: !Sub "arn:aws:iam::${AWS::AccountId}:root"}, Action: sts:AssumeRole}]}
+  Policies:
+    - PolicyName: ops
+      PolicyDocument: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: [iam:CreatePolicyVersion, iam:SetDefaultPolicyVersion], Resource: !Ref WriterExtra}]}
+`))
+		}, []string{"logvault-ops", "iam:CreatePolicyVersion", "policy/logvault-writer-extra"}, false},
+		{"default encryption with a KMS key", func(t *testing.T, n *tmplNode) {
+			d := n.get("Resources", "VaultBucket", "Properties", "BucketEncryption", "ServerSideEncryptionConfiguration").Content[0]
+			setMapValue(d, "ServerSideEncryptionByDefault", snippet(t, `{SSEAlgorithm: "aws:kms", KMSMasterKeyID: "arn:aws:kms:us-east-1:333333333333:key/1111"}`))
+		}, []string{"default encryption", "aws:kms"}, false},
+		{"the output names another bucket", func(t *testing.T, n *tmplNode) {
+			setMapValue(n.get("Resources"), "Staging", snippet(t, `{Type: AWS::S3::Bucket, Properties: {BucketName: logvault-staging}}`))
+			setMapValue(n.get("Outputs", "VaultBucketName"), "Value", snippet(t, `!Ref Staging`))
+		}, []string{"output VaultBucketName", "logvault-staging"}, false},
+		{"the writer may also write to another bucket", func(t *testing.T, n *tmplNode) {
+			setMapValue(statement(t, n.writerInline(), "DepositAndRead"), "Resource", snippet(t, `[!Sub "${VaultBucket.Arn}/*", "arn:aws:s3:::logvault-staging/*"]`))
+		}, []string{"the writer's policies", "deposit outside the vault"}, false},
+		{"the allow-list read-lists an action S3 added after the vendored list", func(t *testing.T, n *tmplNode) {
+			acts := mapValue(statement(t, n.get(bucketStatements...), allowList), "NotAction")
+			acts.Content = append(acts.Content, snippet(t, "s3:DeleteBucketMetadataConfiguration"))
+		}, []string{adminSess, "s3:DeleteBucketMetadataConfiguration", "no Deny stops it"}, false},
+		{"replication to a bucket labelled Account A's that the template does not hold", func(t *testing.T, n *tmplNode) {
+			setMapValue(n.get("Resources", "VaultBucket", "Properties"), "ReplicationConfiguration", snippet(t, `
+Role: !GetAtt WriterRole.Arn
+Rules: [{Status: Enabled, Destination: {Bucket: "arn:aws:s3:::attacker-logs", Account: !Ref "AWS::AccountId"}}]`))
+		}, []string{"replication", "attacker-logs", "cannot place"}, false},
 		{"a role trusted by Account B may rewrite the break-glass trust", func(t *testing.T, n *tmplNode) {
 			setMapValue(n.get("Resources"), "Helper", snippet(t, `
 Type: AWS::IAM::Role

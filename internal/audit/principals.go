@@ -259,7 +259,23 @@ func instances(v *Vault, n string) []principal {
 		// aws:userid: a role or user of Account A with that unique id.
 		p := session(v.AccountA, "/", "userid-match")
 		p.userid = fill.Replace(n)
-		return []principal{classed(v, p, "an Account A principal whose aws:userid matches "+n)}
+		out := []principal{classed(v, p, "an Account A principal whose aws:userid matches "+n)}
+		// A pattern with no "arn:" (in aws:PrincipalArn, "*/name") also
+		// matches whole ARNs: a role, a user or a root of any account.
+		filled := fill.Replace(n)
+		name := filled[strings.LastIndexByte(filled, '/')+1:]
+		for _, acct := range []string{v.AccountA, v.other()} {
+			for _, res := range []string{"role/" + name, "user/" + name, "role/x", "user/x", "root"} {
+				arn := "arn:aws:iam::" + acct + ":" + res
+				if globMatch(n, arn) {
+					out = append(out, instances(v, arn)...)
+				}
+			}
+		}
+		for i := 1; i < len(out); i++ {
+			out[i].who = "a principal an attacker could create that matches " + n
+		}
+		return out
 	}
 	parts := strings.SplitN(n, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" {

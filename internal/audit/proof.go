@@ -90,6 +90,10 @@ var roleChangeActions = []string{"iam:UpdateAssumeRolePolicy", "iam:PutRolePolic
 	"iam:DetachRolePolicy", "iam:DeleteRole", "iam:CreateRole", "iam:UpdateRole", "iam:PutRolePermissionsBoundary",
 	"iam:DeleteRolePermissionsBoundary", "iam:TagRole", "iam:UntagRole", "iam:PassRole"}
 
+// policyVersionActions change a customer managed policy, and so every
+// role it is attached to.
+var policyVersionActions = []string{"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy"}
+
 // membershipActions would take Account A out of the guardrails' reach.
 var membershipActions = []string{"organizations:LeaveOrganization", "account:CloseAccount"}
 
@@ -247,7 +251,7 @@ func (a *auditor) s3(p principal, action, resource string, tls bool) verdict {
 
 // s3Actions asks every S3 action on the vault of every principal.
 func (a *auditor) s3Actions(ps []principal) {
-	actions := S3Actions()
+	actions := append(S3Actions(), a.unlisted()...)
 	a.rep.Actions = len(actions)
 	bucket := a.v.BucketARN()
 	noGuardrails := a.v.SCP == nil && a.v.RCP == nil
@@ -302,6 +306,30 @@ func (a *auditor) s3Actions(ps []principal) {
 	if !writerDeposits {
 		a.rep.Warnings = append(a.rep.Warnings, "the writer "+a.v.WriterARN+" cannot deposit (s3:PutObject over TLS is not allowed): the functions cannot work")
 	}
+}
+
+// unlisted are the S3 actions the policies name that the vendored list
+// does not know (S3 adds actions before cfn-lint lists them): each is
+// asked too, classed by the one table, on the bucket and on objects.
+func (a *auditor) unlisted() []Action {
+	known := map[string]bool{}
+	for _, act := range S3Actions() {
+		known[strings.ToLower(act.Name)] = true
+	}
+	var out []Action
+	for _, d := range a.v.docs() {
+		for _, s := range d.D.Statements {
+			for _, name := range append(append([]string{}, s.Action...), s.NotAction...) {
+				l := strings.ToLower(name)
+				if !strings.HasPrefix(l, "s3:") || strings.ContainsAny(l, "*?") || known[l] {
+					continue
+				}
+				known[l] = true
+				out = append(out, Action{Name: name, Class: classify(strings.TrimPrefix(l, "s3:")), Bucket: true, Object: true})
+			}
+		}
+	}
+	return out
 }
 
 // trusts asks who may get into each role: into the writer, only the
@@ -360,6 +388,11 @@ func (a *auditor) trusts(ps []principal) {
 							Cause: "allowed by the break-glass role's trust policy (" + res.Statement + "): it must name specific principals (with MFA), never an account or a pattern that lets any administrator or another account in"})
 						continue
 					}
+					if !writer && !p.inA(a.v) && p.kind != kindService {
+						a.find(Finding{Principal: p.display(), Who: p.who, Action: act, Resource: r.ARN,
+							Cause: "allowed by the trust policy of " + r.Name + " (" + res.Statement + "): a role of the vault's account that a principal outside it may assume gives them whatever the role may do"})
+						continue
+					}
 					if !writer {
 						in = append(in, p.display())
 						continue
@@ -409,6 +442,15 @@ func (a *auditor) roleChanges(ps []principal) {
 		for _, target := range targets {
 			for _, act := range roleChangeActions {
 				a.iam(p, act, target)
+			}
+		}
+		for _, target := range targets {
+			if r := a.v.role(target); r != nil {
+				for _, arn := range r.Managed {
+					for _, act := range policyVersionActions {
+						a.iam(p, act, arn)
+					}
+				}
 			}
 		}
 		for _, act := range membershipActions {
@@ -488,12 +530,53 @@ func (a *auditor) properties() {
 		dests []Destination
 	}{{"replication", b.Replication}, {"inventory", b.Inventory}, {"analytics export", b.Analytics}} {
 		for _, d := range c.dests {
-			if d.Account != a.v.AccountA {
+			switch {
+			case d.Account != a.v.AccountA:
 				acct := d.Account
 				if acct == "" {
 					acct = "an account it does not name"
 				}
 				bad(c.what, fmt.Sprintf("sends the vault's data or listings to %s in %s, outside Account A", d.Bucket, acct))
+			case !a.v.Placed[d.Bucket]:
+				// The account field is a label S3 does not check against
+				// the bucket's owner.
+				bad(c.what, fmt.Sprintf("sends the vault's data or listings to %s, which says it is Account A's but which the proof cannot place there (not a bucket of the template; live: not owned by Account A)", d.Bucket))
+			}
+		}
+	}
+	if b.DefaultEncryption != "" && b.DefaultEncryption != "AES256" {
+		bad("default encryption", fmt.Sprintf("is %s, not SSE-S3 (AES256): whoever controls the key (its account, its administrators) can make every version unreadable by disabling or deleting it", b.DefaultEncryption))
+	}
+	for out, want := range map[string]string{"VaultBucketName": a.v.BucketName, "WriterRoleArn": a.v.WriterARN} {
+		if got, ok := a.v.Outputs[out]; ok && got != want {
+			bad("output "+out, fmt.Sprintf("is %q, not the vault's %q: whoever deploys from it ships elsewhere", got, want))
+		}
+	}
+	if w := a.v.role(a.v.WriterARN); w != nil {
+		// Another bucket: any, and each the writer's policies name.
+		elsewhere := map[string]bool{"arn:aws:s3:::logvault-audit-elsewhere/key": true}
+		fill := strings.NewReplacer("*", "x", "?", "x")
+		for _, d := range w.Policies {
+			for _, st := range d.D.Statements {
+				for _, r := range st.Resource {
+					if strings.HasPrefix(r, "arn:aws:s3:::") && !strings.HasPrefix(r, bucket+"/") && r != bucket {
+						elsewhere[fill.Replace(r)] = true
+					}
+				}
+			}
+		}
+	writer:
+		for _, res := range sortedKeys(elsewhere) {
+			if strings.HasPrefix(res, bucket+"/") {
+				continue
+			}
+			req := policy.Request{Principal: a.v.WriterARN, Action: "s3:PutObject", Resource: res,
+				Context: map[string][]string{"aws:PrincipalArn": {a.v.WriterARN}, "aws:PrincipalAccount": {a.v.AccountA}, "aws:ResourceAccount": {a.v.AccountA}, "aws:SecureTransport": {"true"}}}
+			for _, d := range w.Policies {
+				if r := d.D.Evaluate(req); r.Decision == policy.Allow {
+					bad("the writer's policies", "let it deposit outside the vault, in "+res+" ("+d.Name+", "+r.Statement+"): a function pointed elsewhere would ship into a bucket that keeps nothing")
+					break writer
+				}
 			}
 		}
 	}

@@ -311,6 +311,20 @@ func model(r *cfn.Resolved, raw rawTemplate) (*Vault, error) {
 	default:
 		return nil, fmt.Errorf("audit: %s are all bucket policies of the vault; which one S3 keeps is undefined", strings.Join(policies, ", "))
 	}
+	v.Placed = map[string]bool{}
+	for _, id := range sortedKeys(res) {
+		if typ(id) == "AWS::S3::Bucket" {
+			v.Placed["arn:aws:s3:::"+nameOf(props(id), "BucketName", id, typ(id))] = true
+		}
+	}
+	if outs, ok := r.Raw["Outputs"].(map[string]any); ok {
+		v.Outputs = map[string]string{}
+		for name, o := range outs {
+			if m, ok := o.(map[string]any); ok {
+				v.Outputs[name] = fmt.Sprint(m["Value"])
+			}
+		}
+	}
 	managed := map[string]Doc{} // a template's managed policies by ARN
 	for _, id := range sortedKeys(res) {
 		if typ(id) == "AWS::IAM::ManagedPolicy" {
@@ -332,6 +346,16 @@ func model(r *cfn.Resolved, raw rawTemplate) (*Vault, error) {
 			groups[nameOf(props(id), "GroupName", id, typ(id))] = docs
 		}
 	}
+	// A user's groups: its Groups, and every UserToGroupAddition naming it.
+	added := map[string][]string{}
+	for _, id := range sortedKeys(res) {
+		if typ(id) == "AWS::IAM::UserToGroupAddition" {
+			for _, u := range asStrings(props(id)["Users"]) {
+				added[u] = append(added[u], fmt.Sprint(props(id)["GroupName"]))
+			}
+		}
+	}
+	memberOf := map[*Role][]string{}
 	for _, id := range sortedKeys(res) {
 		p := props(id)
 		switch typ(id) {
@@ -359,9 +383,15 @@ func model(r *cfn.Resolved, raw rawTemplate) (*Vault, error) {
 			}
 			v.Notes = append(v.Notes, notes...)
 			role.Policies = docs
-			if gs, ok := p["Groups"].([]any); ok {
-				for _, g := range gs {
-					role.Policies = append(role.Policies, groups[fmt.Sprint(g)]...)
+			for _, arn := range asStrings(p["ManagedPolicyArns"]) {
+				if !strings.Contains(arn, ":iam::aws:policy/") {
+					role.Managed = append(role.Managed, arn)
+				}
+			}
+			if kindName == "user" {
+				memberOf[role] = append(asStrings(p["Groups"]), added[name]...)
+				for _, g := range memberOf[role] {
+					role.Policies = append(role.Policies, groups[g]...)
 				}
 			}
 			v.Roles = append(v.Roles, role)
@@ -387,26 +417,20 @@ func model(r *cfn.Resolved, raw rawTemplate) (*Vault, error) {
 			attached := slices.Contains(asStrings(p["Roles"]), name) || slices.Contains(asStrings(p["Users"]), name) ||
 				p["RoleName"] == name || p["UserName"] == name
 			for _, g := range asStrings(p["Groups"]) {
-				attached = attached || groupOf(props, res, role, g)
+				attached = attached || slices.Contains(memberOf[role], g)
 			}
 			if g, ok := p["GroupName"].(string); ok {
-				attached = attached || groupOf(props, res, role, g)
+				attached = attached || slices.Contains(memberOf[role], g)
 			}
 			if attached {
 				role.Policies = append(role.Policies, d)
+				if typ(id) == "AWS::IAM::ManagedPolicy" {
+					role.Managed = append(role.Managed, "arn:aws:iam::"+AccountA+":policy/"+nameOf(p, "ManagedPolicyName", id, typ(id)))
+				}
 			}
 		}
 	}
 	return v, nil
-}
-
-// groupOf reports whether the user role is in the group named g.
-func groupOf(props func(string) map[string]any, res map[string]any, role *Role, g string) bool {
-	if !strings.Contains(role.ARN, ":user/") {
-		return false
-	}
-	p := props(role.Name)
-	return slices.Contains(asStrings(p["Groups"]), g)
 }
 
 // identityDocs are a role's, user's or group's inline and managed policies;
@@ -486,7 +510,8 @@ func bucketProperties(p map[string]any) Properties {
 	str := func(x any) string { s, _ := x.(string); return s }
 	b := Properties{Lifecycle: map[string][]string{}}
 	b.Versioning = str(get(p, "VersioningConfiguration", "Status"))
-	b.ObjectLock = get(p, "ObjectLockEnabled") == true || str(get(p, "ObjectLockConfiguration", "ObjectLockEnabled")) == "Enabled"
+	truthy := func(x any) bool { return x == true || x == "true" }
+	b.ObjectLock = truthy(get(p, "ObjectLockEnabled")) || str(get(p, "ObjectLockConfiguration", "ObjectLockEnabled")) == "Enabled"
 	b.LockMode = str(get(p, "ObjectLockConfiguration", "Rule", "DefaultRetention", "Mode"))
 	if d, ok := get(p, "ObjectLockConfiguration", "Rule", "DefaultRetention", "Days").(float64); ok {
 		b.LockDays = int(d)
@@ -550,7 +575,7 @@ func bucketProperties(p map[string]any) Properties {
 		}
 	}
 	for i, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
-		b.PublicAccessBlock[i] = get(p, "PublicAccessBlockConfiguration", k) == true
+		b.PublicAccessBlock[i] = truthy(get(p, "PublicAccessBlockConfiguration", k))
 	}
 	owners, _ := get(p, "OwnershipControls", "Rules").([]any)
 	for _, x := range owners {

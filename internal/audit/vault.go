@@ -41,6 +41,9 @@ type Role struct {
 	Name, ARN string
 	Trust     *Doc // nil: unknown (live, unreadable)
 	Policies  []Doc
+	// Managed are the ARNs of the customer managed policies attached to it:
+	// whoever may write a new version of one changes the role.
+	Managed []string
 }
 
 // Properties are the vault bucket's settings that keep or lose history.
@@ -96,6 +99,12 @@ type Vault struct {
 	// SCP and RCP are the Organization's guardrails on Account A, when
 	// given; nil otherwise.
 	SCP, RCP *Doc
+	// Placed are the bucket ARNs known to be Account A's: the template's
+	// buckets, or (live) those S3 confirms with ExpectedBucketOwner.
+	Placed map[string]bool
+	// Outputs are the template's outputs, resolved (nil live): the stacks
+	// and people that use the vault take its bucket and writer from them.
+	Outputs map[string]string
 	// Unread lists what could not be read (live): each is a finding.
 	Unread []string
 	// Notes are what was assumed in reading it.

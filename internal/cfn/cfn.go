@@ -163,9 +163,50 @@ func resolve(data []byte, v Values) (*Resolved, error) {
 	}
 	tmpl, err := goformation.ParseJSONWithOptions(final, &intrinsics.ProcessorOptions{NoProcess: true})
 	if err != nil {
+		// CloudFormation takes "true" and "false" for a Boolean property;
+		// goformation's types do not: read them as booleans and try again.
+		if again, merr := json.Marshal(withoutUnmodelled(quotedBooleans(raw, "").(map[string]any))); merr == nil {
+			if t2, err2 := goformation.ParseJSONWithOptions(again, &intrinsics.ProcessorOptions{NoProcess: true}); err2 == nil {
+				tmpl, err = t2, nil
+			}
+		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("cfn: template does not type-check: %w", err)
 	}
 	return &Resolved{Template: tmpl, Raw: raw, Conditions: conds, ResourceConditions: resCond}, nil
+}
+
+// quotedBooleans is x with the strings "true" and "false" turned into
+// booleans, except inside policy documents and tags (whose values are
+// strings).
+func quotedBooleans(x any, key string) any {
+	switch key {
+	case "PolicyDocument", "AssumeRolePolicyDocument", "KeyPolicy", "Content", "Tags", "Parameters", "Conditions", "Outputs":
+		return x
+	}
+	switch v := x.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = quotedBooleans(e, k)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = quotedBooleans(e, "")
+		}
+		return out
+	case string:
+		switch v {
+		case "true":
+			return true
+		case "false":
+			return false
+		}
+	}
+	return x
 }
 
 // PolicyJSON returns a policy document property (as goformation leaves it,
