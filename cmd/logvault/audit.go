@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
@@ -42,8 +43,9 @@ func auditCmd() *cobra.Command {
 			"only they can bind is reported. Each finding is one line: principal, action, resource, and the statement\n" +
 			"that allows it or the missing Deny. Without --template it reads " + defaultTemplate + " when it exists here,\n" +
 			"else the copy built into logvault.\n\n" +
-			"With --live it proves what is deployed instead, read with the ambient credentials, which must be Account A's\n" +
-			"(an administrator's or a read-only auditor's; VAULT_ROLE_ARN is not assumed): the bucket VAULT_BUCKET's\n" +
+			"With --live it proves what is deployed instead, read with Account A's credentials: VAULT_OPERATOR_ACCESS_KEY_ID\n" +
+			"and VAULT_OPERATOR_SECRET_ACCESS_KEY when set, else the ambient ones (an administrator's or a read-only\n" +
+			"auditor's; VAULT_ROLE_ARN is not assumed, it only names the writer): the bucket VAULT_BUCKET's\n" +
 			"policy, versioning, Object Lock, lifecycle, replication, inventory, analytics, logging, encryption, public\n" +
 			"access block and ownership, and the writer (VAULT_ROLE_ARN) and break-glass roles' trust and permission\n" +
 			"policies from IAM. What it cannot read is a finding. Exit 0 only when nothing is found.",
@@ -104,6 +106,11 @@ func auditLive(ctx context.Context, writerRole, breakGlass string, functionRoles
 	if err != nil {
 		return audit.Report{}, err
 	}
+	// As the drill does, the Account A operator's keys are used when they
+	// are set; else the ambient credentials.
+	if id, secret := os.Getenv("VAULT_OPERATOR_ACCESS_KEY_ID"), os.Getenv("VAULT_OPERATOR_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		base.Credentials = credentials.NewStaticCredentialsProvider(id, secret, "")
+	}
 	me, err := sts.NewFromConfig(base).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return audit.Report{}, fmt.Errorf("audit: who are these credentials (sts:GetCallerIdentity): %w", err)
@@ -126,7 +133,7 @@ func auditLive(ctx context.Context, writerRole, breakGlass string, functionRoles
 	reader.VaultRoleARN = ""
 	return audit.RunLive(ctx, vault.NewS3Client(base, reader, "logvault-audit"), iam.NewFromConfig(base), audit.LiveOptions{
 		Account: account, Bucket: cfg.VaultBucket, WriterARN: writerRole, BreakGlass: breakGlass,
-		FunctionRoles: functionRoles, ExternalID: cfg.VaultExternalID, Guardrails: guard,
+		FunctionRoles: functionRoles, ExternalID: cfg.VaultExternalID, Guardrails: guard, Reader: aws.ToString(me.Arn),
 	})
 }
 

@@ -59,6 +59,8 @@ type LiveOptions struct {
 	ExternalID string
 	// Guardrails is infra/guardrails.yaml, when given.
 	Guardrails []byte
+	// Reader is who reads (the caller's ARN), for the report.
+	Reader string
 }
 
 // RunLive proves what is deployed: it reads the vault bucket's policy and
@@ -87,7 +89,7 @@ func ReadLive(ctx context.Context, s3c LiveS3, iamc LiveIAM, o LiveOptions) (*Va
 		return nil, fmt.Errorf("audit: the break-glass role %q is not a role ARN", o.BreakGlass)
 	}
 	v := &Vault{
-		Source:   fmt.Sprintf("s3://%s in account %s (live)", o.Bucket, o.Account),
+		Source:   fmt.Sprintf("s3://%s in account %s (live, read as %s)", o.Bucket, o.Account, orNone([]string{o.Reader})),
 		AccountA: o.Account, BucketName: o.Bucket,
 		WriterARN: o.WriterARN, WriterName: roleName(o.WriterARN),
 		BreakGlassARN: o.BreakGlass,

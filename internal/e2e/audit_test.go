@@ -40,8 +40,18 @@ func TestAuditLiveHolds(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("audit --live on the local stack: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "(live)") || !strings.Contains(r.stdout, "audit: 0 findings") {
+	if !strings.Contains(r.stdout, "(live, read as arn:aws:iam::111111111111:user/logvault-operator)") || !strings.Contains(r.stdout, "audit: 0 findings") {
 		t.Errorf("output:\n%s", r.stdout)
+	}
+	// In `local up`'s own environment (Account B's ambient keys) it reads
+	// with the operator's keys, as the drill does; with Account A's root's
+	// too.
+	for name, env := range map[string]map[string]string{"local up's environment": nil, "Account A's root": {
+		"AWS_ACCESS_KEY_ID": stack.env["VAULT_ADMIN_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": stack.env["VAULT_ADMIN_SECRET_ACCESS_KEY"],
+		"VAULT_OPERATOR_ACCESS_KEY_ID": "", "VAULT_OPERATOR_SECRET_ACCESS_KEY": ""}} {
+		if r := cli(t, env, "audit", "--live"); r.code != 0 {
+			t.Errorf("audit --live in %s: exit %d\n%s\n%s", name, r.code, r.stdout, r.stderr)
+		}
 	}
 	r = cli(t, asOperator(), "audit", "--live", "--json")
 	var rep struct {
@@ -55,10 +65,10 @@ func TestAuditLiveHolds(t *testing.T) {
 	}
 }
 
-// TestAuditLiveNeedsAccountA: with Account B's keys the live audit fails
-// rather than proving what it cannot read.
+// TestAuditLiveNeedsAccountA: with Account B's keys (and no operator keys)
+// the live audit fails rather than proving what it cannot read.
 func TestAuditLiveNeedsAccountA(t *testing.T) {
-	r := cli(t, nil, "audit", "--live")
+	r := cli(t, map[string]string{"VAULT_OPERATOR_ACCESS_KEY_ID": "", "VAULT_OPERATOR_SECRET_ACCESS_KEY": ""}, "audit", "--live")
 	if r.code == 0 || !strings.Contains(r.lastLine(), "Account A's credentials") {
 		t.Errorf("audit --live with Account B's keys: exit %d, %q", r.code, r.lastLine())
 	}
