@@ -306,13 +306,22 @@ func (l *liveReader) bucket() {
 // place asks S3 whether each bucket the vault sends data to (replication,
 // inventory, analytics) is Account A's: HeadBucket with ExpectedBucketOwner.
 func (l *liveReader) place() {
-	l.v.Placed = map[string]bool{}
+	l.v.Placed, l.v.CopyPolicies = map[string]bool{}, map[string]*Doc{}
 	b := l.v.Bucket
 	for _, ds := range [][]Destination{b.Replication, b.Inventory, b.Analytics} {
 		for _, d := range ds {
 			name := strings.TrimPrefix(d.Bucket, "arn:aws:s3:::")
-			if _, err := l.s3.HeadBucket(l.ctx, &s3.HeadBucketInput{Bucket: aws.String(name), ExpectedBucketOwner: l.owner}); err == nil {
-				l.v.Placed[d.Bucket] = true
+			if _, err := l.s3.HeadBucket(l.ctx, &s3.HeadBucketInput{Bucket: aws.String(name), ExpectedBucketOwner: l.owner}); err != nil {
+				continue
+			}
+			l.v.Placed[d.Bucket] = true
+			pol, err := l.s3.GetBucketPolicy(l.ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name), ExpectedBucketOwner: l.owner})
+			if ok, absent := l.read("the policy of "+d.Bucket, err, "NoSuchBucketPolicy"); ok && !absent {
+				if doc, err := policy.Parse([]byte(aws.ToString(pol.Policy))); err == nil {
+					l.v.CopyPolicies[d.Bucket] = &Doc{Name: "the policy of " + d.Bucket, D: doc}
+				} else {
+					l.v.Unread = append(l.v.Unread, fmt.Sprintf("the policy of %s (%v)", d.Bucket, err))
+				}
 			}
 		}
 	}

@@ -344,6 +344,37 @@ Properties:
 Role: !GetAtt WriterRole.Arn
 Rules: [{Status: Enabled, Destination: {Bucket: "arn:aws:s3:::attacker-logs", Account: !Ref "AWS::AccountId"}}]`))
 		}, []string{"replication", "attacker-logs", "cannot place"}, false},
+		{"the allow-list covers the audit's own probe keys only", func(t *testing.T, n *tmplNode) {
+			setMapValue(statement(t, n.get(bucketStatements...), allowList), "Resource", snippet(t, `[!GetAtt VaultBucket.Arn, !Sub "${VaultBucket.Arn}/logvault-audit/*"]`))
+		}, []string{adminSess, "s3:DeleteObjectVersion", "no Deny stops it"}, false},
+		{"the allow-list covers keys ending in y only", func(t *testing.T, n *tmplNode) {
+			setMapValue(statement(t, n.get(bucketStatements...), allowList), "Resource", snippet(t, `[!GetAtt VaultBucket.Arn, !Sub "${VaultBucket.Arn}/*y"]`))
+		}, []string{adminSess, "s3:DeleteObjectVersion", "vault-bucket/k"}, false},
+		{"replication to a bucket of the template that Account B may read", func(t *testing.T, n *tmplNode) {
+			r := n.get("Resources")
+			setMapValue(r, "Copy", snippet(t, `{Type: AWS::S3::Bucket, Properties: {BucketName: logvault-copy, VersioningConfiguration: {Status: Enabled}}}`))
+			setMapValue(r, "CopyPolicy", snippet(t, `
+Type: AWS::S3::BucketPolicy
+Properties:
+  Bucket: !Ref Copy
+  PolicyDocument: {Version: "2012-10-17", Statement: [{Sid: ShareCopy, Effect: Allow, Principal: {AWS: !Sub "arn:aws:iam::${TrustedAccountId}:root"}, Action: s3:GetObject, Resource: !Sub "${Copy.Arn}/*"}]}
+`))
+			setMapValue(n.get("Resources", "VaultBucket", "Properties"), "ReplicationConfiguration", snippet(t, `
+Role: !GetAtt WriterRole.Arn
+Rules: [{Status: Enabled, Destination: {Bucket: !GetAtt Copy.Arn, Account: !Ref "AWS::AccountId"}}]`))
+		}, []string{"arn:aws:iam::222222222222:root", "s3:GetObject", "logvault-copy", "ShareCopy"}, false},
+		{"the writer may assume other roles", func(t *testing.T, n *tmplNode) {
+			seq := n.writerInline()
+			seq.Content = append(seq.Content, snippet(t, `{Sid: Hop, Effect: Allow, Action: sts:AssumeRole, Resource: !Sub "arn:aws:iam::${AWS::AccountId}:role/*"}`))
+		}, []string{"role/logvault-vault-writer", "sts:AssumeRole", "role/logvault-break-glass", "Hop"}, false},
+		{"an access grant to another account", func(t *testing.T, n *tmplNode) {
+			setMapValue(n.get("Resources"), "Grant", snippet(t, `
+Type: AWS::S3::AccessGrant
+Properties:
+  AccessGrantsLocationId: default
+  Permission: READ
+  Grantee: {GranteeType: IAM, GranteeIdentifier: "arn:aws:iam::333333333333:root"}`))
+		}, []string{"arn:aws:iam::333333333333:root", "s3:GetDataAccess", "Grant"}, false},
 		{"a role trusted by Account B may rewrite the break-glass trust", func(t *testing.T, n *tmplNode) {
 			setMapValue(n.get("Resources"), "Helper", snippet(t, `
 Type: AWS::IAM::Role

@@ -258,7 +258,11 @@ func (a *auditor) s3Actions(ps []principal) {
 	writerDeposits := false
 	for _, p := range ps {
 		if p.kind == kindRoot && noGuardrails {
-			a.report("Account A's root: AWS always lets it replace the bucket policy, so no bucket policy binds it; Object Lock still keeps every version for its retention. Only the Organization's guardrails bind it: give --guardrails to prove them")
+			lock := "Object Lock still keeps every version for its retention"
+			if a.v.Bucket.LockMode != "COMPLIANCE" {
+				lock = "and with Object Lock in " + a.v.Bucket.LockMode + " mode (not COMPLIANCE) it may also bypass the retention and delete versions"
+			}
+			a.report("Account A's root: AWS always lets it replace the bucket policy, so no bucket policy binds it; " + lock + ". Only the Organization's guardrails bind it: give --guardrails to prove them")
 			continue
 		}
 		writer := p.kind == kindRole && p.role.ARN == a.v.WriterARN
@@ -541,6 +545,8 @@ func (a *auditor) properties() {
 				// The account field is a label S3 does not check against
 				// the bucket's owner.
 				bad(c.what, fmt.Sprintf("sends the vault's data or listings to %s, which says it is Account A's but which the proof cannot place there (not a bucket of the template; live: not owned by Account A)", d.Bucket))
+			default:
+				a.copyReaders(c.what, d.Bucket)
 			}
 		}
 	}
@@ -580,6 +586,18 @@ func (a *auditor) properties() {
 			}
 		}
 	}
+	a.writerOnlyS3()
+	for _, id := range sortedKeys(a.v.AccessGrants) {
+		g := a.v.AccessGrants[id]
+		switch {
+		case g[0] == "IAM" && accountOfARN(g[1]) == a.v.AccountA:
+		case g[0] == "IAM":
+			a.find(Finding{Principal: g[1], Who: "S3 Access Grants grantee", Action: "s3:GetDataAccess", Resource: bucket,
+				Cause: "granted by the access grant " + id + ": Access Grants vends its location role's credentials, so a grantee outside Account A reads (or writes) as that role"})
+		default:
+			a.report(fmt.Sprintf("access grant %s gives %s %s credentials of its location role (S3 Access Grants)", id, g[0], g[1]))
+		}
+	}
 	if b.Logging != "" {
 		bad("access logging", "sends the vault's access logs to "+b.Logging+", which the proof cannot place in Account A")
 	}
@@ -612,6 +630,59 @@ func (a *auditor) properties() {
 	}
 }
 
+// writerOnlyS3 finds what the writer's policies grant beyond S3: Account B
+// holds its credentials, so anything more (assuming another role, passing
+// one, keys, code) is a way out of the vault's write-only box.
+func (a *auditor) writerOnlyS3() {
+	w := a.v.role(a.v.WriterARN)
+	if w == nil {
+		return
+	}
+	acct := a.v.AccountA
+	for _, c := range []struct{ action, resource string }{
+		{"sts:AssumeRole", "arn:aws:iam::" + acct + ":role/x"}, {"sts:AssumeRole", a.v.BreakGlassARN}, {"sts:GetFederationToken", "*"},
+		{"iam:PassRole", "arn:aws:iam::" + acct + ":role/x"}, {"iam:CreateAccessKey", "arn:aws:iam::" + acct + ":user/x"},
+		{"iam:CreateUser", "arn:aws:iam::" + acct + ":user/x"}, {"kms:ScheduleKeyDeletion", "arn:aws:kms:us-east-1:" + acct + ":key/x"},
+		{"lambda:UpdateFunctionCode", "arn:aws:lambda:us-east-1:" + acct + ":function:x"}, {"ssm:SendCommand", "*"},
+		{"ec2:RunInstances", "*"}, {"cloudformation:UpdateStack", "*"}, {"organizations:LeaveOrganization", "*"},
+	} {
+		req := policy.Request{Principal: a.v.WriterARN, Action: c.action, Resource: c.resource,
+			Context: map[string][]string{"aws:PrincipalArn": {a.v.WriterARN}, "aws:PrincipalAccount": {acct}, "aws:SecureTransport": {"true"}}}
+		a.rep.Asked++
+		for _, d := range w.Policies {
+			if r := d.D.Evaluate(req); r.Decision == policy.Allow {
+				a.find(Finding{Principal: a.v.WriterARN, Who: "writer role", Action: c.action, Resource: c.resource,
+					Cause: "allowed by " + d.Name + " (" + r.Statement + "): the writer must be write-only on the vault; Account B holds its credentials"})
+				break
+			}
+		}
+	}
+}
+
+// copyReaders finds who outside Account A the policy of a bucket the vault
+// copies to lets read the copies.
+func (a *auditor) copyReaders(what, dest string) {
+	d := a.v.CopyPolicies[dest]
+	if d == nil {
+		return
+	}
+	outsiders := []principal{root(a.v.TrustedAccount), session(a.v.TrustedAccount, "/", "any-role"), root(a.v.other()), {}}
+	outsiders[3].kind = kindAnonymous
+	for _, p := range outsiders {
+		for _, act := range []struct{ name, res string }{{"s3:GetObject", dest + "/k"}, {"s3:GetObjectVersion", dest + "/k"}, {"s3:ListBucket", dest}} {
+			req := policy.Request{Principal: p.display(), Action: act.name, Resource: act.res, Context: p.context(a.v, true)}
+			if p.kind == kindAnonymous {
+				req.Principal = ""
+			}
+			a.rep.Asked++
+			if r := d.D.Evaluate(req); r.Decision == policy.Allow {
+				a.find(Finding{Principal: p.display(), Who: "outside Account A", Action: act.name, Resource: act.res,
+					Cause: fmt.Sprintf("the vault's %s copies it to %s, whose policy allows them (%s, %s): the vault is read from outside Account A", what, dest, d.Name, r.Statement)})
+			}
+		}
+	}
+}
+
 func hasKey(s policy.Statement, key string) bool {
 	for _, keys := range s.Condition {
 		for k := range keys {
@@ -623,9 +694,16 @@ func hasKey(s policy.Statement, key string) bool {
 	return false
 }
 
+// otherKeys are keys of other shapes: one of them lies outside any
+// pattern that does not cover every key (no slash, one character, the
+// layout's prefixes and suffixes).
+var otherKeys = []string{"k", "K", "0", "cloudtrail/AWSLogs/1/CloudTrail/us-east-1/2026/01/01/f.json.gz", "billing/r.csv.gz",
+	"applogs/g/s.json.gz", "a/b", "x.json", "-", "."}
+
 // witnesses are the object ARNs each object action is asked for: a key no
-// pattern names (beyond the bucket's "*"), and a key of every object
-// pattern the policies name, so that a statement limited to some keys is
+// pattern names (beyond the bucket's "*"), and, for every object pattern
+// the policies name, a key it matches and a key it does not (when one of
+// otherKeys lies outside it), so that a statement limited to some keys is
 // seen to leave the others, and one granting some keys is seen to grant.
 func witnesses(v *Vault) []string {
 	prefix := v.BucketARN() + "/"
@@ -634,8 +712,15 @@ func witnesses(v *Vault) []string {
 	for _, d := range v.docs() {
 		for _, s := range d.D.Statements {
 			for _, r := range append(append([]string{}, s.Resource...), s.NotResource...) {
-				if strings.HasPrefix(r, prefix) && r != prefix+"*" {
-					keys[fill.Replace(r)] = true
+				if !strings.HasPrefix(r, prefix) || r == prefix+"*" {
+					continue
+				}
+				keys[fill.Replace(r)] = true
+				for _, k := range otherKeys {
+					if !globMatch(r, prefix+k) {
+						keys[prefix+k] = true
+						break
+					}
 				}
 			}
 		}

@@ -57,6 +57,7 @@ type rawTemplate struct {
 	Parameters map[string]templateParam
 	Conditions map[string]any
 	Resources  map[string]resource
+	Outputs    map[string]any
 }
 
 // relevant reports whether a parameter can change what the proof reads:
@@ -97,6 +98,9 @@ func parseRaw(data []byte) (rawTemplate, error) {
 	return t, nil
 }
 
+// getAttRE finds the Fn::GetAtt a template makes (["Id","Attribute"]).
+var getAttRE = regexp.MustCompile(`"Fn::GetAtt":\["([^"]+)","([^"]+)"\]`)
+
 // values builds what CloudFormation would know for one deployment: the
 // parameters (over the canonical ones), and the physical names and
 // attributes of every resource.
@@ -121,6 +125,11 @@ func values(raw rawTemplate, params map[string]string, names map[string]string) 
 		if _, declared := raw.Parameters[k]; declared || breakGlassParams[k] {
 			v.Parameters[k] = val
 		}
+	}
+	getAtts := map[string][]string{}
+	js, _ := json.Marshal(raw)
+	for _, m := range getAttRE.FindAllStringSubmatch(string(js), -1) {
+		getAtts[m[1]] = append(getAtts[m[1]], m[2])
 	}
 	for id, r := range raw.Resources {
 		name := names["resource:"+id]
@@ -150,6 +159,11 @@ func values(raw rawTemplate, params map[string]string, names map[string]string) 
 			ref = arn
 		}
 		v.Refs[id] = ref
+		// Any other attribute the template reads (an id the proof does not
+		// need) gets a placeholder, rather than refusing the template.
+		for _, attr := range getAtts[id] {
+			v.Attrs[id+"."+attr] = name + "-" + strings.ToLower(attr)
+		}
 		v.Attrs[id+".Arn"] = arn
 		for _, attr := range []string{"Name", "TopicName", "QueueName", "Id", "DomainName", "RegionalDomainName"} {
 			v.Attrs[id+"."+attr] = name
@@ -311,10 +325,25 @@ func model(r *cfn.Resolved, raw rawTemplate) (*Vault, error) {
 	default:
 		return nil, fmt.Errorf("audit: %s are all bucket policies of the vault; which one S3 keeps is undefined", strings.Join(policies, ", "))
 	}
-	v.Placed = map[string]bool{}
+	v.Placed, v.CopyPolicies = map[string]bool{}, map[string]*Doc{}
 	for _, id := range sortedKeys(res) {
-		if typ(id) == "AWS::S3::Bucket" {
+		switch typ(id) {
+		case "AWS::S3::Bucket":
 			v.Placed["arn:aws:s3:::"+nameOf(props(id), "BucketName", id, typ(id))] = true
+		case "AWS::S3::AccessGrant":
+			if v.AccessGrants == nil {
+				v.AccessGrants = map[string][2]string{}
+			}
+			g, _ := props(id)["Grantee"].(map[string]any)
+			v.AccessGrants[id] = [2]string{fmt.Sprint(g["GranteeType"]), fmt.Sprint(g["GranteeIdentifier"])}
+		case "AWS::S3::BucketPolicy":
+			if b := fmt.Sprint(props(id)["Bucket"]); b != v.BucketName {
+				d, err := parseDoc(id, props(id)["PolicyDocument"])
+				if err != nil {
+					return nil, err
+				}
+				v.CopyPolicies["arn:aws:s3:::"+b] = &d
+			}
 		}
 	}
 	if outs, ok := r.Raw["Outputs"].(map[string]any); ok {

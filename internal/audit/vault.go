@@ -102,6 +102,12 @@ type Vault struct {
 	// Placed are the bucket ARNs known to be Account A's: the template's
 	// buckets, or (live) those S3 confirms with ExpectedBucketOwner.
 	Placed map[string]bool
+	// CopyPolicies are the bucket policies of the placed buckets the vault
+	// sends data to, by bucket ARN: who else may read the copies.
+	CopyPolicies map[string]*Doc
+	// AccessGrants are the template's S3 Access Grants: grantee type and
+	// identifier, by resource id.
+	AccessGrants map[string][2]string
 	// Outputs are the template's outputs, resolved (nil live): the stacks
 	// and people that use the vault take its bucket and writer from them.
 	Outputs map[string]string

@@ -111,6 +111,14 @@ func TestAuditLiveFindsAWeakenedPolicy(t *testing.T) {
 			}
 			return st
 		}, [][]string{{"Account A admin", "may s3:DeleteObjectVersion", "no Deny stops it"}}},
+		{"the allow-list limited to keys ending in y", func(st []map[string]any) []map[string]any {
+			for _, s := range st {
+				if s["Sid"] == "DenyAllButReadAndDeposit" {
+					s["Resource"] = []any{bucketARN, bucketARN + "/*y"}
+				}
+			}
+			return st
+		}, [][]string{{"Account A admin", "may s3:DeleteObjectVersion on " + bucketARN + "/k", "no Deny stops it"}}},
 		{"reads granted to Account B", func(st []map[string]any) []map[string]any {
 			return append(st, map[string]any{"Sid": "ShareWithB", "Effect": "Allow", "Principal": map[string]any{"AWS": "arn:aws:iam::222222222222:root"},
 				"Action": "s3:GetObject", "Resource": bucketARN + "/*"})
