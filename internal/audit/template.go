@@ -811,6 +811,25 @@ func run(source string, template, guardrails []byte, variants bool) (Report, err
 	for _, f := range rep.Findings {
 		known[f] = true
 	}
+	// variant proves another deployment of the template, once per what the
+	// proof reads, and adds the findings it adds, saying which deployment.
+	variant := func(l *loaded, context string) {
+		if seen[l.fingerprint] {
+			return
+		}
+		seen[l.fingerprint] = true
+		l.vault.Source = source
+		r := Prove(l.vault)
+		rep.Asked += r.Asked
+		for _, f := range r.Findings {
+			if known[f] {
+				continue
+			}
+			known[f] = true
+			f.Context = strings.TrimSpace(f.Context + " " + context)
+			rep.Findings = append(rep.Findings, f)
+		}
+	}
 	for _, name := range sortedKeys(raw.Parameters) {
 		if !variants || !raw.relevant(name) && !breakGlassParams[name] {
 			continue
@@ -820,21 +839,8 @@ func run(source string, template, guardrails []byte, variants bool) (Report, err
 				rep.Findings = append(rep.Findings, Finding{Principal: "-", Who: "parameter", Action: "parameter " + name, Resource: strconv.Quote(val),
 					Cause: "its constraints admit this value: the exemption from the vault's Denies would then cover principals other than one role of Account A"})
 			}
-			l, err := load(raw, template, guardrails, map[string]string{name: val}, nil)
-			if err != nil || seen[l.fingerprint] {
-				continue
-			}
-			seen[l.fingerprint] = true
-			l.vault.Source = source
-			r := Prove(l.vault)
-			rep.Asked += r.Asked
-			for _, f := range r.Findings {
-				if known[f] {
-					continue
-				}
-				known[f] = true
-				f.Context = strings.TrimSpace(f.Context + " with parameter " + name + " = " + strconv.Quote(val))
-				rep.Findings = append(rep.Findings, f)
+			if l, err := load(raw, template, guardrails, map[string]string{name: val}, nil); err == nil {
+				variant(l, "with parameter "+name+" = "+strconv.Quote(val))
 			}
 		}
 	}
@@ -854,21 +860,7 @@ func run(source string, template, guardrails []byte, variants bool) (Report, err
 			rep.Assumptions = append(rep.Assumptions, fmt.Sprintf("with %s the template does not resolve (%v): not proven, as CloudFormation would not deploy it", describe(as, base.conditions), err))
 			continue
 		}
-		if seen[l.fingerprint] {
-			continue
-		}
-		seen[l.fingerprint] = true
-		l.vault.Source = source
-		r := Prove(l.vault)
-		rep.Asked += r.Asked
-		for _, f := range r.Findings {
-			if known[f] {
-				continue
-			}
-			known[f] = true
-			f.Context = strings.TrimSpace(f.Context + " with " + describe(as, base.conditions))
-			rep.Findings = append(rep.Findings, f)
-		}
+		variant(l, "with "+describe(as, base.conditions))
 	}
 	return rep, nil
 }
