@@ -14,7 +14,6 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/versity/versitygw/auth"
 
-	"github.com/logvault/logvault/infra"
 	"github.com/logvault/logvault/internal/policy"
 )
 
@@ -31,18 +30,11 @@ func (f *stsFixture) iamClient(access, secret string) *iam.Client {
 	})
 }
 
-// newIAMFixture is the STS fixture with Serve's roles, Account A's root key
+// newIAMFixture is the STS fixture (Serve's roles) with Account A's root key
 // and the operator (an administrator whose policy allows * on *).
 func newIAMFixture(t *testing.T) *stsFixture {
 	f := newSTSFixture(t)
-	vault, err := loadVault(infra.VaultTemplate, testExternalID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	f.sts.rootAccess, f.sts.rootSecret = testRootAccess, testRootSecret
-	f.sts.roles[WriterRoleARN].trustJSON, f.sts.roles[WriterRoleARN].policies = vault.trustJSON, vault.writerPolicyJSON
-	f.sts.roles[BreakGlassRoleARN] = &role{arn: BreakGlassRoleARN, trust: breakGlassTrust, trustJSON: []byte(breakGlassTrustJSON),
-		policies: []namedPolicy{{name: "Administrator", json: []byte(administratorJSON)}}}
 	f.iam.addUser(testOpAccess, testOpSecret, OperatorARN, auth.RoleUser)
 	f.iam.authz.attach(OperatorARN, administratorPolicy)
 	return f

@@ -186,12 +186,7 @@ func Serve(ctx context.Context, o Options) error {
 		})
 	}()
 
-	sts := &stsServer{iam: iam, region: Region, now: time.Now, rootAccess: sec.AdminAccess, rootSecret: sec.AdminSecret, roles: map[string]*role{
-		WriterRoleARN: {arn: WriterRoleARN, trust: vault.trust, maxSessionDuration: time.Hour, assumable: true,
-			trustJSON: vault.trustJSON, policies: vault.writerPolicyJSON},
-		BreakGlassRoleARN: {arn: BreakGlassRoleARN, trust: breakGlassTrust, maxSessionDuration: time.Hour,
-			trustJSON: []byte(breakGlassTrustJSON), policies: []namedPolicy{{name: "Administrator", json: []byte(administratorJSON)}}},
-	}}
+	sts := &stsServer{iam: iam, region: Region, now: time.Now, rootAccess: sec.AdminAccess, rootSecret: sec.AdminSecret, roles: localRoles(vault)}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return fmt.Errorf("localstack: %w", err)
@@ -371,6 +366,17 @@ func loadVault(template []byte, externalID string) (vaultConfig, error) {
 		}
 	}
 	return v, nil
+}
+
+// localRoles are Account A's roles as the stack serves them: the writer
+// (assumable, its trust and policies from the template) and break-glass.
+func localRoles(vault vaultConfig) map[string]*role {
+	return map[string]*role{
+		WriterRoleARN: {arn: WriterRoleARN, trust: vault.trust, maxSessionDuration: time.Hour, assumable: true,
+			trustJSON: vault.trustJSON, policies: vault.writerPolicyJSON},
+		BreakGlassRoleARN: {arn: BreakGlassRoleARN, trust: breakGlassTrust, maxSessionDuration: time.Hour,
+			trustJSON: []byte(breakGlassTrustJSON), policies: []namedPolicy{{name: "Administrator", json: []byte(administratorJSON)}}},
+	}
 }
 
 func parseTemplatePolicy(doc any) ([]byte, *policy.Document, error) {

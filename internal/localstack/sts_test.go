@@ -63,7 +63,7 @@ type stsFixture struct {
 }
 
 // newSTSFixture starts the loopback STS endpoint as Serve builds it: the
-// writer role's trust policy comes from infra/vault.yaml, Account B has a
+// roles are Serve's (the writer's trust from infra/vault.yaml), Account B has a
 // user key, and an unrelated account (C) has one too.
 func newSTSFixture(t *testing.T) *stsFixture {
 	t.Helper()
@@ -71,7 +71,6 @@ func newSTSFixture(t *testing.T) *stsFixture {
 	if err != nil {
 		t.Fatalf("loadVault: %v", err)
 	}
-	trust := vault.trust
 	base := time.Now().UTC()
 	clock := &testClock{t: base}
 	iam := newIAMService(newAuthorizer(log.New(io.Discard, "", 0)))
@@ -80,9 +79,7 @@ func newSTSFixture(t *testing.T) *stsFixture {
 	iam.addUser(testCAccess, testCSecret, "arn:aws:iam::"+accountC+":user/intruder", auth.RoleUser)
 	iam.allowPrincipal(WriterRoleARN)
 	iam.allowPrincipal(BreakGlassRoleARN)
-	s := &stsServer{iam: iam, region: Region, now: clock.Now, roles: map[string]*role{
-		WriterRoleARN: {arn: WriterRoleARN, trust: trust, maxSessionDuration: time.Hour, assumable: true},
-	}}
+	s := &stsServer{iam: iam, region: Region, now: clock.Now, roles: localRoles(vault)}
 	srv := httptest.NewTLSServer(s)
 	t.Cleanup(srv.Close)
 	return &stsFixture{iam: iam, sts: s, srv: srv, clock: clock, base: base}
