@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -89,7 +90,7 @@ func ReadLive(ctx context.Context, s3c LiveS3, iamc LiveIAM, o LiveOptions) (*Va
 		return nil, fmt.Errorf("audit: the break-glass role %q is not a role ARN", o.BreakGlass)
 	}
 	v := &Vault{
-		Source:   fmt.Sprintf("s3://%s in account %s (live, read as %s)", o.Bucket, o.Account, orNone([]string{o.Reader})),
+		Source:   fmt.Sprintf("s3://%s in account %s (live, read as %s)", o.Bucket, o.Account, cmp.Or(o.Reader, "an unnamed caller")),
 		AccountA: o.Account, BucketName: o.Bucket,
 		WriterARN: o.WriterARN, WriterName: roleName(o.WriterARN),
 		BreakGlassARN: o.BreakGlass,

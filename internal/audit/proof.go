@@ -202,15 +202,7 @@ func (a *auditor) s3(p principal, action, resource string, tls bool) verdict {
 	case kindExternal:
 		id, idBy = policy.Result{Decision: policy.Allow}, "its own account's policies (the attacker's: assumed to allow everything)"
 	case kindRole:
-		var rs []policy.Result
-		for _, d := range p.role.Policies {
-			r := d.D.Evaluate(req)
-			if r.Decision == policy.Allow && idBy == "" {
-				idBy = d.Name + " (" + r.Statement + ")"
-			}
-			rs = append(rs, r)
-		}
-		id = policy.Combine(rs...)
+		id, idBy = decide(p.role, req)
 	}
 	v := verdict{denied: bp.Decision == policy.ExplicitDeny || id.Decision == policy.ExplicitDeny}
 	switch {
@@ -431,11 +423,29 @@ func (a *auditor) roleMayCall(p principal, req policy.Request, trust *Doc) bool 
 			return true
 		}
 	}
+	r, _ := decide(p.role, req)
+	return r.Decision == policy.Allow
+}
+
+// decide evaluates req against a role's own policies: their combined
+// decision, and the first policy and statement that allows it ("" none).
+func decide(r *Role, req policy.Request) (policy.Result, string) {
 	var rs []policy.Result
-	for _, d := range p.role.Policies {
-		rs = append(rs, d.D.Evaluate(req))
+	by := ""
+	for _, d := range r.Policies {
+		res := d.D.Evaluate(req)
+		if res.Decision == policy.Allow && by == "" {
+			by = d.Name + " (" + res.Statement + ")"
+		}
+		rs = append(rs, res)
 	}
-	return policy.Combine(rs...).Decision == policy.Allow
+	return policy.Combine(rs...), by
+}
+
+// writerRequest is a request of the writer's session in Account A.
+func (a *auditor) writerRequest(action, resource string) policy.Request {
+	return policy.Request{Principal: a.v.WriterARN, Action: action, Resource: resource,
+		Context: map[string][]string{"aws:PrincipalArn": {a.v.WriterARN}, "aws:PrincipalAccount": {a.v.AccountA}, "aws:ResourceAccount": {a.v.AccountA}, "aws:SecureTransport": {"true"}}}
 }
 
 // roleChanges asks who may change, replace or pass the writer and
@@ -476,19 +486,11 @@ func (a *auditor) iam(p principal, action, resource string) {
 			return
 		}
 		a.rep.Asked++
-		var rs []policy.Result
-		by := ""
-		for _, d := range p.role.Policies {
-			r := d.D.Evaluate(req)
-			if r.Decision == policy.Allow && by == "" {
-				by = d.Name + " (" + r.Statement + ")"
-			}
-			rs = append(rs, r)
-		}
+		r, by := decide(p.role, req)
 		if a.v.SCP != nil && a.v.SCP.D.Evaluate(req).Decision == policy.ExplicitDeny {
 			return
 		}
-		if r := policy.Combine(rs...); r.Decision == policy.Allow {
+		if r.Decision == policy.Allow {
 			a.find(Finding{Principal: p.display(), Who: p.who, Action: action, Resource: resource,
 				Cause: "allowed by " + by + ": only the break-glass role may change the writer and break-glass roles"})
 		}
@@ -571,18 +573,11 @@ func (a *auditor) properties() {
 				}
 			}
 		}
-	writer:
 		for _, res := range sortedKeys(elsewhere) {
-			if strings.HasPrefix(res, bucket+"/") {
-				continue
-			}
-			req := policy.Request{Principal: a.v.WriterARN, Action: "s3:PutObject", Resource: res,
-				Context: map[string][]string{"aws:PrincipalArn": {a.v.WriterARN}, "aws:PrincipalAccount": {a.v.AccountA}, "aws:ResourceAccount": {a.v.AccountA}, "aws:SecureTransport": {"true"}}}
-			for _, d := range w.Policies {
-				if r := d.D.Evaluate(req); r.Decision == policy.Allow {
-					bad("the writer's policies", "let it deposit outside the vault, in "+res+" ("+d.Name+", "+r.Statement+"): a function pointed elsewhere would ship into a bucket that keeps nothing")
-					break writer
-				}
+			// Any Allow counts, as for the writer's other grants.
+			if _, by := decide(w, a.writerRequest("s3:PutObject", res)); by != "" && !strings.HasPrefix(res, bucket+"/") {
+				bad("the writer's policies", "let it deposit outside the vault, in "+res+" ("+by+"): a function pointed elsewhere would ship into a bucket that keeps nothing")
+				break
 			}
 		}
 	}
@@ -646,15 +641,10 @@ func (a *auditor) writerOnlyS3() {
 		{"lambda:UpdateFunctionCode", "arn:aws:lambda:us-east-1:" + acct + ":function:x"}, {"ssm:SendCommand", "*"},
 		{"ec2:RunInstances", "*"}, {"cloudformation:UpdateStack", "*"}, {"organizations:LeaveOrganization", "*"},
 	} {
-		req := policy.Request{Principal: a.v.WriterARN, Action: c.action, Resource: c.resource,
-			Context: map[string][]string{"aws:PrincipalArn": {a.v.WriterARN}, "aws:PrincipalAccount": {acct}, "aws:SecureTransport": {"true"}}}
 		a.rep.Asked++
-		for _, d := range w.Policies {
-			if r := d.D.Evaluate(req); r.Decision == policy.Allow {
-				a.find(Finding{Principal: a.v.WriterARN, Who: "writer role", Action: c.action, Resource: c.resource,
-					Cause: "allowed by " + d.Name + " (" + r.Statement + "): the writer must be write-only on the vault; Account B holds its credentials"})
-				break
-			}
+		if _, by := decide(w, a.writerRequest(c.action, c.resource)); by != "" {
+			a.find(Finding{Principal: a.v.WriterARN, Who: "writer role", Action: c.action, Resource: c.resource,
+				Cause: "allowed by " + by + ": the writer must be write-only on the vault; Account B holds its credentials"})
 		}
 	}
 }

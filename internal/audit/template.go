@@ -58,6 +58,8 @@ type rawTemplate struct {
 	Conditions map[string]any
 	Resources  map[string]resource
 	Outputs    map[string]any
+	// getAtts are the attributes each resource is asked for (Fn::GetAtt).
+	getAtts map[string][]string
 }
 
 // relevant reports whether a parameter can change what the proof reads:
@@ -95,6 +97,11 @@ func parseRaw(data []byte) (rawTemplate, error) {
 	if err := json.Unmarshal(js, &t); err != nil {
 		return t, fmt.Errorf("audit: parse template: %w", err)
 	}
+	t.getAtts = map[string][]string{}
+	compact, _ := json.Marshal(t)
+	for _, m := range getAttRE.FindAllStringSubmatch(string(compact), -1) {
+		t.getAtts[m[1]] = append(t.getAtts[m[1]], m[2])
+	}
 	return t, nil
 }
 
@@ -126,11 +133,6 @@ func values(raw rawTemplate, params map[string]string, names map[string]string) 
 			v.Parameters[k] = val
 		}
 	}
-	getAtts := map[string][]string{}
-	js, _ := json.Marshal(raw)
-	for _, m := range getAttRE.FindAllStringSubmatch(string(js), -1) {
-		getAtts[m[1]] = append(getAtts[m[1]], m[2])
-	}
 	for id, r := range raw.Resources {
 		name := names["resource:"+id]
 		if name == "" {
@@ -161,7 +163,7 @@ func values(raw rawTemplate, params map[string]string, names map[string]string) 
 		v.Refs[id] = ref
 		// Any other attribute the template reads (an id the proof does not
 		// need) gets a placeholder, rather than refusing the template.
-		for _, attr := range getAtts[id] {
+		for _, attr := range raw.getAtts[id] {
 			v.Attrs[id+"."+attr] = name + "-" + strings.ToLower(attr)
 		}
 		v.Attrs[id+".Arn"] = arn
