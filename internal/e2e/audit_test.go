@@ -7,13 +7,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 )
 
 // asOperator runs the CLI with the Account A operator's keys (an
@@ -78,18 +76,8 @@ func TestAuditLiveNeedsAccountA(t *testing.T) {
 // which no bucket policy binds) replaces the live bucket policy; the live
 // audit exits 1 and names the action and the principal.
 func TestAuditLiveFindsAWeakenedPolicy(t *testing.T) {
-	ctx := context.Background()
-	bucket := aws.String(stack.env["VAULT_BUCKET"])
-	orig, err := admin(t).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: bucket})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin(t).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: orig.Policy}); err != nil {
-			t.Errorf("put the original policy back: %v", err)
-		}
-	})
-	bucketARN := "arn:aws:s3:::" + *bucket
+	orig := keepVaultPolicy(t)
+	bucketARN := "arn:aws:s3:::" + stack.env["VAULT_BUCKET"]
 	for _, c := range []struct {
 		name string
 		edit func(statements []map[string]any) []map[string]any
@@ -130,7 +118,7 @@ func TestAuditLiveFindsAWeakenedPolicy(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var doc map[string]any
-			if err := json.Unmarshal([]byte(aws.ToString(orig.Policy)), &doc); err != nil {
+			if err := json.Unmarshal([]byte(orig), &doc); err != nil {
 				t.Fatal(err)
 			}
 			var st []map[string]any
@@ -138,10 +126,7 @@ func TestAuditLiveFindsAWeakenedPolicy(t *testing.T) {
 				st = append(st, s.(map[string]any))
 			}
 			doc["Statement"] = c.edit(st)
-			weak, _ := json.Marshal(doc)
-			if _, err := admin(t).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(string(weak))}); err != nil {
-				t.Fatalf("replace the policy: %v", err)
-			}
+			putVaultPolicy(t, doc)
 			r := cli(t, asOperator(), "audit", "--live")
 			if r.code != 1 {
 				t.Fatalf("audit --live on a weakened vault: exit %d, want 1\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -212,12 +197,4 @@ func TestStackAppliesTheBucketDefaults(t *testing.T) {
 	if _, err := op.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: bucket, ExpectedBucketOwner: aws.String("222222222222")}); !accessDenied(err) {
 		t.Errorf("GetBucketEncryption with another expected owner: %v, want AccessDenied", err)
 	}
-}
-
-func errCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
 }

@@ -3,13 +3,9 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 func TestDrillAllRefused(t *testing.T) {
@@ -47,22 +43,13 @@ func TestDrillAllRefused(t *testing.T) {
 // careless policy edit by Account A would) and expects the drill to say so,
 // although Object Lock still refuses the delete itself.
 func TestDrillNamesAWeakenedAction(t *testing.T) {
-	ctx := context.Background()
-	bucket := aws.String(stack.env["VAULT_BUCKET"])
-	orig, err := admin(t).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: bucket})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin(t).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: orig.Policy}); err != nil {
-			t.Errorf("put the original policy back: %v", err)
-		}
-	})
+	bucket := stack.env["VAULT_BUCKET"]
+	orig := keepVaultPolicy(t)
 	var doc struct {
 		Version   string
 		Statement []map[string]any
 	}
-	if err := json.Unmarshal([]byte(aws.ToString(orig.Policy)), &doc); err != nil {
+	if err := json.Unmarshal([]byte(orig), &doc); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range doc.Statement {
@@ -72,12 +59,9 @@ func TestDrillNamesAWeakenedAction(t *testing.T) {
 	}
 	doc.Statement = append(doc.Statement, map[string]any{
 		"Sid": "CarelessEdit", "Effect": "Allow", "Principal": map[string]any{"AWS": stack.env["VAULT_ROLE_ARN"]},
-		"Action": "s3:DeleteObjectVersion", "Resource": "arn:aws:s3:::" + *bucket + "/*",
+		"Action": "s3:DeleteObjectVersion", "Resource": "arn:aws:s3:::" + bucket + "/*",
 	})
-	weak, _ := json.Marshal(doc)
-	if _, err := admin(t).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(string(weak))}); err != nil {
-		t.Fatalf("weaken the policy: %v", err)
-	}
+	putVaultPolicy(t, doc)
 	r := cli(t, nil, "drill")
 	if r.code != 1 {
 		t.Fatalf("drill on a weakened vault: exit %d, want 1\n%s", r.code, r.stdout)

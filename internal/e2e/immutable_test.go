@@ -58,10 +58,7 @@ func deliver(t *testing.T, src eventgen.Object) vault.Receipt {
 }
 
 // accessDenied reports whether err is S3's AccessDenied.
-func accessDenied(err error) bool {
-	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "AccessDenied"
-}
+func accessDenied(err error) bool { return errCode(err) == "AccessDenied" }
 
 // TestOperatorIsRefused: an Account A administrator who is not the
 // break-glass role (identity policy s3:* on everything) may read the vault

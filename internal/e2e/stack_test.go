@@ -8,6 +8,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"github.com/logvault/logvault/internal/localstack"
 )
@@ -137,6 +140,44 @@ func cli(t *testing.T, overrides map[string]string, args ...string) result {
 func (r result) lastLine() string {
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	return lines[len(lines)-1]
+}
+
+// keepVaultPolicy returns the vault's bucket policy, and puts it back as
+// Account A's root when the test ends (for tests that weaken it).
+func keepVaultPolicy(t *testing.T) string {
+	t.Helper()
+	ctx, bucket := context.Background(), aws.String(stack.env["VAULT_BUCKET"])
+	orig, err := admin(t).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin(t).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: orig.Policy}); err != nil {
+			t.Errorf("put the original policy back: %v", err)
+		}
+	})
+	return aws.ToString(orig.Policy)
+}
+
+// putVaultPolicy replaces the vault's bucket policy as Account A's root.
+func putVaultPolicy(t *testing.T, doc any) {
+	t.Helper()
+	js, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin(t).PutBucketPolicy(context.Background(), &s3.PutBucketPolicyInput{Bucket: aws.String(stack.env["VAULT_BUCKET"]), Policy: aws.String(string(js))}); err != nil {
+		t.Fatalf("replace the vault's policy: %v", err)
+	}
+}
+
+// errCode is an AWS error's code, "" for none.
+func errCode(err error) string {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode()
+	}
+	return ""
 }
 
 // admin is Account A's all-powerful client; accountB acts as Account B.
