@@ -68,7 +68,7 @@ type LiveOptions struct {
 // settings and the writer and break-glass roles, and runs the proof on
 // them. What it could not read is a finding, never passed.
 func RunLive(ctx context.Context, s3c LiveS3, iamc LiveIAM, o LiveOptions) (Report, error) {
-	v, err := ReadLive(ctx, s3c, iamc, o)
+	v, err := readLive(ctx, s3c, iamc, o)
 	if err != nil {
 		return Report{}, err
 	}
@@ -77,8 +77,8 @@ func RunLive(ctx context.Context, s3c LiveS3, iamc LiveIAM, o LiveOptions) (Repo
 	return r, nil
 }
 
-// ReadLive reads the deployed vault into the proof's model.
-func ReadLive(ctx context.Context, s3c LiveS3, iamc LiveIAM, o LiveOptions) (*Vault, error) {
+// readLive reads the deployed vault into the proof's model.
+func readLive(ctx context.Context, s3c LiveS3, iamc LiveIAM, o LiveOptions) (*Vault, error) {
 	switch {
 	case !isAccountID(o.Account):
 		return nil, fmt.Errorf("audit: Account A %q is not a 12-digit account id", o.Account)
