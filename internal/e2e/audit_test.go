@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // asOperator runs the CLI with the Account A operator's keys (an
@@ -178,6 +179,25 @@ func TestStackAppliesTheBucketDefaults(t *testing.T) {
 	public := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + *bucket + `/*"}]}`
 	if _, err := admin(t).PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(public)}); !accessDenied(err) {
 		t.Errorf("root PutBucketPolicy of a public policy: %v, want AccessDenied", err)
+	}
+	// BlockPublicAcls: a public ACL is refused, even after ACLs are enabled.
+	if _, err := admin(t).PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{Bucket: bucket,
+		OwnershipControls: &types.OwnershipControls{Rules: []types.OwnershipControlsRule{{ObjectOwnership: types.ObjectOwnershipObjectWriter}}}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin(t).PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{Bucket: bucket,
+			OwnershipControls: &types.OwnershipControls{Rules: []types.OwnershipControlsRule{{ObjectOwnership: types.ObjectOwnershipBucketOwnerEnforced}}}})
+	})
+	if _, err := admin(t).PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: bucket, ACL: types.BucketCannedACLPublicRead}); !accessDenied(err) {
+		t.Errorf("root PutBucketAcl public-read: %v, want AccessDenied", err)
+	}
+	// A copy onto itself without a version id would rewrite a locked
+	// version in place here (never on S3): refused, naming why.
+	_, vkey, _ := ship(t, "AWSLogs/222222222222/CloudTrail/us-east-1/2026/11/30/self-copy.json.gz", []byte(`{"Records":["self"]}`))
+	if _, err := writer(t).CopyObject(ctx, &s3.CopyObjectInput{Bucket: bucket, Key: aws.String(vkey), CopySource: aws.String(*bucket + "/" + vkey),
+		MetadataDirective: types.MetadataDirectiveReplace, Metadata: map[string]string{"logvault-sha256": "forged"}}); errCode(err) != "NotImplemented" {
+		t.Errorf("writer CopyObject onto itself: %v, want NotImplemented", err)
 	}
 	op := operator(t)
 	enc, err := op.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: bucket})

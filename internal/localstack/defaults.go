@@ -1,7 +1,9 @@
 package localstack
 
 import (
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v3"
@@ -77,11 +79,62 @@ func (g *gate) bucketDefault(ctx fiber.Ctx, bucket, sub, action string) error {
 }
 
 // sseCBlocked refuses an object write asking for SSE-C.
-func (g *gate) sseCBlocked(ctx fiber.Ctx, resource string) error {
+func (g *gate) sseCBlocked(ctx fiber.Ctx, bucket, key string) error {
 	if ctx.Get("X-Amz-Server-Side-Encryption-Customer-Algorithm") == "" {
 		return nil
 	}
-	return s3err.APIError{Code: "AccessDenied", Description: "SSE-C is blocked for this bucket (BlockedEncryptionTypes): " + resource, HTTPStatusCode: http.StatusForbidden}
+	return s3err.APIError{Code: "AccessDenied", Description: "SSE-C is blocked for this bucket (BlockedEncryptionTypes): " + bucket + "/" + key, HTTPStatusCode: http.StatusForbidden}
+}
+
+// publicGroups are the ACL grantees that make an ACL public.
+var publicGroups = []string{"acs.amazonaws.com/groups/global/AllUsers", "acs.amazonaws.com/groups/global/AuthenticatedUsers"}
+
+// publicACLBlocked refuses, as BlockPublicAcls does, a request that would
+// set a public ACL: a public canned ACL, or a grant (header or body) to
+// everyone or to every AWS account.
+func (g *gate) publicACLBlocked(ctx fiber.Ctx, bucket, key string) error {
+	public := false
+	switch ctx.Get("X-Amz-Acl") {
+	case "public-read", "public-read-write", "authenticated-read":
+		public = true
+	}
+	for k, v := range ctx.Request().Header.All() {
+		if strings.HasPrefix(strings.ToLower(string(k)), "x-amz-grant-") {
+			for _, grp := range publicGroups {
+				public = public || strings.Contains(string(v), grp)
+			}
+		}
+	}
+	if ctx.Method() == http.MethodPut && ctx.Request().URI().QueryArgs().Has("acl") {
+		for _, grp := range publicGroups {
+			public = public || strings.Contains(string(ctx.Body()), grp)
+		}
+	}
+	if !public {
+		return nil
+	}
+	return s3err.APIError{Code: "AccessDenied", Description: "Access Denied: the ACL is public, and the bucket's public access block (BlockPublicAcls) refuses public ACLs: " + bucket + "/" + key, HTTPStatusCode: http.StatusForbidden}
+}
+
+// copyOntoItself refuses a CopyObject of an object onto itself with no
+// source version id. S3 writes a new version; versitygw would rewrite the
+// current version's metadata in place (a locked version included), which
+// S3 never does. Naming the source version (as logvault restore does)
+// is copied as S3 copies it.
+func (g *gate) copyOntoItself(ctx fiber.Ctx, bucket, key string) error {
+	src := ctx.Get("X-Amz-Copy-Source")
+	if src == "" || ctx.Request().URI().QueryArgs().Has("partNumber") {
+		return nil
+	}
+	if s, err := url.PathUnescape(src); err == nil {
+		src = s
+	}
+	path, query, _ := strings.Cut(strings.TrimPrefix(src, "/"), "?")
+	if path != bucket+"/"+key || strings.Contains(query, "versionId=") {
+		return nil
+	}
+	return s3err.APIError{Code: "NotImplemented", HTTPStatusCode: http.StatusNotImplemented,
+		Description: "the local stack does not copy an object onto itself without the source's versionId (S3 would write a new version; the emulator would rewrite the current one): name the version in x-amz-copy-source"}
 }
 
 // publicPolicy reports whether a bucket policy is public as S3's
@@ -95,8 +148,10 @@ func publicPolicy(d *policy.Document) bool {
 		}
 		open := s.NotPrincipal != nil
 		if s.Principal != nil {
-			for _, p := range s.Principal.Values["AWS"] {
-				open = open || strings.ContainsAny(p, "*?")
+			for _, ps := range s.Principal.Values {
+				for _, p := range ps {
+					open = open || strings.ContainsAny(p, "*?")
+				}
 			}
 			open = open || s.Principal.Any
 		}
@@ -118,7 +173,9 @@ var narrowingKeys = map[string]bool{
 func narrowed(s policy.Statement) bool {
 	for op, keys := range s.Condition {
 		lop := strings.ToLower(op)
-		if strings.Contains(lop, "not") || strings.Contains(lop, "ifexists") || lop == "null" {
+		// A negation or a condition an absent key meets (IfExists, Null,
+		// ForAllValues over no values) narrows nothing.
+		if strings.Contains(lop, "not") || strings.Contains(lop, "ifexists") || lop == "null" || strings.HasPrefix(lop, "forallvalues") {
 			continue
 		}
 		for k, vals := range keys {
@@ -127,7 +184,7 @@ func narrowed(s policy.Statement) bool {
 			}
 			fixed := len(vals) > 0
 			for _, v := range vals {
-				fixed = fixed && !strings.ContainsAny(v, "*?") && v != "0.0.0.0/0" && v != "::/0"
+				fixed = fixed && !strings.ContainsAny(v, "*?") && !broadCIDR(v)
 			}
 			if fixed {
 				return true
@@ -135,4 +192,16 @@ func narrowed(s policy.Statement) bool {
 		}
 	}
 	return false
+}
+
+// broadCIDR reports an address range this stack counts as public: wider
+// than /8 (IPv4) or /32 (IPv6). S3 does not document its threshold; this
+// errs toward refusing.
+func broadCIDR(v string) bool {
+	_, n, err := net.ParseCIDR(v)
+	if err != nil {
+		return false
+	}
+	ones, bits := n.Mask.Size()
+	return bits == 32 && ones < 8 || bits == 128 && ones < 32
 }

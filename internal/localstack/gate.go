@@ -64,6 +64,11 @@ func (g *gate) handle(ctx fiber.Ctx) error {
 	if key == "" && q.Has("policy") {
 		return g.bucketPolicy(ctx, bucket)
 	}
+	if ctx.Method() == http.MethodPut && q.Has("acl") {
+		if err := g.publicACLBlocked(ctx, bucket, key); err != nil {
+			return g.fail(ctx, err)
+		}
+	}
 	if key == "" && ctx.Method() == http.MethodGet {
 		for _, sub := range defaultAnswered {
 			if q.Has(sub) {
@@ -89,8 +94,10 @@ func (g *gate) handle(ctx fiber.Ctx) error {
 		reqCtx = headerKeys(ctx)
 	}
 	if action == "s3:PutObject" {
-		if err := g.sseCBlocked(ctx, resource); err != nil {
-			return g.fail(ctx, err)
+		for _, check := range []func(fiber.Ctx, string, string) error{g.sseCBlocked, g.publicACLBlocked, g.copyOntoItself} {
+			if err := check(ctx, bucket, key); err != nil {
+				return g.fail(ctx, err)
+			}
 		}
 	}
 	if err := g.precheck(ctx, action, resource, reqCtx); err != nil {
