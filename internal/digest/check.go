@@ -209,7 +209,7 @@ func (c *Checker) Check(ctx context.Context, prefix string) (*Report, error) {
 		_, src, ok := splitVaultKey(k)
 		switch {
 		case !ok:
-		case schema.CloudTrailKind(src) == schema.KindCloudTrailDigest:
+		case schema.VaultKind(k) == schema.KindCloudTrailDigest:
 			digestKeys = append(digestKeys, k)
 		case isLogKey(src):
 			logKeys = append(logKeys, k)

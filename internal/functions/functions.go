@@ -42,10 +42,10 @@ type Handler interface {
 // builders maps each function name to its assembly.
 var builders = map[string]func(base aws.Config, cfg config.Config, log *slog.Logger) Handler{
 	"cloudtrail": func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
-		return &handler.S3Handler{Function: "cloudtrail", Log: log, Ship: copier("cloudtrail", base, cfg, schema.CloudTrailKind)}
+		return &handler.S3Handler{Function: "cloudtrail", Log: log, Ship: copier("cloudtrail", base, cfg, schema.Classifier(schema.FunctionCloudTrail))}
 	},
 	"billing": func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
-		return &handler.S3Handler{Function: "billing", Log: log, Ship: copier("billing", base, cfg, func(string) schema.Kind { return schema.KindBilling })}
+		return &handler.S3Handler{Function: "billing", Log: log, Ship: copier("billing", base, cfg, schema.Classifier(schema.FunctionBilling))}
 	},
 	"applogs": func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
 		return &handler.AppLogsHandler{Function: "applogs", Log: log, Ship: &ship.Logs{Vault: vaultWriter("applogs", base, cfg)}}

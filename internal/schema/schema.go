@@ -51,21 +51,17 @@ const Prefix = "logvault-"
 var RequiredMeta = []string{MetaSHA256, MetaKind, MetaSource, MetaShippedAt, MetaShipper}
 
 // CopiedKey is the vault key of an object copied byte for byte from a source
-// bucket: "<kind-prefix>/<source-bucket>/<source-key>". CloudTrail digest files
-// live beside the logs they certify, under the cloudtrail prefix.
+// bucket: "<kind-prefix>/<source-bucket>/<source-key>", the prefix from the
+// registry (CloudTrail digest files live beside the logs they certify).
 func CopiedKey(k Kind, bucket, key string) (string, error) {
 	if bucket == "" || key == "" {
 		return "", fmt.Errorf("schema: source bucket and key are required (got bucket %q, key %q)", bucket, key)
 	}
-	prefix := string(k)
-	switch k {
-	case KindCloudTrail, KindCloudTrailDigest:
-		prefix = string(KindCloudTrail)
-	case KindBilling:
-	default:
+	spec, ok := Lookup(k)
+	if !ok || !Copied(k) {
 		return "", fmt.Errorf("schema: kind %q is not copied from a bucket", k)
 	}
-	return checkLength(prefix+"/"+bucket+"/"+key, "s3://"+bucket+"/"+key)
+	return checkLength(spec.Prefix+"/"+bucket+"/"+key, "s3://"+bucket+"/"+key)
 }
 
 // checkLength returns key, or an error naming its length and what it was
@@ -93,15 +89,6 @@ func short(s string) string {
 
 // SourceURI names a copied object's source as "s3://bucket/key".
 func SourceURI(bucket, key string) string { return "s3://" + bucket + "/" + key }
-
-// CloudTrailKind tells log files from digest files by CloudTrail's own key
-// layout: AWSLogs/<acct>/CloudTrail-Digest/… holds digests.
-func CloudTrailKind(key string) Kind {
-	if strings.Contains(key, "/CloudTrail-Digest/") || strings.HasPrefix(key, "CloudTrail-Digest/") {
-		return KindCloudTrailDigest
-	}
-	return KindCloudTrail
-}
 
 // AppLogsKey is the vault key of one CloudWatch Logs DATA_MESSAGE:
 // applogs/<owner>/<log-group without leading />/<yyyy>/<mm>/<dd>/<log-stream>/<first-event-id>.ndjson.gz,

@@ -32,18 +32,6 @@ func TestCopiedKey(t *testing.T) {
 	}
 }
 
-func TestCloudTrailKind(t *testing.T) {
-	for key, want := range map[string]Kind{
-		"AWSLogs/222222222222/CloudTrail/us-east-1/2026/11/26/x.json.gz":        KindCloudTrail,
-		"AWSLogs/222222222222/CloudTrail-Digest/us-east-1/2026/11/26/x.json.gz": KindCloudTrailDigest,
-		"prefix/AWSLogs/o-abc/222222222222/CloudTrail-Digest/us-east-1/x.gz":    KindCloudTrailDigest,
-	} {
-		if got := CloudTrailKind(key); got != want {
-			t.Errorf("CloudTrailKind(%q) = %s, want %s", key, got, want)
-		}
-	}
-}
-
 func TestAppLogsKey(t *testing.T) {
 	const (
 		owner  = "222222222222"

@@ -63,7 +63,7 @@ func (e *env) copierWith(get source.Getter, vaultName string, memoryLimit int64,
 		Strategy:    strategy,
 		Source:      &source.Reader{S3: get},
 		Vault:       &vault.Writer{S3: e.srv, Bucket: vaultName, Shipper: "logvault-cloudtrail/test", Now: func() time.Time { return now }},
-		Kind:        schema.CloudTrailKind,
+		Kind:        schema.Classifier(schema.FunctionCloudTrail),
 		MemoryLimit: memoryLimit,
 		SpoolDir:    e.spool,
 	}
@@ -112,15 +112,18 @@ func TestShipMemoryAndSpool(t *testing.T) {
 		size int
 	}{
 		{logKey, 0}, {logKey, 1000}, {logKey, limit}, {logKey, limit + 1}, {logKey, 10*limit + 17},
-		{digestKey, 3 * limit}, {"AWSLogs/odd key+with spaces%2B.json.gz", 2 * limit},
+		{digestKey, 3 * limit}, {"AWSLogs/odd key+with spaces%2B.json.gz", 2 * limit}, // an unrecognised layout: kind s3
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s/%d", path.Base(tc.key), tc.size), func(t *testing.T) {
 			e := newEnv(t)
 			body := randomBytes(tc.size)
 			ref := e.upload(t, srcBucket, tc.key, body)
-			wantKind := schema.CloudTrailKind(tc.key)
-			wantKey := "cloudtrail/" + srcBucket + "/" + tc.key
+			wantKind := schema.Classify(schema.FunctionCloudTrail, tc.key)
+			wantKey, err := schema.CopiedKey(wantKind, srcBucket, tc.key)
+			if err != nil {
+				t.Fatal(err)
+			}
 
 			type result struct {
 				rec     vault.Receipt

@@ -203,7 +203,7 @@ func Run(ctx context.Context, api API, bucket, prefix string, opts Options) (Rep
 			for _, dm := range out.DeleteMarkers {
 				store(n, Version{
 					Key: aws.ToString(dm.Key), VersionID: aws.ToString(dm.VersionId), IsLatest: aws.ToBool(dm.IsLatest),
-					DeleteMarker: true, LastModified: aws.ToTime(dm.LastModified), Kind: string(layoutKind(aws.ToString(dm.Key))),
+					DeleteMarker: true, LastModified: aws.ToTime(dm.LastModified), Kind: string(schema.VaultKind(aws.ToString(dm.Key))),
 				})
 				n++
 			}
@@ -262,7 +262,7 @@ func (r *runner) check(ctx context.Context, ov types.ObjectVersion, buf []byte) 
 	key, vid := aws.ToString(ov.Key), aws.ToString(ov.VersionId)
 	v := Version{
 		Key: key, VersionID: vid, IsLatest: aws.ToBool(ov.IsLatest), LastModified: aws.ToTime(ov.LastModified),
-		Size: aws.ToInt64(ov.Size), Kind: string(layoutKind(key)),
+		Size: aws.ToInt64(ov.Size), Kind: string(schema.VaultKind(key)),
 	}
 	out, err := r.get(ctx, key, vid)
 	if err != nil {
@@ -305,8 +305,8 @@ func (r *runner) check(ctx context.Context, ov types.ObjectVersion, buf []byte) 
 	if v.MetaSHA256 != "" && !strings.EqualFold(v.MetaSHA256, v.SHA256) {
 		v = fail(v, SHA256Mismatch, "bytes hash to "+v.SHA256+", "+schema.MetaSHA256+" says "+v.MetaSHA256)
 	}
-	if mk := meta[schema.MetaKind]; mk != "" && layoutKind(key) != "" && schema.Kind(mk) != layoutKind(key) {
-		v = fail(v, KindMismatch, schema.MetaKind+" "+mk+" on a "+string(layoutKind(key))+" key")
+	if mk := meta[schema.MetaKind]; mk != "" && schema.VaultKind(key) != "" && schema.Kind(mk) != schema.VaultKind(key) {
+		v = fail(v, KindMismatch, schema.MetaKind+" "+mk+" on a "+string(schema.VaultKind(key))+" key")
 	}
 	if vid == "" || vid == "null" {
 		v = fail(v, Unversioned, "version id "+fmt.Sprintf("%q", vid)+": written while the bucket was not versioned, so it can be replaced without a trace")
@@ -450,30 +450,6 @@ func (r *runner) partSize(ctx context.Context, key, vid string, part int32) (siz
 	return aws.ToInt64(out.ContentLength), int(aws.ToInt32(out.PartsCount)), nil
 }
 
-// layoutKind is the kind the key layout gives (schema's prefixes), or ""
-// for a key outside it. The overwrite rules follow the layout, not the
-// metadata, which whoever writes a version chooses.
-func layoutKind(key string) schema.Kind {
-	first, rest, ok := strings.Cut(key, "/")
-	if !ok {
-		return ""
-	}
-	switch schema.Kind(first) {
-	case schema.KindCloudTrail:
-		return schema.CloudTrailKind(rest)
-	case schema.KindBilling:
-		return schema.KindBilling
-	case schema.KindAppLogs:
-		return schema.KindAppLogs
-	}
-	return ""
-}
-
-// overwriteExpected tells the kinds whose keys are re-delivered by design.
-func overwriteExpected(kind string) bool {
-	return kind == string(schema.KindBilling) || kind == string(schema.KindDrill)
-}
-
 // build sorts the versions (by key, newest first), splits the findings out
 // and adds the per-key ones.
 func build(bucket, prefix string, vs []Version) Report {
@@ -531,7 +507,7 @@ func build(bucket, prefix string, vs []Version) Report {
 // overwrite describes a key with several versions, newest first.
 func overwrite(objects []Version) Problem {
 	kind := objects[0].Kind
-	p := Problem{Key: objects[0].Key, Code: Overwritten, Expected: overwriteExpected(kind)}
+	p := Problem{Key: objects[0].Key, Code: Overwritten, Expected: schema.OverwritesExpected(schema.Kind(kind))}
 	var names []string
 	restores := 0
 	for _, v := range objects {
