@@ -152,3 +152,28 @@ func CloudWatchLogs(d events.CloudwatchLogsData) []byte {
 	zw.Close()
 	return mustJSON(map[string]any{"awslogs": map[string]any{"data": base64.StdEncoding.EncodeToString(buf.Bytes())}})
 }
+
+// BatchJob builds an S3 Batch Operations LambdaInvoke invocation of schema
+// version "1.0" or "2.0" with one task per object; keys are URL-encoded, as
+// a CSV manifest or an S3 Inventory report holds them.
+func BatchJob(version string, objs ...Object) []byte {
+	tasks := make([]map[string]any, len(objs))
+	for i, o := range objs {
+		t := map[string]any{"taskId": fmt.Sprintf("dGFza2lk%04d", i), "s3Key": encodeKey(o.Key), "s3VersionId": nil}
+		if o.VersionID != "" {
+			t["s3VersionId"] = o.VersionID
+		}
+		if version == "1.0" {
+			t["s3BucketArn"] = "arn:aws:s3:::" + o.Bucket
+		} else {
+			t["s3Bucket"] = o.Bucket
+		}
+		tasks[i] = t
+	}
+	job := map[string]any{"id": "f3cc4f60-61f6-4a2b-8a21-d07600c373ce"}
+	if version != "1.0" {
+		job["userArguments"] = map[string]any{}
+	}
+	return mustJSON(map[string]any{"invocationSchemaVersion": version, "invocationId": "YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo",
+		"job": job, "tasks": tasks})
+}

@@ -28,6 +28,7 @@ var s3Shapes = []string{"eventbridge", "s3", "sns", "sqs-eventbridge", "sqs-s3",
 func eventShape(payload []byte) string {
 	var top struct {
 		DetailType string `json:"detail-type"`
+		BatchOps   string `json:"invocationSchemaVersion"`
 		Event      string
 		Type       string
 		Records    []struct {
@@ -42,6 +43,8 @@ func eventShape(payload []byte) string {
 	switch {
 	case top.DetailType != "":
 		return "eventbridge"
+	case top.BatchOps != "":
+		return "batch-operations"
 	case top.Event == "s3:TestEvent":
 		return "s3-test"
 	case top.Type == "Notification":
@@ -186,6 +189,7 @@ func TestEventShape(t *testing.T) {
 		`{"Event":"s3:TestEvent"}`:                                                     "s3-test",
 		`{"Records":[{"eventSource":"aws:sqs","body":"{\"detail-type\":\"x\"}"}]}`:     "sqs-eventbridge",
 		`{"Records":[{"eventSource":"aws:sqs","body":"{\"Type\":\"Notification\"}"}]}`: "sqs-sns",
+		`{"invocationSchemaVersion":"2.0","tasks":[]}`:                                 "batch-operations",
 		`{"awslogs":{"data":""}}`:                                                      "unknown",
 	} {
 		if got := eventShape([]byte(payload)); got != want {

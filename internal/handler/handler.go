@@ -46,8 +46,11 @@ type Response struct {
 // so Lambda retries the event.
 func (h *S3Handler) Handle(ctx context.Context, payload json.RawMessage) (any, error) {
 	resp, err := h.Invoke(ctx, payload)
-	if _, ok := resp.(events.SQSEventResponse); ok {
+	switch resp.(type) {
+	case events.SQSEventResponse:
 		return resp, nil // failures travel in BatchItemFailures
+	case events.S3BatchJobResponse:
+		return resp, nil // failures travel in each task's result code
 	}
 	return resp, err
 }
@@ -67,6 +70,9 @@ func (h *S3Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, e
 		return nil, err
 	}
 	results := h.shipAll(ctx, batch.Messages)
+	if batch.BatchJob != nil {
+		return batchJobResponse(*batch.BatchJob, batch.Messages, results)
+	}
 	if batch.FromSQS {
 		resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 		var errs []error

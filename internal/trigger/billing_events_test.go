@@ -78,6 +78,8 @@ func TestBillingSampleEvents(t *testing.T) {
 		}},
 		"sqs-sns.json":         {FromSQS: true, Messages: []trigger.Message{one("7a1f5c3e-9d2b-4e86-b0a4-2c8e6f1d3b95", billingCUR2Data)}},
 		"sqs-eventbridge.json": {FromSQS: true, Messages: []trigger.Message{one("d3e9b7c1-5f4a-4d20-8b6e-0a7c2f9d1e38", asEventBridge(billingCUR2Manifest))}},
+		"batch-operations-2.0.json": {BatchJob: &trigger.BatchJob{SchemaVersion: "2.0", InvocationID: batchInvocation, JobID: batchJob},
+			Messages: []trigger.Message{one("dGFza2lk0000", batchRef("logvault-billing-222222222222", "cur/daily/data/BILLING_PERIOD=2026-11/daily-00001.snappy.parquet", ""))}},
 	}
 	checkSamples(t, dir, want, func(t *testing.T, got trigger.Batch) {
 		for _, m := range got.Messages {

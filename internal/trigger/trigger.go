@@ -8,7 +8,8 @@
 //   - an EventBridge "Object Created" event from source "aws.s3";
 //   - an SQS batch whose message bodies are any of the above: an S3 notification, an SNS envelope
 //     (SNS to SQS without raw message delivery) or an EventBridge event;
-//   - the s3:TestEvent S3 sends when a notification is configured, bare or inside SNS and SQS.
+//   - the s3:TestEvent S3 sends when a notification is configured, bare or inside SNS and SQS;
+//   - an S3 Batch Operations LambdaInvoke invocation (schemas 1.0 and 2.0), one Message per task.
 //
 // Only ObjectCreated events are shipped. Any other event (ObjectRemoved, "Object Deleted", ...) is an
 // error rather than something skipped, because a vault that silently ignores events it was sent
@@ -52,7 +53,10 @@ type Message struct {
 
 // Batch is a decoded invocation.
 type Batch struct {
-	FromSQS  bool
+	FromSQS bool
+	// BatchJob is set for an S3 Batch Operations invocation, whose Messages
+	// are its tasks.
+	BatchJob *BatchJob
 	Messages []Message
 }
 
@@ -85,6 +89,13 @@ func Decode(payload []byte) (Batch, error) {
 	top, err := parseObject(payload, "payload")
 	if err != nil {
 		return Batch{}, fmt.Errorf("trigger: %w", err)
+	}
+	if top.has("invocationSchemaVersion") {
+		b, err := decodeBatchJob(top)
+		if err != nil {
+			return Batch{}, fmt.Errorf("trigger: %w", err)
+		}
+		return b, nil
 	}
 	if raw, ok := top.members["Records"]; ok {
 		var records []json.RawMessage

@@ -441,7 +441,26 @@ func TestSampleEvents(t *testing.T) {
 		"s3-test-event.json":   {Messages: []trigger.Message{{Test: true}}},
 		"sqs-test-event.json":  {FromSQS: true, Messages: []trigger.Message{{ID: "1d5b8f2e-7a4c-4e96-b3d1-8c0f6a2e9b57", Test: true}}},
 	}
+	for _, v := range []string{"1.0", "2.0"} {
+		want["batch-operations-"+v+".json"] = trigger.Batch{BatchJob: &trigger.BatchJob{SchemaVersion: v, InvocationID: batchInvocation, JobID: batchJob},
+			Messages: []trigger.Message{
+				{ID: "dGFza2lk0000", Objects: []trigger.ObjectRef{batchRef(batchTrail, "AWSLogs/222222222222/CloudTrail/us-east-1/2026/11/26/222222222222_CloudTrail_us-east-1_20261126T0005Z_a1B2c3D4e5F6g7H8.json.gz", "")}},
+				{ID: "dGFza2lk0001", Objects: []trigger.ObjectRef{batchRef(batchTrail, "AWSLogs/222222222222/CloudTrail/us-east-1/2026/11/26/222222222222_CloudTrail_us-east-1_20261126T0010Z_b2C3d4E5f6G7h8I9.json.gz", "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")}},
+			}}
+	}
 	checkSamples(t, dir, want, nil)
+}
+
+// The job and invocation of the Batch Operations samples.
+const (
+	batchInvocation = "YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo"
+	batchJob        = "f3cc4f60-61f6-4a2b-8a21-d07600c373ce"
+	batchTrail      = "logvault-trail-222222222222"
+)
+
+// batchRef is what a Batch Operations task announces: no size, ETag or time.
+func batchRef(bucket, key, versionID string) trigger.ObjectRef {
+	return trigger.ObjectRef{Bucket: bucket, Key: key, VersionID: versionID, EventName: "BatchOperations:LambdaInvoke"}
 }
 
 // checkSamples decodes every sample under dir and compares it with want
@@ -515,12 +534,19 @@ func FuzzDecode(f *testing.F) {
 		if len(b.Messages) == 0 {
 			t.Fatal("no error and no messages")
 		}
-		if !b.FromSQS && (len(b.Messages) != 1 || b.Messages[0].Err != nil || b.Messages[0].ID != "") {
+		perItem := b.FromSQS || b.BatchJob != nil // messages acknowledged one by one
+		if !perItem && (len(b.Messages) != 1 || b.Messages[0].Err != nil || b.Messages[0].ID != "") {
 			t.Fatalf("non-SQS batch = %+v, want one message without ID or error", b)
 		}
+		if b.FromSQS && b.BatchJob != nil {
+			t.Fatalf("batch %+v is both SQS and Batch Operations", b)
+		}
 		for _, m := range b.Messages {
-			if b.FromSQS && m.ID == "" {
-				t.Errorf("SQS message without ID: %+v", m)
+			if perItem && m.ID == "" {
+				t.Errorf("SQS message or Batch Operations task without ID: %+v", m)
+			}
+			if b.BatchJob != nil && m.Err == nil && len(m.Objects) != 1 {
+				t.Errorf("Batch Operations task with %d objects: %+v", len(m.Objects), m)
 			}
 			if m.Err != nil && (len(m.Objects) != 0 || m.Test) {
 				t.Errorf("failed message also has content: %+v", m)

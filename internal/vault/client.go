@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -121,4 +122,22 @@ func CheckCredentials(ctx context.Context, c *s3.Client, roleARN string) error {
 		return fmt.Errorf("vault: assume role %s: %w", roleARN, err)
 	}
 	return nil
+}
+
+// Temporary reports whether a failed shipment may succeed when tried again
+// as it is: throttling, a 5xx, expired credentials, a dropped connection or
+// a timeout. A missing object, a refusal, a key the layout cannot hold or a
+// vault that is not versioned are permanent: trying again changes nothing.
+func Temporary(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && expiredCodes[apiErr.ErrorCode()] {
+		return true
+	}
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }
