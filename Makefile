@@ -11,7 +11,7 @@ GO         ?= go
 # installed go as it is.
 export GOTOOLCHAIN := $(shell sed -n 's/^toolchain //p' go.mod)
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-FUNCTIONS  := cloudtrail billing applogs
+FUNCTIONS  := cloudtrail billing applogs reconcile
 BIN        := bin
 LDFLAGS    := -s -w -X github.com/logvault/logvault/internal/functions.Version=$(VERSION)
 # Lambda: provided.al2023 on arm64, static, no RPC shim.
@@ -36,7 +36,7 @@ cli:
 
 # sam build (BuildMethod: makefile) calls build-<LogicalId> of template.yaml with
 # ARTIFACTS_DIR set; each writes the function's bootstrap there.
-.PHONY: build-CloudTrailFunction build-BillingFunction build-AppLogsFunction
+.PHONY: build-CloudTrailFunction build-BillingFunction build-AppLogsFunction build-ReconcileFunction
 build-CloudTrailFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/cloudtrail
 
@@ -45,6 +45,9 @@ build-BillingFunction:
 
 build-AppLogsFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/applogs
+
+build-ReconcileFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/reconcile
 
 ## demo: start the local stack, ship, overwrite, try to delete as Account B, stop
 demo: cli

@@ -17,7 +17,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(localCmd(), invokeCmd(), demoCmd(), auditCmd(), verifyCmd(), restoreCmd(), drillCmd())
+	root.AddCommand(localCmd(), invokeCmd(), demoCmd(), auditCmd(), verifyCmd(), restoreCmd(), drillCmd(), backfillCmd(), reconcileCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "logvault:", err)
 		os.Exit(1)

@@ -26,10 +26,12 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/awslabs/goformation/v7/cloudformation/iam"
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 
 	"github.com/logvault/logvault/infra"
@@ -89,23 +91,45 @@ const (
 	tplBillBucket  = "acme-billing-reports"
 	tplTopic       = "arn:aws:sns:" + tplRegion + ":" + tplAcctB + ":ops-alarms"
 	tplBasicExec   = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+	tplBatchRole   = "arn:aws:iam::" + tplAcctB + ":role/logvault-batch-operations"
+)
+
+// The source buckets (parameters CloudTrailBuckets and BillingBuckets),
+// several each: the template builds its lists of ARNs from them.
+var (
+	tplTrailBuckets = []string{tplTrailBucket, "acme-config-logs", "acme-elb-access-logs"}
+	tplBillBuckets  = []string{tplBillBucket, "acme-cur-legacy"}
 )
 
 // tplFunction is what a reviewer expects of each function in template.yaml.
 type tplFunction struct {
-	name   string // functions.Names(), functions/NAME
-	id     string // logical id
-	role   string // logical id of its execution role
-	bucket string // source bucket ("" for applogs)
-	queue  string // its SQS queue ("" for applogs)
-	dlq    string
-	rule   string // its EventBridge rule ("" for applogs)
+	name    string   // functions/NAME
+	id      string   // logical id
+	role    string   // logical id of its execution role
+	buckets []string // source buckets whose objects it reads (none for applogs)
+	lists   bool     // it also lists them (reconcile)
+	queue   string   // its SQS queue ("" for applogs and reconcile)
+	dlq     string   // its dead-letter queue ("" for reconcile)
+	rule    string   // its EventBridge rule ("" for applogs and reconcile)
 }
 
 var tplFunctions = []tplFunction{
-	{"cloudtrail", "CloudTrailFunction", "CloudTrailFunctionRole", tplTrailBucket, "CloudTrailQueue", "CloudTrailDeadLetterQueue", "CloudTrailObjectCreatedRule"},
-	{"billing", "BillingFunction", "BillingFunctionRole", tplBillBucket, "BillingQueue", "BillingDeadLetterQueue", "BillingObjectCreatedRule"},
-	{"applogs", "AppLogsFunction", "AppLogsFunctionRole", "", "", "AppLogsDeadLetterQueue", ""},
+	{"cloudtrail", "CloudTrailFunction", "CloudTrailFunctionRole", tplTrailBuckets, false, "CloudTrailQueue", "CloudTrailDeadLetterQueue", "CloudTrailObjectCreatedRule"},
+	{"billing", "BillingFunction", "BillingFunctionRole", tplBillBuckets, false, "BillingQueue", "BillingDeadLetterQueue", "BillingObjectCreatedRule"},
+	{"applogs", "AppLogsFunction", "AppLogsFunctionRole", nil, false, "", "AppLogsDeadLetterQueue", ""},
+	{"reconcile", "ReconcileFunction", "ReconcileFunctionRole", append(append([]string(nil), tplTrailBuckets...), tplBillBuckets...), true, "", "", ""},
+}
+
+// tplFunctionNamed is the function of that name.
+func tplFunctionNamed(t *testing.T, name string) tplFunction {
+	t.Helper()
+	for _, f := range tplFunctions {
+		if f.name == name {
+			return f
+		}
+	}
+	t.Fatalf("no function %s", name)
+	return tplFunction{}
 }
 
 func tplFunctionName(f tplFunction) string { return "logvault-" + f.name }
@@ -135,14 +159,14 @@ func samValues(logGroups string) tplValues {
 			"VaultRoleArn":       tplWriterRole,
 			"VaultExternalId":    tplExternalID,
 			"VaultExpectedOwner": tplAcctA,
-			"CloudTrailBucket":   tplTrailBucket,
-			"BillingBucket":      tplBillBucket,
+			"CloudTrailBuckets":  strings.Join(tplTrailBuckets, ","),
+			"BillingBuckets":     strings.Join(tplBillBuckets, ","),
 			"AppLogGroupNames":   logGroups,
 			"AlarmTopicArn":      tplTopic,
 		},
 		Pseudo: map[string]string{"AWS::Partition": "aws", "AWS::AccountId": tplAcctB, "AWS::Region": tplRegion, "AWS::StackName": "logvault"},
-		Refs:   map[string]string{},
-		Attrs:  map[string]string{},
+		Refs:   map[string]string{"BatchOperationsRole": "logvault-batch-operations"},
+		Attrs:  map[string]string{"BatchOperationsRole.Arn": tplBatchRole},
 	}
 	for _, f := range tplFunctions {
 		v.Refs[f.id] = tplFunctionName(f)
@@ -235,8 +259,19 @@ func TestSAMTemplateFunctions(t *testing.T) {
 	}
 	sort.Strings(ids)
 	sort.Strings(names)
-	if want := functions.Names(); !reflect.DeepEqual(names, want) {
-		t.Fatalf("the test knows functions %v, internal/functions builds %v", names, want)
+	// Every function internal/functions assembles is one the test (and so
+	// template.yaml) knows; the template may run one assembled elsewhere.
+	built := map[string]bool{}
+	for _, n := range functions.Names() {
+		built[n] = true
+		if !slices.Contains(names, n) {
+			t.Fatalf("the test knows functions %v, internal/functions builds %v", names, functions.Names())
+		}
+	}
+	for _, n := range names {
+		if !built[n] {
+			t.Logf("%s: not assembled by internal/functions (functions.Names() %v)", n, functions.Names())
+		}
 	}
 	if len(ids) != len(tplFunctions) {
 		t.Errorf("AWS::Serverless::Function resources %v, want the %d of %v", ids, len(tplFunctions), names)
@@ -323,6 +358,14 @@ func TestSAMTemplateFunctions(t *testing.T) {
 			}
 		})
 	}
+	// infra/vault.yaml's FunctionRoleArns: every role that assumes the writer.
+	var roles []string
+	for _, f := range tplFunctions {
+		roles = append(roles, tplRoleArn(f))
+	}
+	if got, want := l.Outputs["FunctionRoleArns"].Value, strings.Join(roles, ","); got != want {
+		t.Errorf("output FunctionRoleArns = %v, want %s", got, want)
+	}
 }
 
 // TestSAMTemplateParameterDefaults: without AppLogGroupNames and
@@ -352,7 +395,7 @@ func TestSAMTemplateParameterDefaults(t *testing.T) {
 		}
 	}
 	sort.Strings(required)
-	want := []string{"BillingBucket", "CloudTrailBucket", "VaultBucket", "VaultExpectedOwner", "VaultExternalId", "VaultRoleArn"}
+	want := []string{"BillingBuckets", "CloudTrailBuckets", "VaultBucket", "VaultExpectedOwner", "VaultExternalId", "VaultRoleArn"}
 	if !reflect.DeepEqual(required, want) {
 		t.Errorf("parameters without a default (what sam deploy --guided must ask) %v, want %v", required, want)
 	}
@@ -431,10 +474,15 @@ func TestSAMTemplateQueuesAndRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The rule takes the whole list parameter: every source bucket.
+			var names []any
+			for _, b := range f.buckets {
+				names = append(names, b)
+			}
 			wantPattern := map[string]any{
 				"source":      []any{"aws.s3"},
 				"detail-type": []any{"Object Created"},
-				"detail":      map[string]any{"bucket": map[string]any{"name": []any{f.bucket}}},
+				"detail":      map[string]any{"bucket": map[string]any{"name": names}},
 			}
 			if !reflect.DeepEqual(rule.EventPattern, wantPattern) {
 				t.Errorf("%s EventPattern %v, want %v", f.rule, rule.EventPattern, wantPattern)
@@ -476,7 +524,7 @@ func TestSAMTemplateQueuesAndRules(t *testing.T) {
 }
 
 func TestSAMTemplateAppLogs(t *testing.T) {
-	f := tplFunctions[2]
+	f := tplFunctionNamed(t, "applogs")
 	for _, c := range []struct {
 		groups string
 		want   []string
@@ -540,6 +588,295 @@ func TestSAMTemplateAppLogs(t *testing.T) {
 	}
 }
 
+// TestSAMTemplateBucketLists: CloudTrailBuckets and BillingBuckets hold
+// bucket names only (no pattern or wildcard reaches a policy), and the ARN
+// lists built from them have one item per bucket, in the stack's partition.
+func TestSAMTemplateBucketLists(t *testing.T) {
+	l := loadSAM(t, "")
+	for _, c := range []struct {
+		param, value string
+		ok           bool
+	}{
+		{"CloudTrailBuckets", "acme-cloudtrail-logs", true},
+		{"CloudTrailBuckets", "acme.logs.example.com", true},
+		{"CloudTrailBuckets", "*", false},
+		{"CloudTrailBuckets", "acme-*", false},
+		{"CloudTrailBuckets", "", false},
+		{"CloudTrailBuckets", "Acme-Logs", false},
+		{"CloudTrailBuckets", "arn:aws:s3:::acme-logs", false},
+		{"CloudTrailBuckets", "acme-logs/AWSLogs", false},
+		{"BillingBuckets", "acme-billing-reports", true},
+		{"BillingBuckets", "*", false},
+		{"BillingBuckets", "", false},
+		{"BatchOperationsBucket", "", true},
+		{"BatchOperationsBucket", "acme-batch-operations", true},
+		{"BatchOperationsBucket", "*", false},
+		{"BatchOperationsBucket", "acme-?", false},
+	} {
+		p, ok := l.Parameters[c.param]
+		if !ok || p.AllowedPattern == nil {
+			t.Fatalf("parameter %s has no AllowedPattern", c.param)
+		}
+		// CloudFormation matches a CommaDelimitedList's pattern item by item.
+		if got := regexp.MustCompile(*p.AllowedPattern).MatchString(c.value); got != c.ok {
+			t.Errorf("%s item %q accepted %v, want %v", c.param, c.value, got, c.ok)
+		}
+	}
+	for _, name := range []string{"CloudTrailBuckets", "BillingBuckets"} {
+		if p := l.Parameters[name]; p.Type != "CommaDelimitedList" || p.Default != nil {
+			t.Errorf("%s Type %s Default %v, want a CommaDelimitedList without a default", name, p.Type, p.Default)
+		}
+	}
+
+	// The S3 grants of each role, by partition and number of buckets.
+	s3Grants := func(l *tplLoaded, role string) []tplGrant {
+		r, err := l.GetIAMRoleWithName(role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, _ := tplGrants(t, r.Policies)
+		var out []tplGrant
+		for _, g := range all {
+			if strings.HasPrefix(g.action, "s3:") {
+				out = append(out, g)
+			}
+		}
+		tplSortGrants(out)
+		return out
+	}
+	for _, c := range []struct {
+		partition      string
+		trail, billing []string
+	}{
+		{"aws", []string{"acme-trail"}, []string{"acme-cur"}},
+		{"aws", tplTrailBuckets, tplBillBuckets},
+		{"aws-cn", tplTrailBuckets, tplBillBuckets},
+		{"aws-us-gov", tplTrailBuckets, tplBillBuckets},
+	} {
+		t.Run(fmt.Sprintf("%s %d+%d buckets", c.partition, len(c.trail), len(c.billing)), func(t *testing.T) {
+			l := loadSAM(t, "", func(v *tplValues) {
+				v.Pseudo["AWS::Partition"] = c.partition
+				v.Params["CloudTrailBuckets"] = strings.Join(c.trail, ",")
+				v.Params["BillingBuckets"] = strings.Join(c.billing, ",")
+			})
+			reads := func(buckets ...[]string) []tplGrant {
+				var g []tplGrant
+				for _, bs := range buckets {
+					for _, b := range bs {
+						obj := "arn:" + c.partition + ":s3:::" + b + "/*"
+						g = append(g, tplGrant{"s3:GetObject", obj}, tplGrant{"s3:GetObjectVersion", obj})
+					}
+				}
+				return g
+			}
+			lists := func(buckets ...[]string) []tplGrant {
+				var g []tplGrant
+				for _, bs := range buckets {
+					for _, b := range bs {
+						arn := "arn:" + c.partition + ":s3:::" + b
+						g = append(g, tplGrant{"s3:ListBucket", arn}, tplGrant{"s3:ListBucketVersions", arn})
+					}
+				}
+				return g
+			}
+			for role, want := range map[string][]tplGrant{
+				"CloudTrailFunctionRole": reads(c.trail),
+				"BillingFunctionRole":    reads(c.billing),
+				"ReconcileFunctionRole":  append(reads(c.trail, c.billing), lists(c.trail, c.billing)...),
+			} {
+				tplSortGrants(want)
+				if got := s3Grants(l, role); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s S3 grants\n got %v\nwant %v", role, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestSAMTemplateReconcile: the reconcile function runs daily, is told
+// the source buckets and how many days to compare, and has no queue.
+func TestSAMTemplateReconcile(t *testing.T) {
+	f := tplFunctionNamed(t, "reconcile")
+	for _, c := range []struct {
+		days, want string
+	}{
+		{"", "2"}, // ReconcileDays' default
+		{"7", "7"},
+	} {
+		t.Run("ReconcileDays="+c.days, func(t *testing.T) {
+			l := loadSAM(t, "", func(v *tplValues) {
+				if c.days != "" {
+					v.Params["ReconcileDays"] = c.days
+				}
+			})
+			fn := samFunction(t, l, f.id)
+			if fn.Timeout == nil || *fn.Timeout != 900 || fn.MemorySize == nil || *fn.MemorySize != 512 {
+				t.Errorf("Timeout %s MemorySize %s, want 900 and 512", tplPtr(fn.Timeout), tplPtr(fn.MemorySize))
+			}
+			var env map[string]string
+			if fn.Environment != nil {
+				env = fn.Environment.Variables
+			}
+			for k, want := range map[string]string{
+				"RECONCILE_CLOUDTRAIL_BUCKETS": strings.Join(tplTrailBuckets, ","),
+				"RECONCILE_BILLING_BUCKETS":    strings.Join(tplBillBuckets, ","),
+				"RECONCILE_DAYS":               c.want,
+			} {
+				if got, ok := env[k]; !ok || got != want {
+					t.Errorf("environment %s = %q (set %v), want %q", k, got, ok, want)
+				}
+			}
+			// The events, raw (goformation's event union is awkward to read).
+			events, _ := rawGet(l.Raw, "Resources", f.id, "Properties", "Events").(map[string]any)
+			if len(events) != 1 {
+				t.Fatalf("Events %v, want exactly one: the daily schedule", events)
+			}
+			for name, e := range events {
+				if typ := rawGet(e, "Type"); typ != "Schedule" {
+					t.Errorf("event %s Type %v, want Schedule", name, typ)
+				}
+				if sched := rawGet(e, "Properties", "Schedule"); sched != "rate(1 day)" {
+					t.Errorf("event %s Schedule %v, want rate(1 day)", name, sched)
+				}
+				if en := rawGet(e, "Properties", "Enabled"); en != nil && en != true {
+					t.Errorf("event %s Enabled %v", name, en)
+				}
+			}
+			if fn.DeadLetterQueue != nil {
+				t.Errorf("DeadLetterQueue %+v: reconcile's failures are its Errors alarm and the Missing alarm's missing data", fn.DeadLetterQueue)
+			}
+		})
+	}
+	l := loadSAM(t, "")
+	p := l.Parameters["ReconcileDays"]
+	if p.Type != "Number" || fmt.Sprint(p.Default) != "2" || tplPtr(p.MinValue) != "1" || tplPtr(p.MaxValue) != "90" {
+		t.Errorf("ReconcileDays %s default %v in [%s, %s], want Number 2 in [1, 90]", p.Type, p.Default, tplPtr(p.MinValue), tplPtr(p.MaxValue))
+	}
+}
+
+// TestSAMTemplateBatchOperations: the role S3 Batch Operations jobs run
+// as may be assumed by that service alone, for this account's jobs, and may
+// invoke the cloudtrail and billing functions, read manifests and write
+// reports in BatchOperationsBucket, and nothing else.
+func TestSAMTemplateBatchOperations(t *testing.T) {
+	const batchBucket = "acme-batch-operations"
+	ct, bill := tplFunctionNamed(t, "cloudtrail"), tplFunctionNamed(t, "billing")
+	for _, bucket := range []string{"", batchBucket} {
+		t.Run(fmt.Sprintf("BatchOperationsBucket=%q", bucket), func(t *testing.T) {
+			l := loadSAM(t, "", func(v *tplValues) {
+				if bucket != "" {
+					v.Params["BatchOperationsBucket"] = bucket
+				}
+			})
+			r, err := l.GetIAMRoleWithName("BatchOperationsRole")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tplPtr(r.RoleName) != "logvault-batch-operations" {
+				t.Errorf("RoleName %s, want logvault-batch-operations (NamePrefix-batch-operations)", tplPtr(r.RoleName))
+			}
+			if len(r.ManagedPolicyArns) != 0 {
+				t.Errorf("ManagedPolicyArns %v, want none", r.ManagedPolicyArns)
+			}
+			if got := l.Outputs["BatchOperationsRoleArn"].Value; got != tplBatchRole {
+				t.Errorf("output BatchOperationsRoleArn = %v, want %s", got, tplBatchRole)
+			}
+
+			// Trusted by batchoperations.s3.amazonaws.com only: every
+			// statement names that one service and nothing else.
+			js, err := cfn.PolicyJSON(r.AssumeRolePolicyDocument)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var trustDoc struct {
+				Statement []struct {
+					Effect    string
+					Principal any
+					Action    any
+					Condition any
+				}
+			}
+			if err := json.Unmarshal(js, &trustDoc); err != nil {
+				t.Fatal(err)
+			}
+			if len(trustDoc.Statement) == 0 {
+				t.Fatalf("trust policy %s has no statement", js)
+			}
+			for _, st := range trustDoc.Statement {
+				p, _ := st.Principal.(map[string]any)
+				if st.Effect != "Allow" || len(p) != 1 || !reflect.DeepEqual(tplStrings(p["Service"]), []string{"batchoperations.s3.amazonaws.com"}) ||
+					!reflect.DeepEqual(tplStrings(st.Action), []string{"sts:AssumeRole"}) {
+					t.Errorf("trust statement %+v: want Allow sts:AssumeRole to the service batchoperations.s3.amazonaws.com only", st)
+				}
+			}
+			trust := tplPolicy(t, r.AssumeRolePolicyDocument)
+			assume := func(principal, account string) policy.Request {
+				c := map[string][]string{}
+				if account != "" {
+					c["aws:SourceAccount"] = []string{account}
+				}
+				return policy.Request{Principal: principal, Action: "sts:AssumeRole", Resource: tplBatchRole, Context: c}
+			}
+			tplEval(t, trust, []tplCase{
+				{"trust: Batch Operations, this account's job", assume("batchoperations.s3.amazonaws.com", tplAcctB), policy.Allow},
+				{"trust: Batch Operations, another account's job", assume("batchoperations.s3.amazonaws.com", "333333333333"), policy.ImplicitDeny},
+				{"trust: Batch Operations, no source account", assume("batchoperations.s3.amazonaws.com", ""), policy.ImplicitDeny},
+				{"trust: S3", assume("s3.amazonaws.com", tplAcctB), policy.ImplicitDeny},
+				{"trust: Lambda", assume("lambda.amazonaws.com", tplAcctB), policy.ImplicitDeny},
+				{"trust: an Account B user", assume("arn:aws:iam::"+tplAcctB+":user/u", tplAcctB), policy.ImplicitDeny},
+				{"trust: Account B", assume("arn:aws:iam::"+tplAcctB+":root", tplAcctB), policy.ImplicitDeny},
+			})
+
+			// The grants, exactly.
+			got, docs := tplGrants(t, r.Policies)
+			want := []tplGrant{
+				{"lambda:InvokeFunction", tplFunctionArn(ct)}, {"lambda:InvokeFunction", tplFunctionArn(ct) + ":*"},
+				{"lambda:InvokeFunction", tplFunctionArn(bill)}, {"lambda:InvokeFunction", tplFunctionArn(bill) + ":*"},
+			}
+			if bucket != "" {
+				obj := "arn:aws:s3:::" + bucket + "/*"
+				want = append(want, tplGrant{"s3:GetObject", obj}, tplGrant{"s3:GetObjectVersion", obj}, tplGrant{"s3:PutObject", obj})
+			}
+			tplSortGrants(got)
+			tplSortGrants(want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("inline grants\n got %v\nwant %v", got, want)
+			}
+
+			sess := "arn:aws:sts::" + tplAcctB + ":assumed-role/logvault-batch-operations/s3-batch-operations"
+			req := func(action, resource string) policy.Request {
+				return policy.Request{Principal: sess, Action: action, Resource: resource,
+					Context: map[string][]string{"aws:PrincipalArn": {tplBatchRole}, "aws:SecureTransport": {"true"}}}
+			}
+			withBucket := policy.ImplicitDeny
+			if bucket != "" {
+				withBucket = policy.Allow
+			}
+			manifest := "arn:aws:s3:::" + batchBucket + "/manifests/backfill.csv"
+			report := "arn:aws:s3:::" + batchBucket + "/reports/job-1/results/x.csv"
+			trailObj := "arn:aws:s3:::" + tplTrailBucket + "/AWSLogs/x.json.gz"
+			tplDecide(t, docs, []tplCase{
+				{"invoke cloudtrail", req("lambda:InvokeFunction", tplFunctionArn(ct)), policy.Allow},
+				{"invoke cloudtrail's alias", req("lambda:InvokeFunction", tplFunctionArn(ct)+":live"), policy.Allow},
+				{"invoke billing's version", req("lambda:InvokeFunction", tplFunctionArn(bill)+":7"), policy.Allow},
+				{"invoke applogs", req("lambda:InvokeFunction", tplFunctionArn(tplFunctionNamed(t, "applogs"))), policy.ImplicitDeny},
+				{"invoke reconcile", req("lambda:InvokeFunction", tplFunctionArn(tplFunctionNamed(t, "reconcile"))), policy.ImplicitDeny},
+				{"invoke a function named like cloudtrail", req("lambda:InvokeFunction", tplFunctionArn(ct)+"-copy"), policy.ImplicitDeny},
+				{"update cloudtrail's code", req("lambda:UpdateFunctionCode", tplFunctionArn(ct)), policy.ImplicitDeny},
+				{"read a manifest", req("s3:GetObject", manifest), withBucket},
+				{"read a manifest's version", req("s3:GetObjectVersion", manifest), withBucket},
+				{"write a report", req("s3:PutObject", report), withBucket},
+				{"delete a manifest", req("s3:DeleteObject", manifest), policy.ImplicitDeny},
+				{"read a source object", req("s3:GetObject", trailObj), policy.ImplicitDeny},
+				{"write into a source bucket", req("s3:PutObject", trailObj), policy.ImplicitDeny},
+				{"write into the vault", req("s3:PutObject", "arn:aws:s3:::"+tplVaultBucket+"/cloudtrail/x"), policy.ImplicitDeny},
+				{"assume the vault writer", req("sts:AssumeRole", tplWriterRole), policy.ImplicitDeny},
+				{"iam:PassRole", req("iam:PassRole", tplBatchRole), policy.ImplicitDeny},
+			})
+		})
+	}
+}
+
 func TestSAMTemplateAlarms(t *testing.T) {
 	for _, topic := range []string{tplTopic, ""} {
 		t.Run(fmt.Sprintf("AlarmTopicArn=%q", topic), func(t *testing.T) {
@@ -579,13 +916,20 @@ func TestSAMTemplateAlarms(t *testing.T) {
 				return found[0]
 			}
 			seen := map[string]bool{}
+			withDLQ := 0
 			for _, f := range tplFunctions {
+				if f.dlq == "" {
+					continue
+				}
+				withDLQ++
 				if id := find("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", tplQueueName(f.dlq)); id != "" {
 					seen[id] = true
 					if s := alarms[id].Statistic; s == nil || (*s != "Maximum" && *s != "Sum" && *s != "Average") {
 						t.Errorf("%s Statistic %s", id, tplPtr(s))
 					}
 				}
+			}
+			for _, f := range tplFunctions {
 				if id := find("AWS/Lambda", "Errors", "FunctionName", tplFunctionName(f)); id != "" {
 					seen[id] = true
 					if s := alarms[id].Statistic; s == nil || *s != "Sum" {
@@ -593,8 +937,40 @@ func TestSAMTemplateAlarms(t *testing.T) {
 					}
 				}
 			}
-			if len(seen) != 2*len(tplFunctions) {
-				t.Errorf("%d alarms found of %d expected", len(seen), 2*len(tplFunctions))
+			if len(seen) != withDLQ+len(tplFunctions) {
+				t.Errorf("%d alarms found of %d expected", len(seen), withDLQ+len(tplFunctions))
+			}
+
+			// reconcile's findings, one datapoint a day (logvault/Missing,
+			// logvault/Differs, dimension function=reconcile): every clean run
+			// emits 0, so a day without a Missing datapoint (no run) breaches.
+			for id, want := range map[string]struct{ metric, missing string }{
+				"ReconcileMissingAlarm": {"Missing", "breaching"},
+				"ReconcileDiffersAlarm": {"Differs", "notBreaching"},
+			} {
+				a, ok := alarms[id]
+				if !ok {
+					t.Errorf("no %s", id)
+					continue
+				}
+				seen[id] = true
+				if tplPtr(a.Namespace) != "logvault" || tplPtr(a.MetricName) != want.metric || len(a.Dimensions) != 1 ||
+					a.Dimensions[0].Name != "function" || a.Dimensions[0].Value != "reconcile" {
+					t.Errorf("%s watches %s/%s %+v, want logvault/%s function=reconcile", id, tplPtr(a.Namespace), tplPtr(a.MetricName), a.Dimensions, want.metric)
+				}
+				if tplPtr(a.Statistic) != "Maximum" || tplPtr(a.Period) != "86400" || a.EvaluationPeriods != 1 ||
+					a.ComparisonOperator != "GreaterThanThreshold" || tplPtr(a.Threshold) != "0" || tplPtr(a.TreatMissingData) != want.missing {
+					t.Errorf("%s: %s over %s s x %d, %s %s, missing data %s; want the Maximum of one day > 0, missing data %s", id,
+						tplPtr(a.Statistic), tplPtr(a.Period), a.EvaluationPeriods, a.ComparisonOperator, tplPtr(a.Threshold), tplPtr(a.TreatMissingData), want.missing)
+				}
+				if !reflect.DeepEqual(a.AlarmActions, wantActions) || !reflect.DeepEqual(a.OKActions, wantActions) {
+					t.Errorf("%s: AlarmActions %v OKActions %v, want %v", id, a.AlarmActions, a.OKActions, wantActions)
+				}
+			}
+			for id := range alarms {
+				if !seen[id] {
+					t.Errorf("alarm %s is not one the test expects", id)
+				}
 			}
 			// Every dead-letter queue of the template is watched: those named
 			// by a RedrivePolicy or by a function's DeadLetterQueue.
@@ -609,8 +985,8 @@ func TestSAMTemplateAlarms(t *testing.T) {
 					dlqs[fn.DeadLetterQueue.TargetArn] = true
 				}
 			}
-			if len(dlqs) != len(tplFunctions) {
-				t.Errorf("dead-letter queues %v, want one per function", dlqs)
+			if len(dlqs) != withDLQ {
+				t.Errorf("dead-letter queues %v, want one per function that has one (%d)", dlqs, withDLQ)
 			}
 			watched := map[string]bool{}
 			for _, a := range alarms {
@@ -632,8 +1008,8 @@ func TestSAMTemplateAlarms(t *testing.T) {
 func TestSAMTemplateRoles(t *testing.T) {
 	l := loadSAM(t, "")
 	roles := l.GetAllIAMRoleResources()
-	if len(roles) != len(tplFunctions) {
-		t.Errorf("IAM roles %d, want one per function (%d)", len(roles), len(tplFunctions))
+	if _, ok := roles["BatchOperationsRole"]; !ok || len(roles) != len(tplFunctions)+1 {
+		t.Errorf("IAM roles %d, want one per function (%d) and BatchOperationsRole", len(roles), len(tplFunctions))
 	}
 	vault := loadVaultWith(t, nil)
 	writer, err := vault.GetIAMRoleWithName("WriterRole")
@@ -666,52 +1042,24 @@ func TestSAMTemplateRoles(t *testing.T) {
 			})
 
 			// The grants, exactly.
-			type grant struct{ action, resource string }
-			var got []grant
-			docs := make([]*policy.Document, 0, len(r.Policies))
-			for _, p := range r.Policies {
-				docs = append(docs, tplPolicy(t, p.PolicyDocument))
-				js, _ := cfn.PolicyJSON(p.PolicyDocument)
-				var d struct {
-					Statement []struct {
-						Effect      string
-						Action      any
-						Resource    any
-						NotAction   any
-						NotResource any
-						Condition   any
-					}
-				}
-				if err := json.Unmarshal(js, &d); err != nil {
-					t.Fatal(err)
-				}
-				for _, s := range d.Statement {
-					if s.Effect != "Allow" || s.NotAction != nil || s.NotResource != nil {
-						t.Errorf("statement %+v: want plain Allow statements", s)
-						continue
-					}
-					for _, a := range tplStrings(s.Action) {
-						for _, res := range tplStrings(s.Resource) {
-							got = append(got, grant{a, res})
-						}
-					}
+			got, docs := tplGrants(t, r.Policies)
+			want := []tplGrant{{"sts:AssumeRole", tplWriterRole}}
+			for _, b := range f.buckets {
+				obj := "arn:aws:s3:::" + b + "/*"
+				want = append(want, tplGrant{"s3:GetObject", obj}, tplGrant{"s3:GetObjectVersion", obj})
+				if f.lists {
+					want = append(want, tplGrant{"s3:ListBucket", "arn:aws:s3:::" + b}, tplGrant{"s3:ListBucketVersions", "arn:aws:s3:::" + b})
 				}
 			}
-			want := []grant{{"sts:AssumeRole", tplWriterRole}}
-			if f.bucket != "" {
-				obj := "arn:aws:s3:::" + f.bucket + "/*"
-				want = append(want, grant{"s3:GetObject", obj}, grant{"s3:GetObjectVersion", obj})
+			if f.queue != "" {
 				for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"} {
-					want = append(want, grant{a, tplQueueArn(f.queue)})
+					want = append(want, tplGrant{a, tplQueueArn(f.queue)})
 				}
-			} else {
-				want = append(want, grant{"sqs:SendMessage", tplQueueArn(f.dlq)})
+			} else if f.dlq != "" {
+				want = append(want, tplGrant{"sqs:SendMessage", tplQueueArn(f.dlq)})
 			}
-			sortGrants := func(g []grant) {
-				sort.Slice(g, func(i, j int) bool { return g[i].action+g[i].resource < g[j].action+g[j].resource })
-			}
-			sortGrants(got)
-			sortGrants(want)
+			tplSortGrants(got)
+			tplSortGrants(want)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("inline grants\n got %v\nwant %v", got, want)
 			}
@@ -722,26 +1070,45 @@ func TestSAMTemplateRoles(t *testing.T) {
 				return policy.Request{Principal: sess, Action: action, Resource: resource,
 					Context: map[string][]string{"aws:PrincipalArn": {tplRoleArn(f)}, "aws:SecureTransport": {"true"}}}
 			}
-			read := policy.ImplicitDeny
-			srcObj := "arn:aws:s3:::" + tplTrailBucket + "/AWSLogs/x.json.gz"
-			if f.bucket != "" {
-				read = policy.Allow
-				srcObj = "arn:aws:s3:::" + f.bucket + "/AWSLogs/x.json.gz"
+			read, list := policy.ImplicitDeny, policy.ImplicitDeny
+			if f.lists {
+				list = policy.Allow
 			}
 			cases := []tplCase{
 				{"AssumeRole the vault writer", req("sts:AssumeRole", tplWriterRole), policy.Allow},
 				{"AssumeRole another role", req("sts:AssumeRole", otherRole), policy.ImplicitDeny},
-				{"GetObject from its source bucket", req("s3:GetObject", srcObj), read},
-				{"GetObjectVersion from its source bucket", req("s3:GetObjectVersion", srcObj), read},
 				{"GetObject from another bucket", req("s3:GetObject", otherBucket), policy.ImplicitDeny},
 				{"GetObject from the vault directly", req("s3:GetObject", vaultObject), policy.ImplicitDeny},
-				{"PutObject into its source bucket", req("s3:PutObject", srcObj), policy.ImplicitDeny},
 				{"PutObject into the vault directly", req("s3:PutObject", vaultObject), policy.ImplicitDeny},
-				{"DeleteObject in its source bucket", req("s3:DeleteObject", srcObj), policy.ImplicitDeny},
-				{"ListBucket of its source bucket", req("s3:ListBucket", "arn:aws:s3:::"+f.bucket), policy.ImplicitDeny},
+				{"ListBucket of another bucket", req("s3:ListBucket", "arn:aws:s3:::someone-elses-bucket"), policy.ImplicitDeny},
+				{"ListBucket of the vault directly", req("s3:ListBucket", "arn:aws:s3:::"+tplVaultBucket), policy.ImplicitDeny},
 				{"ReceiveMessage from another queue", req("sqs:ReceiveMessage", otherQueue), policy.ImplicitDeny},
 				{"SendMessage to another queue", req("sqs:SendMessage", otherQueue), policy.ImplicitDeny},
 				{"iam:PassRole", req("iam:PassRole", otherRole), policy.ImplicitDeny},
+				{"iam:PassRole the Batch Operations role", req("iam:PassRole", tplBatchRole), policy.ImplicitDeny},
+				{"InvokeFunction", req("lambda:InvokeFunction", tplFunctionArn(f)), policy.ImplicitDeny},
+			}
+			// Each source bucket of the template: its own are read (and, by
+			// reconcile, listed); the others' are not.
+			for _, b := range append(append([]string(nil), tplTrailBuckets...), tplBillBuckets...) {
+				own := slices.Contains(f.buckets, b)
+				read, list := read, list
+				if own {
+					read = policy.Allow
+				} else {
+					list = policy.ImplicitDeny
+				}
+				obj := "arn:aws:s3:::" + b + "/AWSLogs/x.json.gz"
+				cases = append(cases,
+					tplCase{"GetObject from " + b, req("s3:GetObject", obj), read},
+					tplCase{"GetObjectVersion from " + b, req("s3:GetObjectVersion", obj), read},
+					tplCase{"ListBucket of " + b, req("s3:ListBucket", "arn:aws:s3:::"+b), list},
+					tplCase{"ListBucketVersions of " + b, req("s3:ListBucketVersions", "arn:aws:s3:::"+b), list},
+					tplCase{"ListBucket of " + b + " as an object", req("s3:ListBucket", "arn:aws:s3:::"+b+"/x"), policy.ImplicitDeny},
+					tplCase{"PutObject into " + b, req("s3:PutObject", obj), policy.ImplicitDeny},
+					tplCase{"DeleteObject in " + b, req("s3:DeleteObject", obj), policy.ImplicitDeny},
+					tplCase{"GetObject from a bucket named like " + b, req("s3:GetObject", "arn:aws:s3:::"+b+"-copy/x"), policy.ImplicitDeny},
+				)
 			}
 			if f.queue != "" {
 				cases = append(cases,
@@ -749,32 +1116,18 @@ func TestSAMTemplateRoles(t *testing.T) {
 					tplCase{"DeleteMessage from its queue", req("sqs:DeleteMessage", tplQueueArn(f.queue)), policy.Allow},
 					tplCase{"PurgeQueue its queue", req("sqs:PurgeQueue", tplQueueArn(f.queue)), policy.ImplicitDeny},
 					tplCase{"ReceiveMessage from its dead-letter queue", req("sqs:ReceiveMessage", tplQueueArn(f.dlq)), policy.ImplicitDeny})
-			} else {
+			} else if f.dlq != "" {
 				cases = append(cases,
 					tplCase{"SendMessage to its dead-letter queue", req("sqs:SendMessage", tplQueueArn(f.dlq)), policy.Allow},
 					tplCase{"ReceiveMessage from its dead-letter queue", req("sqs:ReceiveMessage", tplQueueArn(f.dlq)), policy.ImplicitDeny})
 			}
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) {
-					var results []policy.Result
-					for _, d := range docs {
-						results = append(results, d.Evaluate(c.req))
-					}
-					got := policy.Combine(results...)
-					if got.Decision != c.want {
-						t.Errorf("%s %s: %v (statement %q), want %v", c.req.Action, c.req.Resource, got.Decision, got.Statement, c.want)
-					}
-					if !got.Exact() {
-						t.Errorf("decision rests on assumptions: %q", got.Assumed)
-					}
-				})
-			}
+			tplDecide(t, docs, cases)
 
 			// Account A can trust the role by the name this template gives it.
 			got2 := vaultTrust.Evaluate(policy.Request{Principal: sess, Action: "sts:AssumeRole", Resource: tplWriterRole,
 				Context: map[string][]string{"aws:PrincipalArn": {tplRoleArn(f)}, "aws:PrincipalAccount": {tplAcctB}, "sts:ExternalId": {tplExternalID}, "aws:SecureTransport": {"true"}}})
 			if got2.Decision != policy.Allow {
-				t.Errorf("infra/vault.yaml's writer trust (FunctionRoleArns: the three role ARNs) does not let %s assume it: %v %q", tplRoleArn(f), got2.Decision, got2.Assumed)
+				t.Errorf("infra/vault.yaml's writer trust (FunctionRoleArns: the function role ARNs) does not let %s assume it: %v %q", tplRoleArn(f), got2.Decision, got2.Assumed)
 			}
 		})
 	}
@@ -894,6 +1247,70 @@ func tplStrings(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// tplGrant is one action on one resource that a role's inline policies allow.
+type tplGrant struct{ action, resource string }
+
+func tplSortGrants(g []tplGrant) {
+	sort.Slice(g, func(i, j int) bool { return g[i].action+g[i].resource < g[j].action+g[j].resource })
+}
+
+// tplGrants lists the grants of a role's inline policies (which must be
+// plain Allow statements) and parses them for the evaluator.
+func tplGrants(t *testing.T, policies []iam.Role_Policy) ([]tplGrant, []*policy.Document) {
+	t.Helper()
+	var got []tplGrant
+	docs := make([]*policy.Document, 0, len(policies))
+	for _, p := range policies {
+		docs = append(docs, tplPolicy(t, p.PolicyDocument))
+		js, _ := cfn.PolicyJSON(p.PolicyDocument)
+		var d struct {
+			Statement []struct {
+				Effect      string
+				Action      any
+				Resource    any
+				NotAction   any
+				NotResource any
+				Condition   any
+			}
+		}
+		if err := json.Unmarshal(js, &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range d.Statement {
+			if s.Effect != "Allow" || s.NotAction != nil || s.NotResource != nil || s.Condition != nil {
+				t.Errorf("statement %+v: want plain Allow statements", s)
+				continue
+			}
+			for _, a := range tplStrings(s.Action) {
+				for _, res := range tplStrings(s.Resource) {
+					got = append(got, tplGrant{a, res})
+				}
+			}
+		}
+	}
+	return got, docs
+}
+
+// tplDecide evaluates requests against a role's policies together.
+func tplDecide(t *testing.T, docs []*policy.Document, cases []tplCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var results []policy.Result
+			for _, d := range docs {
+				results = append(results, d.Evaluate(c.req))
+			}
+			got := policy.Combine(results...)
+			if got.Decision != c.want {
+				t.Errorf("%s %s: %v (statement %q), want %v", c.req.Action, c.req.Resource, got.Decision, got.Statement, c.want)
+			}
+			if !got.Exact() {
+				t.Errorf("decision rests on assumptions: %q", got.Assumed)
+			}
+		})
+	}
 }
 
 // ---------------------------------------------------------------- Account A

@@ -41,11 +41,11 @@ type Handler interface {
 
 // builders maps each function name to its assembly.
 var builders = map[string]func(base aws.Config, cfg config.Config, log *slog.Logger) Handler{
-	"cloudtrail": func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
-		return &handler.S3Handler{Function: "cloudtrail", Log: log, Ship: copier("cloudtrail", base, cfg, schema.Classifier(schema.FunctionCloudTrail))}
+	schema.FunctionCloudTrail: func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
+		return copying(schema.FunctionCloudTrail, base, cfg, log)
 	},
-	"billing": func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
-		return &handler.S3Handler{Function: "billing", Log: log, Ship: copier("billing", base, cfg, schema.Classifier(schema.FunctionBilling))}
+	schema.FunctionBilling: func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
+		return copying(schema.FunctionBilling, base, cfg, log)
 	},
 	"applogs": func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
 		return &handler.AppLogsHandler{Function: "applogs", Log: log, Ship: &ship.Logs{Vault: vaultWriter("applogs", base, cfg)}}
@@ -89,13 +89,23 @@ func FromEnv(ctx context.Context, name string, getenv func(string) string, logTo
 	return New(name, base, cfg, Logger(cfg, logTo))
 }
 
-func copier(name string, base aws.Config, cfg config.Config, kind func(string) schema.Kind) *ship.Copier {
-	return &ship.Copier{
+// Copying returns the handler of a function that copies objects from
+// source buckets (cloudtrail, billing): what its Lambda runs, and what
+// `logvault backfill` ships through (S3Handler.ShipOne).
+func Copying(name string, base aws.Config, cfg config.Config, log *slog.Logger) (*handler.S3Handler, error) {
+	if schema.FallbackKind(name) == "" {
+		return nil, fmt.Errorf("functions: %q copies no objects from source buckets (those that do: %s, %s)", name, schema.FunctionCloudTrail, schema.FunctionBilling)
+	}
+	return copying(name, base, cfg, log), nil
+}
+
+func copying(name string, base aws.Config, cfg config.Config, log *slog.Logger) *handler.S3Handler {
+	return &handler.S3Handler{Function: name, Log: log, Ship: &ship.Copier{
 		Source:   &source.Reader{S3: s3.NewFromConfig(base, cfg.S3Options)},
 		Vault:    vaultWriter(name, base, cfg),
-		Kind:     kind,
+		Kind:     schema.Classifier(name),
 		Strategy: ship.Strategy(cfg.CopyStrategy),
-	}
+	}}
 }
 
 func vaultWriter(name string, base aws.Config, cfg config.Config) *vault.Writer {

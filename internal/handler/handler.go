@@ -148,7 +148,7 @@ func (h *S3Handler) shipAll(ctx context.Context, msgs []trigger.Message) []messa
 		results[i].receipts = make([]vault.Receipt, len(m.Objects))
 		errs[i] = make([]error, len(m.Objects))
 		for j, ref := range m.Objects {
-			w := weight(ref.Size, unit, budget.size)
+			w := Weight(ref.Size, unit, budget.size)
 			budget.acquire(w)
 			wg.Add(1)
 			go func() {
@@ -170,8 +170,10 @@ func (h *S3Handler) shipAll(ctx context.Context, msgs []trigger.Message) []messa
 	return results
 }
 
-// weight is what an object of size bytes counts against the budget.
-func weight(size, unit, budget int64) int64 {
+// Weight is what an object of size bytes counts against a memory budget
+// shared by objects shipped at once (unit = budget / concurrency): a large
+// object, copied in parts, takes the whole budget.
+func Weight(size, unit, budget int64) int64 {
 	switch {
 	case size > largeObject || size >= budget:
 		return budget
@@ -179,6 +181,12 @@ func weight(size, unit, budget int64) int64 {
 		return unit
 	}
 	return size
+}
+
+// ShipOne ships one object and logs its receipt line as the function does
+// for an announced object: the path of `logvault backfill`.
+func (h *S3Handler) ShipOne(ctx context.Context, ref trigger.ObjectRef) (vault.Receipt, error) {
+	return h.shipObject(ctx, h.Log.With("function", h.Function, "request_id", requestID(ctx)), ref)
 }
 
 // shipObject ships one object and logs its outcome line.

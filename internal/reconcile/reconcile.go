@@ -1,0 +1,256 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/logvault/logvault/internal/schema"
+)
+
+// How an object in the vault was found to hold the source's bytes (or not).
+const (
+	ByETag         = "etag"          // the listings' ETags are equal single-part MD5s
+	ByRecordedETag = "recorded-etag" // the vault version's logvault-source-etag is the source's ETag
+	BySize         = "size"          // sizes differ: no read needed
+	ByHash         = "hashed"        // the source was read and its SHA-256 compared with logvault-sha256
+)
+
+// Options say what to reconcile.
+type Options struct {
+	Source   Source
+	Function string // the function whose path ships the source (cloudtrail, billing)
+	Window   Window
+	// SourceAPI lists and reads the source (Account B's credentials).
+	SourceAPI API
+	// VaultAPI lists and reads the vault (the writer's credentials, or an
+	// Account A reader's).
+	VaultAPI      API
+	VaultBucket   string
+	ExpectedOwner string
+	// Workers bounds the HEADs and reads in flight (DefaultWorkers when 0).
+	Workers int
+}
+
+// DefaultWorkers is how many objects are compared or shipped at once.
+const DefaultWorkers = 16
+
+func (o Options) side() side {
+	return side{Source: o.Source, Function: o.Function, Window: o.Window, SourceAPI: o.SourceAPI, VaultAPI: o.VaultAPI,
+		Vault: o.VaultBucket, VaultOwner: o.ExpectedOwner}
+}
+
+func (o Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return DefaultWorkers
+}
+
+// Item is one object of a report.
+type Item struct {
+	Source     string    `json:"source"` // s3://bucket/key; "" for vault-only objects
+	VaultKey   string    `json:"vault_key"`
+	Kind       string    `json:"kind,omitempty"`
+	Size       int64     `json:"size"`
+	Modified   time.Time `json:"last_modified"`
+	ComparedBy string    `json:"compared_by,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+}
+
+// Report is the source and the vault side by side.
+type Report struct {
+	Source string `json:"source"`
+	Vault  string `json:"vault"`
+	Since  string `json:"since,omitempty"`
+	Until  string `json:"until,omitempty"`
+	// Listed counts the source objects inside the window.
+	Listed int `json:"listed"`
+	// InVault counts those whose bytes the vault's current version holds.
+	InVault int `json:"in_vault"`
+	// Missing: in the source, not in the vault.
+	Missing []Item `json:"missing"`
+	// Differs: the vault's current version is not the source's current bytes.
+	Differs []Item `json:"differs"`
+	// VaultOnly: in the vault, gone from the source (expected where the
+	// source expires objects); listed, not a failure. Judged only without
+	// a time window.
+	VaultOnly       []Item `json:"vault_only"`
+	VaultOnlyJudged bool   `json:"vault_only_judged"`
+	// ComparedBy counts how each object was compared (etag, recorded-etag,
+	// size, hashed).
+	ComparedBy map[string]int `json:"compared_by"`
+	// Hashed names the source objects that had to be read and hashed.
+	Hashed []string `json:"hashed"`
+}
+
+// Complete tells whether nothing is missing or differs.
+func (r Report) Complete() bool { return len(r.Missing) == 0 && len(r.Differs) == 0 }
+
+// Run reconciles o.Source with the vault. It reads the source only where the
+// listings and the vault's record cannot decide.
+func Run(ctx context.Context, o Options) (Report, error) {
+	rep := Report{Source: o.Source.String(), Vault: "s3://" + o.VaultBucket, Missing: []Item{}, Differs: []Item{}, VaultOnly: []Item{},
+		VaultOnlyJudged: o.Window.Open(), ComparedBy: map[string]int{}, Hashed: []string{}}
+	if !o.Window.Since.IsZero() {
+		rep.Since = o.Window.Since.UTC().Format(time.RFC3339)
+	}
+	if !o.Window.Until.IsZero() {
+		rep.Until = o.Window.Until.UTC().Format(time.RFC3339)
+	}
+	s := o.side()
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, o.workers())
+	var wg sync.WaitGroup
+	err := s.walk(ctx, func(p pair) error {
+		mu.Lock()
+		rep.Listed++
+		err := firstErr
+		mu.Unlock()
+		if err != nil {
+			return err
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			v, err := s.compare(ctx, p, true)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			rep.add(p, v)
+		}()
+		return nil
+	}, func(vaultKey string, e entry) {
+		mu.Lock()
+		rep.VaultOnly = append(rep.VaultOnly, Item{VaultKey: vaultKey, Kind: string(schema.VaultKind(vaultKey)), Size: e.Size, Modified: e.LastModified})
+		mu.Unlock()
+	})
+	wg.Wait()
+	if err == nil {
+		err = firstErr
+	}
+	if err != nil {
+		return Report{}, fmt.Errorf("reconcile %s: %w", o.Source, err)
+	}
+	for _, l := range [][]Item{rep.Missing, rep.Differs, rep.VaultOnly} {
+		sort.Slice(l, func(i, j int) bool { return l[i].Source+l[i].VaultKey < l[j].Source+l[j].VaultKey })
+	}
+	sort.Strings(rep.Hashed)
+	return rep, nil
+}
+
+// verdict is what comparing one pair came to.
+type verdict struct {
+	state  string // "same", "missing", "differs", or "unsure" (not hashed)
+	by     string
+	reason string
+}
+
+func (r *Report) add(p pair, v verdict) {
+	it := Item{Source: schema.SourceURI(p.bucket, p.src.Key), VaultKey: p.vaultKey, Kind: string(p.kind), Size: p.src.Size,
+		Modified: p.src.LastModified, ComparedBy: v.by, Reason: v.reason}
+	if v.by != "" {
+		r.ComparedBy[v.by]++
+	}
+	if v.by == ByHash {
+		r.Hashed = append(r.Hashed, it.Source)
+	}
+	switch v.state {
+	case "same":
+		r.InVault++
+	case "missing":
+		r.Missing = append(r.Missing, it)
+	default:
+		r.Differs = append(r.Differs, it)
+	}
+}
+
+// compare decides whether the vault's current version under p's key holds
+// the source's bytes: from the listings when their ETags are single-part
+// MD5s of equal sizes, else from the vault's record (logvault-source-etag),
+// else by reading the source and comparing its SHA-256 with the vault's
+// logvault-sha256 (only when hash is set; otherwise "unsure").
+func (s side) compare(ctx context.Context, p pair, hash bool) (verdict, error) {
+	switch {
+	case p.keyErr != nil:
+		return verdict{state: "missing", reason: p.keyErr.Error()}, nil
+	case p.vault == nil:
+		return verdict{state: "missing"}, nil
+	case p.vault.Size != p.src.Size:
+		return verdict{state: "differs", by: BySize, reason: fmt.Sprintf("the vault's current version has %d bytes, the source %d", p.vault.Size, p.src.Size)}, nil
+	case p.src.ETag != "" && p.src.ETag == p.vault.ETag && !strings.Contains(p.src.ETag, "-"):
+		return verdict{state: "same", by: ByETag}, nil
+	}
+	in := &s3.HeadObjectInput{Bucket: aws.String(s.Vault), Key: aws.String(p.vaultKey)}
+	if s.VaultOwner != "" {
+		in.ExpectedBucketOwner = aws.String(s.VaultOwner)
+	}
+	head, err := s.VaultAPI.HeadObject(ctx, in)
+	if err != nil {
+		return verdict{}, fmt.Errorf("head s3://%s/%s: %w", s.Vault, p.vaultKey, err)
+	}
+	if rec := head.Metadata[schema.MetaSourceETag]; rec != "" && rec == p.src.ETag {
+		return verdict{state: "same", by: ByRecordedETag}, nil
+	}
+	if !hash {
+		return verdict{state: "unsure"}, nil
+	}
+	want := head.Metadata[schema.MetaSHA256]
+	got, err := s.hashSource(ctx, p.src)
+	if err != nil {
+		return verdict{}, err
+	}
+	if got == want {
+		return verdict{state: "same", by: ByHash}, nil
+	}
+	return verdict{state: "differs", by: ByHash, reason: fmt.Sprintf("source SHA-256 %s, the vault's current version records %s", got, orNone(want))}, nil
+}
+
+// hashSource reads a source object, pinned to the listed ETag, and returns
+// its SHA-256.
+func (s side) hashSource(ctx context.Context, e entry) (string, error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(s.Source.Bucket), Key: aws.String(e.Key)}
+	if e.VersionID != "" {
+		in.VersionId = aws.String(e.VersionID)
+	} else if e.ETag != "" {
+		in.IfMatch = aws.String(`"` + e.ETag + `"`)
+	}
+	out, err := s.SourceAPI.GetObject(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("read s3://%s/%s: %w", s.Source.Bucket, e.Key, err)
+	}
+	defer out.Body.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, out.Body)
+	if err == nil && n != e.Size {
+		err = errors.New("the object changed while it was read")
+	}
+	if err != nil {
+		return "", fmt.Errorf("read s3://%s/%s: %w", s.Source.Bucket, e.Key, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no logvault-sha256"
+	}
+	return s
+}
