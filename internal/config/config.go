@@ -33,6 +33,13 @@ type Config struct {
 	// CopyStrategy is how large objects are hashed before the write:
 	// "spool" or "reread" (LOGVAULT_COPY_STRATEGY; "" = the default).
 	CopyStrategy string
+	// ReconcileBuckets are the source buckets the reconcile function
+	// compares with the vault, by the function that ships them
+	// (RECONCILE_CLOUDTRAIL_BUCKETS, RECONCILE_BILLING_BUCKETS).
+	ReconcileBuckets map[string][]string
+	// ReconcileDays is how many previous days the reconcile function
+	// compares (RECONCILE_DAYS, default 2).
+	ReconcileDays int
 }
 
 var (
@@ -93,6 +100,26 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.CopyStrategy = s
 	default:
 		return Config{}, fmt.Errorf("config: LOGVAULT_COPY_STRATEGY %q is not spool or reread", s)
+	}
+	c.ReconcileBuckets = map[string][]string{}
+	for fn, name := range map[string]string{"cloudtrail": "RECONCILE_CLOUDTRAIL_BUCKETS", "billing": "RECONCILE_BILLING_BUCKETS"} {
+		for _, b := range strings.Split(getenv(name), ",") {
+			if b = strings.TrimSpace(b); b == "" {
+				continue
+			}
+			if !bucketName.MatchString(b) {
+				return Config{}, fmt.Errorf("config: %s: %q is not a valid S3 bucket name", name, b)
+			}
+			c.ReconcileBuckets[fn] = append(c.ReconcileBuckets[fn], b)
+		}
+	}
+	c.ReconcileDays = 2
+	if s := strings.TrimSpace(getenv("RECONCILE_DAYS")); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 90 {
+			return Config{}, fmt.Errorf("config: RECONCILE_DAYS %q is not a number of days from 1 to 90", s)
+		}
+		c.ReconcileDays = n
 	}
 	return c, nil
 }

@@ -32,6 +32,12 @@ func TestFromEnv(t *testing.T) {
 		{"copy strategy", map[string]string{"LOGVAULT_COPY_STRATEGY": "reread"}, "", func(c Config) bool { return c.CopyStrategy == "reread" }},
 		{"bad copy strategy", map[string]string{"LOGVAULT_COPY_STRATEGY": "teleport"}, "LOGVAULT_COPY_STRATEGY", nil},
 		{"bad path style", map[string]string{"LOGVAULT_S3_PATH_STYLE": "sometimes"}, "LOGVAULT_S3_PATH_STYLE", nil},
+		{"reconcile buckets", map[string]string{"RECONCILE_CLOUDTRAIL_BUCKETS": "trail-a, trail-b", "RECONCILE_BILLING_BUCKETS": "cur", "RECONCILE_DAYS": "7"}, "", func(c Config) bool {
+			return strings.Join(c.ReconcileBuckets["cloudtrail"], ",") == "trail-a,trail-b" && strings.Join(c.ReconcileBuckets["billing"], ",") == "cur" && c.ReconcileDays == 7
+		}},
+		{"reconcile defaults", nil, "", func(c Config) bool { return len(c.ReconcileBuckets) == 0 && c.ReconcileDays == 2 }},
+		{"bad reconcile bucket", map[string]string{"RECONCILE_CLOUDTRAIL_BUCKETS": "ok-bucket,*"}, "RECONCILE_CLOUDTRAIL_BUCKETS", nil},
+		{"bad reconcile days", map[string]string{"RECONCILE_DAYS": "0"}, "RECONCILE_DAYS", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

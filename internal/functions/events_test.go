@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/logvault/logvault/internal/cwlogs"
 	"github.com/logvault/logvault/internal/functions"
 	"github.com/logvault/logvault/internal/trigger"
@@ -142,6 +144,11 @@ func TestEventsDecode(t *testing.T) {
 						}
 					case cwlogs.ControlMessage:
 						controlMessages++
+					}
+				case "reconcile":
+					var e events.EventBridgeEvent
+					if err := json.Unmarshal(payload, &e); err != nil || e.DetailType != "Scheduled Event" || e.Source != "aws.events" {
+						t.Errorf("%s: not an EventBridge schedule's event (%v)", rel, err)
 					}
 				default:
 					t.Errorf("the test does not know how function %q decodes its events", fn)

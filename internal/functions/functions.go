@@ -16,6 +16,7 @@ import (
 
 	"github.com/logvault/logvault/internal/config"
 	"github.com/logvault/logvault/internal/handler"
+	"github.com/logvault/logvault/internal/reconcile"
 	"github.com/logvault/logvault/internal/schema"
 	"github.com/logvault/logvault/internal/ship"
 	"github.com/logvault/logvault/internal/source"
@@ -49,6 +50,14 @@ var builders = map[string]func(base aws.Config, cfg config.Config, log *slog.Log
 	},
 	"applogs": func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
 		return &handler.AppLogsHandler{Function: "applogs", Log: log, Ship: &ship.Logs{Vault: vaultWriter("applogs", base, cfg)}}
+	},
+	reconcile.Function: func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
+		return &reconcile.Scheduled{Buckets: cfg.ReconcileBuckets, Days: cfg.ReconcileDays, Log: log, Base: reconcile.Options{
+			SourceAPI:     s3.NewFromConfig(base, cfg.S3Options),
+			VaultAPI:      vault.NewS3Client(base, cfg, "logvault-"+reconcile.Function),
+			VaultBucket:   cfg.VaultBucket,
+			ExpectedOwner: cfg.ExpectedOwner,
+		}}
 	},
 }
 
