@@ -97,3 +97,55 @@ func (s *Server) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersio
 	}
 	return out, nil
 }
+
+// ListObjectsV2 lists the current versions (not delete markers) under
+// Prefix in key order, a page at a time (ContinuationToken is the last key
+// of the previous page).
+func (s *Server) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _ ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
+	const op = "ListObjectsV2"
+	if err := s.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.bucket(op, in.Bucket, in.ExpectedBucketOwner)
+	if err != nil {
+		return nil, err
+	}
+	if aws.ToString(in.Delimiter) != "" {
+		return nil, APIError(op, 501, "NotImplemented", "s3mem does not list with a delimiter")
+	}
+	after := aws.ToString(in.ContinuationToken)
+	if sa := aws.ToString(in.StartAfter); sa > after {
+		after = sa
+	}
+	var keys []string
+	for k, vs := range b.keys {
+		if strings.HasPrefix(k, aws.ToString(in.Prefix)) && k > after && len(vs) > 0 && !vs[len(vs)-1].DeleteMarker {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	page := 1000
+	if b.PageSize > 0 {
+		page = min(page, b.PageSize)
+	}
+	if m := aws.ToInt32(in.MaxKeys); m > 0 {
+		page = min(page, int(m))
+	}
+	truncated := len(keys) > page
+	if truncated {
+		keys = keys[:page]
+	}
+	out := &s3.ListObjectsV2Output{Name: in.Bucket, Prefix: in.Prefix, ContinuationToken: in.ContinuationToken,
+		MaxKeys: aws.Int32(int32(page)), IsTruncated: aws.Bool(truncated), KeyCount: aws.Int32(int32(len(keys)))}
+	for _, k := range keys {
+		v := b.keys[k][len(b.keys[k])-1]
+		out.Contents = append(out.Contents, types.Object{Key: aws.String(k), Size: aws.Int64(int64(len(v.Body))), ETag: aws.String(v.ETag),
+			LastModified: aws.Time(v.LastModified), StorageClass: types.ObjectStorageClassStandard})
+	}
+	if truncated {
+		out.NextContinuationToken = aws.String(keys[len(keys)-1])
+	}
+	return out, nil
+}
