@@ -125,7 +125,8 @@ func ensureGNUTime(ctx context.Context) error {
 }
 
 // runMeasured runs cmd under GNU time and returns its wall time (as seen
-// here), peak RSS and CPU time.
+// here), peak RSS and CPU time. A caller that reads the child's stdout sets
+// cmd.Stdout; otherwise stdout goes with stderr into the error message.
 func runMeasured(cmd *exec.Cmd) (measure, error) {
 	f, err := os.CreateTemp("", "logvault-bench-time-*")
 	if err != nil {
@@ -136,7 +137,10 @@ func runMeasured(cmd *exec.Cmd) (measure, error) {
 	cmd.Args = append([]string{gnuTime, "-f", "%M", "-o", f.Name()}, cmd.Args...)
 	cmd.Path = gnuTime
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	if cmd.Stdout == nil {
+		cmd.Stdout = &out
+	}
+	cmd.Stderr = &out
 	start := time.Now()
 	err = cmd.Run()
 	wall := time.Since(start)

@@ -14,6 +14,9 @@
 //  4. coldstart: each real bootstrap under aws-lambda-rie: init duration,
 //     first-invocation latency, binary size.
 //  5. sha256: the machine's SHA-256 rate vs the shipper's hashing rate.
+//  6. backfill: 10,000 small files already in a source bucket, under keys
+//     of no known layout, shipped by `logvault backfill` vs `aws s3 sync`,
+//     and the same backfill run again over the complete vault: wall ratios.
 //
 // Every pair is run alternately (A B, B A, ...) in one invocation, so the
 // machine's noise cancels in the per-round ratio; tables give the median
@@ -53,7 +56,7 @@ func main() {
 	var rows string
 	flag.BoolVar(&o.quick, "quick", false, "the same rows at a tenth of the sizes")
 	flag.IntVar(&o.rounds, "rounds", 3, "alternated rounds per pair")
-	flag.StringVar(&rows, "rows", "copy,small,applogs,coldstart,sha256", "rows to run, comma-separated")
+	flag.StringVar(&rows, "rows", "copy,small,applogs,coldstart,sha256,backfill", "rows to run, comma-separated")
 	flag.StringVar(&o.work, "work", "build/bench", "working folder: tools, bootstraps, the local stack's state")
 	flag.StringVar(&o.logvault, "logvault", "bin/logvault", "the logvault CLI (make cli)")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the applogs handler (or, without the applogs row, of the first in-process cloudtrail round) to this file")
@@ -99,9 +102,9 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	if o.rows["copy"] || o.rows["small"] || o.rows["coldstart"] {
+	if o.rows["copy"] || o.rows["small"] || o.rows["backfill"] || o.rows["coldstart"] {
 		var cli *awsCLI
-		if o.rows["copy"] || o.rows["small"] {
+		if o.rows["copy"] || o.rows["small"] || o.rows["backfill"] {
 			if cli, err = ensureAWSCLI(ctx, o.work); err != nil {
 				return err
 			}
@@ -133,6 +136,12 @@ func run(ctx context.Context, o options) error {
 		if o.rows["small"] {
 			progress("small: CloudTrail files, handler in-process vs aws s3 sync")
 			if r.small, err = benchSmall(ctx, o, st, cli); err != nil {
+				return err
+			}
+		}
+		if o.rows["backfill"] {
+			progress("backfill: existing files, logvault backfill vs aws s3 sync")
+			if r.backfill, err = benchBackfill(ctx, o, st, cli); err != nil {
 				return err
 			}
 		}

@@ -29,6 +29,7 @@ type report struct {
 	applogs    *appLogsResult
 	cold       []*coldResult
 	small      *smallResult
+	backfill   *backfillResult
 	copies     []copyResult
 }
 
@@ -55,6 +56,9 @@ func (r *report) print(w io.Writer) {
 	}
 	if r.sha != nil {
 		r.printSHA(w)
+	}
+	if r.backfill != nil {
+		r.printBackfill(w)
 	}
 	r.printCost(w)
 }
@@ -117,6 +121,17 @@ func (r *report) printSHA(w io.Writer) {
 	fmt.Fprintln(w, "| machine: crypto/sha256 | shipper: vault.Hasher (whole object + 8 MiB parts) | shipper / machine |")
 	fmt.Fprintln(w, "|---|---|---|")
 	fmt.Fprintf(w, "| %.0f MB/s | %.0f MB/s | %.2f× |\n", rate(m), rate(sh), rate(sh)/rate(m))
+}
+
+func (r *report) printBackfill(w io.Writer) {
+	b := r.backfill
+	fmt.Fprintf(w, "\n### 6. Backfill: %d existing files (1-100 KiB, %s, keys of no known layout) into the vault (%d rounds)\n\n", b.files, mib(b.bytes), len(b.backfill))
+	fmt.Fprintln(w, "| run | wall | vs aws s3 sync | peak RSS |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	bf, re, cli := walls(b.backfill), walls(b.rerun), walls(b.awscli)
+	fmt.Fprintf(w, "| `logvault backfill`, empty vault prefix (goal ≤ 0.5×) | %s | %s | %s |\n", secs(median(bf)), ratioCell(ratios(bf, cli), 0.5), mib(maxRSS(b.backfill)))
+	fmt.Fprintf(w, "| `logvault backfill` again, vault complete (goal ≤ 0.2×) | %s | %s | %s |\n", secs(median(re)), ratioCell(ratios(re, cli), 0.2), mib(maxRSS(b.rerun)))
+	fmt.Fprintf(w, "| `aws s3 sync`, empty destination | %s | 1 | %s |\n", secs(median(cli)), mib(maxRSS(b.awscli)))
 }
 
 // printCost turns CPU time into Lambda cost: below fullVCPUMB a function
