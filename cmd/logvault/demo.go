@@ -80,7 +80,7 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 	} else {
 		defer func() {
 			localstack.Down(dir)
-			d.step("12. Local stack stopped")
+			d.step("13. Local stack stopped")
 		}()
 	}
 	d.env = localstack.ParseExports(exports)
@@ -186,16 +186,20 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 		return err
 	}
 
-	d.step("9. logvault drill: the seed's compromise drill with the writer's credentials, then the operator's")
+	d.step("9. Logs that came without a notification (AWS Config, S3 access logs, VPC Flow Logs): reconcile finds them, backfill ships each under its kind")
+	if err := d.backfill(b); err != nil {
+		return err
+	}
+	d.step("10. logvault drill: the seed's compromise drill with the writer's credentials, then the operator's")
 	if code := d.cli("drill"); code != 0 {
 		return fmt.Errorf("demo: logvault drill exited %d", code)
 	}
-	d.step("10. logvault verify: every version's SHA-256 against its metadata and S3's checksum")
+	d.step("11. logvault verify: every version's SHA-256 against its metadata and S3's checksum")
 	d.say("(it must flag the CloudTrail file the attacker overwrote in step 4; billing re-deliveries are expected)")
 	if code := d.cli("verify"); code != 1 {
 		return fmt.Errorf("demo: logvault verify exited %d, expected 1 for the overwritten CloudTrail file", code)
 	}
-	d.step("11. logvault restore: make the original CloudTrail version current again (a new version, nothing deleted)")
+	d.step("12. logvault restore: make the original CloudTrail version current again (a new version, nothing deleted)")
 	if code := d.cli("restore", vkey, "--version-id", aws.ToString(old)); code != 0 {
 		return fmt.Errorf("demo: logvault restore exited %d", code)
 	}
@@ -280,6 +284,32 @@ func (d *demo) cli(args ...string) int {
 		return -1
 	}
 	return cmd.ProcessState.ExitCode()
+}
+
+// backfill puts objects of three other AWS logs straight into the trail
+// bucket (no event), then shows reconcile and backfill at work.
+func (d *demo) backfill(b *s3.Client) error {
+	bucket := d.env["SOURCE_CLOUDTRAIL_BUCKET"]
+	for _, key := range []string{
+		"AWSLogs/222222222222/Config/us-east-1/2026/11/26/ConfigSnapshot/222222222222_Config_us-east-1_ConfigSnapshot_20261126T120000Z_0b1c2d3e.json.gz",
+		"access-logs/2026-11-26-00-05-12-0123456789ABCDEF",
+		"AWSLogs/222222222222/vpcflowlogs/us-east-1/2026/11/26/222222222222_vpcflowlogs_us-east-1_fl-0123456789abcdef0_20261126T0005Z_abcdef12.log.gz",
+	} {
+		if _, err := b.PutObject(d.ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader("sample " + key)}); err != nil {
+			return fmt.Errorf("demo: put %s: %w", key, err)
+		}
+	}
+	src := "s3://" + bucket + "/"
+	if code := d.cli("reconcile", "--source", src); code != 1 {
+		return fmt.Errorf("demo: logvault reconcile exited %d, expected 1 (objects missing)", code)
+	}
+	if code := d.cli("backfill", "--source", src); code != 0 {
+		return fmt.Errorf("demo: logvault backfill exited %d", code)
+	}
+	if code := d.cli("reconcile", "--source", src); code != 0 {
+		return fmt.Errorf("demo: logvault reconcile exited %d after the backfill", code)
+	}
+	return nil
 }
 
 // shipBilling puts a large report as Account B and ships it.
