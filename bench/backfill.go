@@ -97,7 +97,7 @@ func benchBackfill(ctx context.Context, o options, st *stack, cli *awsCLI) (*bac
 				return err
 			}
 			res.backfill = append(res.backfill, m)
-			progress("  logvault backfill:       %s, peak RSS %s (listed %d, created %d)", m.wall.Round(time.Millisecond), mib(m.rss), sum.Listed, sum.Created)
+			progress("  logvault backfill:       %s, CPU %s, peak RSS %s (listed %d, created %d)", m.wall.Round(time.Millisecond), m.cpu.Round(time.Millisecond), mib(m.rss), sum.Listed, sum.Created)
 			m, sum, err = runBackfill(ctx, st, source)
 			if err != nil {
 				return err
@@ -109,7 +109,7 @@ func benchBackfill(ctx context.Context, o options, st *stack, cli *awsCLI) (*bac
 				return err
 			}
 			res.rerun = append(res.rerun, m)
-			progress("  logvault backfill again: %s, peak RSS %s (already in the vault %d)", m.wall.Round(time.Millisecond), mib(m.rss), sum.AlreadyInVault)
+			progress("  logvault backfill again: %s, CPU %s, peak RSS %s (already in the vault %d)", m.wall.Round(time.Millisecond), m.cpu.Round(time.Millisecond), mib(m.rss), sum.AlreadyInVault)
 			return nil
 		}
 		runCLI := func() error {
@@ -122,7 +122,7 @@ func benchBackfill(ctx context.Context, o options, st *stack, cli *awsCLI) (*bac
 				return err
 			}
 			res.awscli = append(res.awscli, m)
-			progress("  aws s3 sync:             %s, peak RSS %s", m.wall.Round(time.Millisecond), mib(m.rss))
+			progress("  aws s3 sync:             %s, CPU %s, peak RSS %s", m.wall.Round(time.Millisecond), m.cpu.Round(time.Millisecond), mib(m.rss))
 			return nil
 		}
 		if err := alternate(r, runLV, runCLI); err != nil {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/logvault/logvault/infra"
 	"github.com/logvault/logvault/internal/localstack"
 )
 
@@ -28,13 +30,18 @@ type stack struct {
 // startStack starts a fresh local stack in dir and puts its exports into
 // this process's environment, as `eval "$(logvault local up)"` would, so
 // the functions built in-process see the same configuration as in Lambda.
+// The stack takes its policies from governanceTemplate.
 func startStack(ctx context.Context, bin, dir string) (*stack, error) {
 	exec.Command(bin, "local", "down", "--dir", dir).Run()
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
-	progress("local stack: %s local up --dir %s", bin, dir)
-	out, err := exec.CommandContext(ctx, bin, "local", "up", "--dir", dir).Output()
+	tmpl, err := governanceTemplate(filepath.Dir(dir))
+	if err != nil {
+		return nil, err
+	}
+	progress("local stack: %s local up --dir %s --template %s", bin, dir, tmpl)
+	out, err := exec.CommandContext(ctx, bin, "local", "up", "--dir", dir, "--template", tmpl).Output()
 	if err != nil {
 		return nil, fmt.Errorf("logvault local up: %w (see %s/stack.log)", err, dir)
 	}
@@ -49,6 +56,25 @@ func startStack(ctx context.Context, bin, dir string) (*stack, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// governanceTemplate writes infra/vault.yaml into dir with GOVERNANCE as
+// the ObjectLockMode default, and returns its path. Under the template's
+// COMPLIANCE default the local vault, like AWS, refuses every deletion of a
+// version for 365 days, and purge could not keep the rounds from filling
+// the disk. The mode changes nothing the functions, the CLI or the AWS CLI
+// do when writing; it only lets purge delete what a round wrote.
+func governanceTemplate(dir string) (string, error) {
+	const compliance = "  ObjectLockMode:\n    Type: String\n    Default: COMPLIANCE\n"
+	t := string(infra.VaultTemplate)
+	if !strings.Contains(t, compliance) {
+		return "", fmt.Errorf("infra/vault.yaml: no ObjectLockMode parameter defaulting to COMPLIANCE (%q) to turn into GOVERNANCE", compliance)
+	}
+	path := filepath.Join(dir, "vault-governance.yaml")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, []byte(strings.Replace(t, compliance, strings.Replace(compliance, "COMPLIANCE", "GOVERNANCE", 1), 1)), 0o644)
 }
 
 func (st *stack) stop() {
@@ -70,7 +96,8 @@ func processEnv() []string {
 
 // purge deletes every version under prefix in bucket, as Account A's
 // administrator (the gateway's root, not bound by the vault's policy, like
-// the seed's Account A root), so rounds do not fill the disk.
+// the seed's Account A root), bypassing the vault's GOVERNANCE retention
+// (see governanceTemplate), so rounds do not fill the disk.
 func (st *stack) purge(ctx context.Context, bucket, prefix string) error {
 	p := s3.NewListObjectVersionsPaginator(st.admin, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
 	for p.HasMorePages() {
@@ -87,7 +114,7 @@ func (st *stack) purge(ctx context.Context, bucket, prefix string) error {
 		}
 		for len(ids) > 0 {
 			n := min(len(ids), 1000)
-			out, err := st.admin.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket), Delete: &types.Delete{Objects: ids[:n], Quiet: aws.Bool(true)}})
+			out, err := st.admin.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket), Delete: &types.Delete{Objects: ids[:n], Quiet: aws.Bool(true)}, BypassGovernanceRetention: aws.Bool(true)})
 			if err != nil {
 				return fmt.Errorf("purge s3://%s/%s: %w", bucket, prefix, err)
 			}
