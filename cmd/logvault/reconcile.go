@@ -27,6 +27,9 @@ by side:
 
   missing     in the source, not in the vault
   differs     the vault's current version is not the source's current bytes
+  restored    the vault's current version was made current by 'logvault restore' over the
+              source's later bytes: deliberate, listed, never shipped over
+  changed     the source object changed or vanished while it was read: run again
   vault-only  in the vault, gone from the source (expected where the source expires objects,
               as CloudTrail buckets with a lifecycle do); listed, not a failure, and judged only
               without --since/--until
@@ -76,7 +79,7 @@ Exits 1 when anything is missing or differs (with --ship: when a shipment failed
 			case sum != nil:
 				return nil
 			case !rep.Complete():
-				return fmt.Errorf("reconcile: %d missing, %d differ", len(rep.Missing), len(rep.Differs))
+				return fmt.Errorf("reconcile: %d missing, %d differ", rep.Counts.Missing, rep.Counts.Differs)
 			}
 			return nil
 		},
@@ -108,18 +111,27 @@ func printReconcile(rep reconcile.Report, sum *reconcile.Summary, jsonOut bool) 
 	for _, it := range rep.Differs {
 		fmt.Printf("differs     %s: %s\n", it.Source, it.Reason)
 	}
+	for _, it := range rep.Restored {
+		fmt.Printf("restored    %s: %s\n", it.Source, it.Reason)
+	}
+	for _, it := range rep.Changed {
+		fmt.Printf("changed     %s: %s\n", it.Source, it.Reason)
+	}
 	for _, it := range rep.VaultOnly {
 		fmt.Printf("vault-only  %s/%s\n", rep.Vault, it.VaultKey)
+	}
+	if rep.Truncated {
+		fmt.Printf("(lists cut at %d objects each; the counts below are complete)\n", reconcile.DefaultMaxItems)
 	}
 	for _, h := range rep.Hashed {
 		fmt.Printf("hashed      %s\n", h)
 	}
-	vo := fmt.Sprint(len(rep.VaultOnly))
+	vo := fmt.Sprint(rep.Counts.VaultOnly)
 	if !rep.VaultOnlyJudged {
 		vo = "not judged (time window)"
 	}
-	fmt.Printf("reconcile %s: listed %d, in the vault %d, missing %d, differs %d, vault-only %s; compared by etag %d, recorded-etag %d, size %d, hashed %d\n",
-		rep.Source, rep.Listed, rep.InVault, len(rep.Missing), len(rep.Differs), vo,
+	fmt.Printf("reconcile %s: listed %d, in the vault %d, missing %d, differs %d, restored %d, changed while read %d, vault-only %s; compared by etag %d, recorded-etag %d, size %d, hashed %d\n",
+		rep.Source, rep.Listed, rep.InVault, rep.Counts.Missing, rep.Counts.Differs, rep.Counts.Restored, rep.Counts.Changed, vo,
 		rep.ComparedBy[reconcile.ByETag], rep.ComparedBy[reconcile.ByRecordedETag], rep.ComparedBy[reconcile.BySize], rep.ComparedBy[reconcile.ByHash])
 	if sum != nil {
 		return printBackfill(*sum, false)

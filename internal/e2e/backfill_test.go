@@ -24,6 +24,7 @@ import (
 	"github.com/logvault/logvault/internal/eventgen"
 	"github.com/logvault/logvault/internal/reconcile"
 	"github.com/logvault/logvault/internal/schema"
+	"github.com/logvault/logvault/internal/vault"
 )
 
 // awkward turns i into a key of an awkward shape under prefix: spaces, "+",
@@ -109,18 +110,16 @@ func TestBackfillAndReconcile(t *testing.T) {
 			t.Errorf("%s: metadata %v, %d bytes: want sha256 %x, kind s3, source s3://%s/%s", vk, out.Metadata, aws.ToInt64(out.ContentLength), sum, bucket, k)
 		}
 		// A 20 MiB object is written in parts: its checksum is the composite of the parts'.
-		if c := aws.ToString(out.ChecksumSHA256); len(b) < 8<<20 && c != base64.StdEncoding.EncodeToString(sum[:]) {
-			t.Errorf("%s: S3 checksum %q, want the SHA-256 of the bytes", vk, c)
-		} else if c == "" {
-			t.Errorf("%s: no S3 checksum", vk)
+		if c, want := aws.ToString(out.ChecksumSHA256), checksumOf(b); c != want {
+			t.Errorf("%s: S3 checksum %q, want %q", vk, c, want)
 		}
 	}
 	versionsBefore := len(listVersions(t, "s3/"+bucket+"/"+prefix))
 
 	r = cli(t, nil, "backfill", "--source", srcArg, "--json")
 	sum = runJSON[reconcile.Summary](t, r)
-	if r.code != 0 || sum.Created+sum.Overwrote != 0 || sum.Duplicate != len(bodies) {
-		t.Errorf("second backfill: exit %d, %+v; want no version written", r.code, sum)
+	if r.code != 0 || sum.Created+sum.Overwrote != 0 || sum.AlreadyInVault != len(bodies) || sum.ToShip != 0 {
+		t.Errorf("second backfill: exit %d, %+v; want every object found in the vault without being read, no version written", r.code, sum)
 	}
 	if n := len(listVersions(t, "s3/"+bucket+"/"+prefix)); n != versionsBefore || n != len(bodies) {
 		t.Errorf("the vault holds %d versions under the prefix after the second backfill, %d before, want %d", n, versionsBefore, len(bodies))
@@ -138,6 +137,27 @@ func TestBackfillAndReconcile(t *testing.T) {
 	if r.code != 1 || len(rep.Differs) != 1 || rep.Differs[0].Source != "s3://"+bucket+"/"+over || len(rep.Missing) != 0 {
 		t.Errorf("reconcile after an overwrite: exit %d, differs %+v, missing %d; want exit 1 and s3://%s/%s differs", r.code, rep.Differs, len(rep.Missing), bucket, over)
 	}
+}
+
+// checksumOf is the SHA256 checksum S3 stores for b as the writer uploads
+// it: of the whole object for one PUT, else the composite of its parts'
+// ("<base64 of the SHA-256 of the part digests>-<parts>").
+func checksumOf(b []byte) string {
+	size := int64(len(b))
+	if size <= vault.PartSize(size) {
+		s := sha256.Sum256(b)
+		return base64.StdEncoding.EncodeToString(s[:])
+	}
+	part := vault.PartSize(size)
+	var digests []byte
+	n := 0
+	for off := int64(0); off < size; off += part {
+		s := sha256.Sum256(b[off:min(off+part, size)])
+		digests = append(digests, s[:]...)
+		n++
+	}
+	s := sha256.Sum256(digests)
+	return fmt.Sprintf("%s-%d", base64.StdEncoding.EncodeToString(s[:]), n)
 }
 
 // listVersions lists every vault version under prefix as Account A.
@@ -284,5 +304,62 @@ func TestKindsLandUnderTheirPrefix(t *testing.T) {
 	}
 	if n < 20 {
 		t.Errorf("only %d samples shipped", n)
+	}
+}
+
+// TestBackfillAllVersions: a bucket that held an object before versioning
+// was enabled (its "null" version) and versions after: --all-versions ships
+// them oldest first, so the vault's order of the key follows the source's,
+// and a rerun ships nothing.
+func TestBackfillAllVersions(t *testing.T) {
+	ctx := context.Background()
+	b := accountB(t)
+	bucket := fmt.Sprintf("logvault-e2e-versions-%d", time.Now().UnixNano()%1_000_000_000)
+	if _, err := b.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	const key = "exports/ledger.csv"
+	bodies := [][]byte{[]byte("before versioning\n")}
+	put := func(body []byte) {
+		if _, err := b.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(bodies[0])
+	if _, err := b.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		bodies = append(bodies, []byte(fmt.Sprintf("version %d, a little longer each time%s\n", i, strings.Repeat("!", i))))
+		put(bodies[i])
+	}
+	r := cli(t, nil, "backfill", "--source", "s3://"+bucket, "--all-versions", "--json")
+	sum := runJSON[reconcile.Summary](t, r)
+	if r.code != 0 || sum.Created != 1 || sum.Overwrote != 3 || sum.Failed != 0 {
+		t.Fatalf("backfill --all-versions: exit %d, %+v; want 1 created, 3 overwrote\n%s", r.code, sum, r.stderr)
+	}
+	vk := "s3/" + bucket + "/" + key
+	vs := versions(t, vk) // newest first
+	if len(vs) != len(bodies) {
+		t.Fatalf("%d vault versions of %s, want %d", len(vs), vk, len(bodies))
+	}
+	for i, v := range vs {
+		want := bodies[len(bodies)-1-i]
+		out, err := admin(t).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(stack.env["VAULT_BUCKET"]), Key: aws.String(vk), VersionId: v.VersionId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := new(bytes.Buffer)
+		got.ReadFrom(out.Body)
+		out.Body.Close()
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("vault version %d (newest first) holds %q, want %q: the order does not follow the source's", i, got, want)
+		}
+	}
+	r = cli(t, nil, "backfill", "--source", "s3://"+bucket, "--all-versions", "--json")
+	sum = runJSON[reconcile.Summary](t, r)
+	if r.code != 0 || sum.AlreadyInVault != len(bodies) || sum.ToShip != 0 {
+		t.Errorf("rerun: exit %d, %+v; want every version found in the vault", r.code, sum)
 	}
 }

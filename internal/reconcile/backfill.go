@@ -61,6 +61,9 @@ type Summary struct {
 	// AlreadyInVault counts those the listings and the vault's records
 	// showed in the vault: not read, counted as duplicates.
 	AlreadyInVault int `json:"already_in_vault"`
+	// Restored counts those whose vault key holds a version an operator
+	// restored over the source's later bytes: not shipped over.
+	Restored int `json:"restored_in_vault"`
 	// ToShip counts those read and sent through the shipping path (with
 	// DryRun: those that would be).
 	ToShip    int   `json:"to_ship"`
@@ -185,6 +188,15 @@ func Backfill(ctx context.Context, o BackfillOptions) (Summary, error) {
 			mu.Unlock()
 			select {
 			case work <- func() {
+				if g.keyErr != nil {
+					mu.Lock()
+					sum.Failed += len(g.src)
+					for _, v := range g.src {
+						sum.Failures = append(sum.Failures, Failure{Source: schema.SourceURI(g.bucket, g.key), VersionID: v.VersionID, Error: g.keyErr.Error()})
+					}
+					mu.Unlock()
+					return
+				}
 				ship, err := s.missingVersions(ctx, g)
 				if err != nil {
 					fail(err)
@@ -222,8 +234,14 @@ func Backfill(ctx context.Context, o BackfillOptions) (Summary, error) {
 					fail(err)
 					return
 				}
-				if v.state == "same" {
+				switch v.state {
+				case stateSame:
 					already(1)
+					return
+				case stateRestored:
+					mu.Lock()
+					sum.Restored++
+					mu.Unlock()
 					return
 				}
 				enqueue(job{refs: []trigger.ObjectRef{ref(p.bucket, p.src)}})
@@ -249,8 +267,9 @@ func Backfill(ctx context.Context, o BackfillOptions) (Summary, error) {
 }
 
 // ref is the reference a listed object is shipped by: pinned to its version
-// when listed with one, else to its ETag, so the bytes read are the bytes
-// listed.
+// when listed with one ("null" included: GetObject?versionId=null reads a
+// version written before versioning), else to its ETag, so the bytes read
+// are the bytes listed.
 func ref(bucket string, e entry) trigger.ObjectRef {
 	r := trigger.ObjectRef{Bucket: bucket, Key: e.Key, Size: e.Size, VersionID: e.VersionID, EventName: "Backfill", EventTime: e.LastModified}
 	if e.VersionID == "" {
@@ -264,9 +283,6 @@ func ref(bucket string, e entry) trigger.ObjectRef {
 // (equal size and single-part ETag, or the vault version's recorded source
 // version id or ETag), and everything after the last match is shipped.
 func (s side) missingVersions(ctx context.Context, g versionGroup) ([]trigger.ObjectRef, error) {
-	if g.keyErr != nil {
-		return nil, g.keyErr
-	}
 	j := 0
 	for i, sv := range g.src {
 		found := false
@@ -304,8 +320,12 @@ func (s side) sameVersion(ctx context.Context, v, sv entry) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("head s3://%s/%s version %s: %w", s.Vault, v.Key, v.VersionID, err)
 	}
-	if sv.VersionID != "" && head.Metadata[schema.MetaSourceVersionID] == sv.VersionID {
+	vid := sv.VersionID
+	if vid == "null" { // written before versioning: the vault records no version id
+		vid = ""
+	}
+	if vid != "" && head.Metadata[schema.MetaSourceVersionID] == vid {
 		return true, nil
 	}
-	return sv.VersionID == "" && head.Metadata[schema.MetaSourceETag] == sv.ETag, nil
+	return vid == "" && head.Metadata[schema.MetaSourceETag] == sv.ETag, nil
 }

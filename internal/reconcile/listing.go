@@ -7,11 +7,13 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // API is the part of the S3 API reconcile and backfill use.
@@ -75,7 +77,10 @@ type lister struct {
 }
 
 func newLister(api API, bucket, prefix, owner string) *lister {
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
+	// URL-encoded keys: S3 sends a key with a control character as an XML
+	// character reference the SDK refuses to decode, which would stop every
+	// run at that page.
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), EncodingType: types.EncodingTypeUrl}
 	if owner != "" {
 		in.ExpectedBucketOwner = aws.String(owner)
 	}
@@ -94,7 +99,12 @@ func (l *lister) next(ctx context.Context) (entry, bool) {
 			return entry{}, false
 		}
 		for _, o := range out.Contents {
-			l.page = append(l.page, entry{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size), ETag: trimQuotes(aws.ToString(o.ETag)), LastModified: aws.ToTime(o.LastModified)})
+			key, err := listedKey(o.Key, out.EncodingType)
+			if err != nil {
+				l.err = err
+				return entry{}, false
+			}
+			l.page = append(l.page, entry{Key: key, Size: aws.ToInt64(o.Size), ETag: trimQuotes(aws.ToString(o.ETag)), LastModified: aws.ToTime(o.LastModified)})
 		}
 	}
 	e := l.page[0]
@@ -103,20 +113,24 @@ func (l *lister) next(ctx context.Context) (entry, bool) {
 }
 
 // versionLister walks ListObjectVersions under a prefix one key at a time:
-// all of a key's versions (delete markers left out), oldest first.
+// all of a key's versions (delete markers left out), oldest first. It pages
+// by hand: with EncodingType=url the next key marker comes URL-encoded and
+// must be decoded before it is sent back (the SDK's paginator would not).
 type versionLister struct {
-	pages   *s3.ListObjectVersionsPaginator
+	api     API
+	in      s3.ListObjectVersionsInput
+	more    bool
 	pending []entry // versions of keys not yet returned, in listing order
 	done    bool
 	err     error
 }
 
 func newVersionLister(api API, bucket, prefix, owner string) *versionLister {
-	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
+	in := s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix), EncodingType: types.EncodingTypeUrl}
 	if owner != "" {
 		in.ExpectedBucketOwner = aws.String(owner)
 	}
-	return &versionLister{pages: s3.NewListObjectVersionsPaginator(api, in)}
+	return &versionLister{api: api, in: in, more: true}
 }
 
 // next returns the next key's versions, oldest first.
@@ -141,24 +155,51 @@ func (l *versionLister) next(ctx context.Context) ([]entry, bool) {
 		if l.done || l.err != nil {
 			return nil, false
 		}
-		if !l.pages.HasMorePages() {
+		if !l.more {
 			l.done = true
 			continue
 		}
-		out, err := l.pages.NextPage(ctx)
+		in := l.in
+		out, err := l.api.ListObjectVersions(ctx, &in)
 		if err != nil {
 			l.err = err
 			return nil, false
 		}
-		for _, v := range out.Versions {
-			vid := aws.ToString(v.VersionId)
-			if vid == "null" {
-				vid = ""
+		l.more = aws.ToBool(out.IsTruncated)
+		if l.more {
+			marker, err := listedKey(out.NextKeyMarker, out.EncodingType)
+			if err != nil {
+				l.err = err
+				return nil, false
 			}
-			l.pending = append(l.pending, entry{Key: aws.ToString(v.Key), Size: aws.ToInt64(v.Size), ETag: trimQuotes(aws.ToString(v.ETag)),
-				VersionID: vid, LastModified: aws.ToTime(v.LastModified)})
+			l.in.KeyMarker, l.in.VersionIdMarker = aws.String(marker), out.NextVersionIdMarker
+		}
+		for _, v := range out.Versions {
+			key, err := listedKey(v.Key, out.EncodingType)
+			if err != nil {
+				l.err = err
+				return nil, false
+			}
+			// A version written before versioning was enabled is "null":
+			// kept, since GetObject?versionId=null reads it.
+			l.pending = append(l.pending, entry{Key: key, Size: aws.ToInt64(v.Size), ETag: trimQuotes(aws.ToString(v.ETag)),
+				VersionID: aws.ToString(v.VersionId), LastModified: aws.ToTime(v.LastModified)})
 		}
 	}
+}
+
+// listedKey is a listed key, decoded when the listing says it is
+// URL-encoded (S3 honours EncodingType=url; a server that ignores it sends
+// keys as they are, and says nothing).
+func listedKey(k *string, enc types.EncodingType) (string, error) {
+	if enc != types.EncodingTypeUrl {
+		return aws.ToString(k), nil
+	}
+	key, err := url.QueryUnescape(aws.ToString(k))
+	if err != nil {
+		return "", fmt.Errorf("listed key %q is not URL-encoded correctly: %w", aws.ToString(k), err)
+	}
+	return key, nil
 }
 
 func trimQuotes(s string) string {

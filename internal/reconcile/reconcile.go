@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 
 	"github.com/logvault/logvault/internal/schema"
 )
@@ -40,6 +41,8 @@ type Options struct {
 	ExpectedOwner string
 	// Workers bounds the HEADs and reads in flight (DefaultWorkers when 0).
 	Workers int
+	// MaxItems bounds each list of a report (DefaultMaxItems when 0).
+	MaxItems int
 }
 
 // DefaultWorkers is how many objects are compared or shipped at once.
@@ -68,7 +71,8 @@ type Item struct {
 	Reason     string    `json:"reason,omitempty"`
 }
 
-// Report is the source and the vault side by side.
+// Report is the source and the vault side by side. Its lists name at most
+// Options.MaxItems objects each; Counts counts them all.
 type Report struct {
 	Source string `json:"source"`
 	Vault  string `json:"vault"`
@@ -78,10 +82,19 @@ type Report struct {
 	Listed int `json:"listed"`
 	// InVault counts those whose bytes the vault's current version holds.
 	InVault int `json:"in_vault"`
+	// Counts counts every state, listed or not.
+	Counts Counts `json:"counts"`
 	// Missing: in the source, not in the vault.
 	Missing []Item `json:"missing"`
 	// Differs: the vault's current version is not the source's current bytes.
 	Differs []Item `json:"differs"`
+	// Restored: the vault's current version is one an operator restored
+	// (logvault restore) over the source's later bytes: deliberate, listed,
+	// not a failure, and never shipped over.
+	Restored []Item `json:"restored"`
+	// Changed: the source object changed or vanished while it was read to be
+	// hashed; listed, not judged (run again).
+	Changed []Item `json:"changed"`
 	// VaultOnly: in the vault, gone from the source (expected where the
 	// source expires objects); listed, not a failure. Judged only without
 	// a time window.
@@ -92,16 +105,44 @@ type Report struct {
 	ComparedBy map[string]int `json:"compared_by"`
 	// Hashed names the source objects that had to be read and hashed.
 	Hashed []string `json:"hashed"`
+	// Truncated is set when a list names fewer objects than its count.
+	Truncated bool `json:"truncated"`
+	maxItems  int
 }
 
+// Counts are the number of objects in each state.
+type Counts struct {
+	Missing   int `json:"missing"`
+	Differs   int `json:"differs"`
+	Restored  int `json:"restored"`
+	Changed   int `json:"changed"`
+	VaultOnly int `json:"vault_only"`
+}
+
+// DefaultMaxItems bounds each list of a report (about 45 MB at most in all),
+// so memory stays bounded whatever the source holds.
+const DefaultMaxItems = 100_000
+
 // Complete tells whether nothing is missing or differs.
-func (r Report) Complete() bool { return len(r.Missing) == 0 && len(r.Differs) == 0 }
+func (r Report) Complete() bool { return r.Counts.Missing == 0 && r.Counts.Differs == 0 }
+
+// keep appends it to l unless l is full.
+func (r *Report) keep(l *[]Item, it Item) {
+	if len(*l) >= r.maxItems {
+		r.Truncated = true
+		return
+	}
+	*l = append(*l, it)
+}
 
 // Run reconciles o.Source with the vault. It reads the source only where the
 // listings and the vault's record cannot decide.
 func Run(ctx context.Context, o Options) (Report, error) {
-	rep := Report{Source: o.Source.String(), Vault: "s3://" + o.VaultBucket, Missing: []Item{}, Differs: []Item{}, VaultOnly: []Item{},
-		VaultOnlyJudged: o.Window.Open(), ComparedBy: map[string]int{}, Hashed: []string{}}
+	rep := Report{Source: o.Source.String(), Vault: "s3://" + o.VaultBucket, Missing: []Item{}, Differs: []Item{}, Restored: []Item{},
+		Changed: []Item{}, VaultOnly: []Item{}, VaultOnlyJudged: o.Window.Open(), ComparedBy: map[string]int{}, Hashed: []string{}, maxItems: o.MaxItems}
+	if rep.maxItems <= 0 {
+		rep.maxItems = DefaultMaxItems
+	}
 	if !o.Window.Since.IsZero() {
 		rep.Since = o.Window.Since.UTC().Format(time.RFC3339)
 	}
@@ -139,7 +180,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return nil
 	}, func(vaultKey string, e entry) {
 		mu.Lock()
-		rep.VaultOnly = append(rep.VaultOnly, Item{VaultKey: vaultKey, Kind: string(schema.VaultKind(vaultKey)), Size: e.Size, Modified: e.LastModified})
+		rep.Counts.VaultOnly++
+		rep.keep(&rep.VaultOnly, Item{VaultKey: vaultKey, Kind: string(schema.VaultKind(vaultKey)), Size: e.Size, Modified: e.LastModified})
 		mu.Unlock()
 	})
 	wg.Wait()
@@ -149,16 +191,26 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("reconcile %s: %w", o.Source, err)
 	}
-	for _, l := range [][]Item{rep.Missing, rep.Differs, rep.VaultOnly} {
+	for _, l := range [][]Item{rep.Missing, rep.Differs, rep.Restored, rep.Changed, rep.VaultOnly} {
 		sort.Slice(l, func(i, j int) bool { return l[i].Source+l[i].VaultKey < l[j].Source+l[j].VaultKey })
 	}
 	sort.Strings(rep.Hashed)
 	return rep, nil
 }
 
+// The states of a compared object.
+const (
+	stateSame     = "same"
+	stateMissing  = "missing"
+	stateDiffers  = "differs"
+	stateRestored = "restored"
+	stateChanged  = "changed"
+	stateUnsure   = "unsure" // not hashed: the shipping path decides
+)
+
 // verdict is what comparing one pair came to.
 type verdict struct {
-	state  string // "same", "missing", "differs", or "unsure" (not hashed)
+	state  string
 	by     string
 	reason string
 }
@@ -169,16 +221,24 @@ func (r *Report) add(p pair, v verdict) {
 	if v.by != "" {
 		r.ComparedBy[v.by]++
 	}
-	if v.by == ByHash {
+	if v.by == ByHash && len(r.Hashed) < r.maxItems {
 		r.Hashed = append(r.Hashed, it.Source)
 	}
 	switch v.state {
-	case "same":
+	case stateSame:
 		r.InVault++
-	case "missing":
-		r.Missing = append(r.Missing, it)
+	case stateMissing:
+		r.Counts.Missing++
+		r.keep(&r.Missing, it)
+	case stateRestored:
+		r.Counts.Restored++
+		r.keep(&r.Restored, it)
+	case stateChanged:
+		r.Counts.Changed++
+		r.keep(&r.Changed, it)
 	default:
-		r.Differs = append(r.Differs, it)
+		r.Counts.Differs++
+		r.keep(&r.Differs, it)
 	}
 }
 
@@ -186,17 +246,17 @@ func (r *Report) add(p pair, v verdict) {
 // the source's bytes: from the listings when their ETags are single-part
 // MD5s of equal sizes, else from the vault's record (logvault-source-etag),
 // else by reading the source and comparing its SHA-256 with the vault's
-// logvault-sha256 (only when hash is set; otherwise "unsure").
+// logvault-sha256 (only when hash is set; otherwise "unsure"). A current
+// version written by `logvault restore` is "restored", never "differs": an
+// operator chose it over the source's later bytes.
 func (s side) compare(ctx context.Context, p pair, hash bool) (verdict, error) {
 	switch {
 	case p.keyErr != nil:
-		return verdict{state: "missing", reason: p.keyErr.Error()}, nil
+		return verdict{state: stateMissing, reason: p.keyErr.Error()}, nil
 	case p.vault == nil:
-		return verdict{state: "missing"}, nil
-	case p.vault.Size != p.src.Size:
-		return verdict{state: "differs", by: BySize, reason: fmt.Sprintf("the vault's current version has %d bytes, the source %d", p.vault.Size, p.src.Size)}, nil
-	case p.src.ETag != "" && p.src.ETag == p.vault.ETag && !strings.Contains(p.src.ETag, "-"):
-		return verdict{state: "same", by: ByETag}, nil
+		return verdict{state: stateMissing}, nil
+	case p.vault.Size == p.src.Size && p.src.ETag != "" && p.src.ETag == p.vault.ETag && !strings.Contains(p.src.ETag, "-"):
+		return verdict{state: stateSame, by: ByETag}, nil
 	}
 	in := &s3.HeadObjectInput{Bucket: aws.String(s.Vault), Key: aws.String(p.vaultKey)}
 	if s.VaultOwner != "" {
@@ -206,22 +266,37 @@ func (s side) compare(ctx context.Context, p pair, hash bool) (verdict, error) {
 	if err != nil {
 		return verdict{}, fmt.Errorf("head s3://%s/%s: %w", s.Vault, p.vaultKey, err)
 	}
-	if rec := head.Metadata[schema.MetaSourceETag]; rec != "" && rec == p.src.ETag {
-		return verdict{state: "same", by: ByRecordedETag}, nil
+	sizeDiffers := p.vault.Size != p.src.Size
+	if rec := head.Metadata[schema.MetaSourceETag]; !sizeDiffers && rec != "" && rec == p.src.ETag {
+		return verdict{state: stateSame, by: ByRecordedETag}, nil
+	}
+	if from := head.Metadata[schema.MetaRestoredFrom]; from != "" {
+		return verdict{state: stateRestored, reason: fmt.Sprintf("the vault's current version %s restores version %s (logvault restore); the source's current bytes are not shipped over it",
+			aws.ToString(head.VersionId), from)}, nil
+	}
+	if sizeDiffers {
+		return verdict{state: stateDiffers, by: BySize, reason: fmt.Sprintf("the vault's current version has %d bytes, the source %d", p.vault.Size, p.src.Size)}, nil
 	}
 	if !hash {
-		return verdict{state: "unsure"}, nil
+		return verdict{state: stateUnsure}, nil
 	}
 	want := head.Metadata[schema.MetaSHA256]
 	got, err := s.hashSource(ctx, p.src)
+	if errors.Is(err, errChanged) {
+		return verdict{state: stateChanged, reason: err.Error()}, nil
+	}
 	if err != nil {
 		return verdict{}, err
 	}
 	if got == want {
-		return verdict{state: "same", by: ByHash}, nil
+		return verdict{state: stateSame, by: ByHash}, nil
 	}
-	return verdict{state: "differs", by: ByHash, reason: fmt.Sprintf("source SHA-256 %s, the vault's current version records %s", got, orNone(want))}, nil
+	return verdict{state: stateDiffers, by: ByHash, reason: fmt.Sprintf("source SHA-256 %s, the vault's current version records %s", got, orNone(want))}, nil
 }
+
+// errChanged marks a source object that changed or vanished after it was
+// listed.
+var errChanged = errors.New("the source object changed or vanished after it was listed; run again")
 
 // hashSource reads a source object, pinned to the listed ETag, and returns
 // its SHA-256.
@@ -233,6 +308,10 @@ func (s side) hashSource(ctx context.Context, e entry) (string, error) {
 		in.IfMatch = aws.String(`"` + e.ETag + `"`)
 	}
 	out, err := s.SourceAPI.GetObject(ctx, in)
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode() == "PreconditionFailed" || apiErr.ErrorCode() == "NoSuchKey" || apiErr.ErrorCode() == "NoSuchVersion") {
+		return "", fmt.Errorf("read s3://%s/%s: %w (%s)", s.Source.Bucket, e.Key, errChanged, apiErr.ErrorCode())
+	}
 	if err != nil {
 		return "", fmt.Errorf("read s3://%s/%s: %w", s.Source.Bucket, e.Key, err)
 	}
@@ -240,7 +319,7 @@ func (s side) hashSource(ctx context.Context, e entry) (string, error) {
 	h := sha256.New()
 	n, err := io.Copy(h, out.Body)
 	if err == nil && n != e.Size {
-		err = errors.New("the object changed while it was read")
+		err = errChanged
 	}
 	if err != nil {
 		return "", fmt.Errorf("read s3://%s/%s: %w", s.Source.Bucket, e.Key, err)

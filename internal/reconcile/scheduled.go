@@ -35,7 +35,7 @@ const Function = "reconcile"
 const Grace = time.Hour
 
 // maxLogged bounds the missing or differing objects named in the log per
-// source (the metric counts them all).
+// source and state (the metrics count them all).
 const maxLogged = 100
 
 // ScheduledResult is what one run answers.
@@ -83,7 +83,7 @@ func (h *Scheduled) Invoke(ctx context.Context, _ json.RawMessage) (any, error) 
 	for _, fn := range fns {
 		for _, b := range h.Buckets[fn] {
 			o := h.Base
-			o.Source, o.Function, o.Window = Source{Bucket: b}, fn, win
+			o.Source, o.Function, o.Window, o.MaxItems = Source{Bucket: b}, fn, win, maxLogged
 			rep, err := Run(ctx, o)
 			out := SourceOutcome{Source: o.Source.String()}
 			if err != nil {
@@ -93,12 +93,9 @@ func (h *Scheduled) Invoke(ctx context.Context, _ json.RawMessage) (any, error) 
 				res.Sources = append(res.Sources, out)
 				continue
 			}
-			out.Listed, out.Missing, out.Differs = rep.Listed, len(rep.Missing), len(rep.Differs)
+			out.Listed, out.Missing, out.Differs = rep.Listed, rep.Counts.Missing, rep.Counts.Differs
 			res.Sources = append(res.Sources, out)
 			for i, it := range append(rep.Missing, rep.Differs...) {
-				if i == maxLogged {
-					break
-				}
 				state := "missing"
 				if i >= len(rep.Missing) {
 					state = "differs"

@@ -105,6 +105,9 @@ func (s side) walk(ctx context.Context, visit func(pair) error, vaultOnly func(v
 		p.vaultKey, p.keyErr = schema.CopiedKey(p.kind, s.Source.Bucket, e.Key)
 		if st := streams[spec.Prefix]; st != nil && p.keyErr == nil {
 			p.vault = skipTo(st, e.Key)
+			if st.l.err != nil { // not "missing": the vault could not be listed
+				return fmt.Errorf("list s3://%s/%s: %w", s.Vault, st.strip+s.Source.Prefix, st.l.err)
+			}
 		}
 		if !s.Window.Contains(e.LastModified) {
 			continue
@@ -187,6 +190,9 @@ func (s side) walkVersions(ctx context.Context, visit func(versionGroup) error) 
 			if st.cur != nil && st.key() == key {
 				g.vault = st.cur
 				st.advance(ctx)
+			}
+			if st.l.err != nil {
+				return fmt.Errorf("list versions of s3://%s/%s: %w", s.Vault, st.strip+s.Source.Prefix, st.l.err)
 			}
 		}
 		for _, v := range vs {

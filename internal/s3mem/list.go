@@ -2,6 +2,7 @@ package s3mem
 
 import (
 	"context"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -72,19 +73,20 @@ func (s *Server) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersio
 
 	out := &s3.ListObjectVersionsOutput{
 		Name: in.Bucket, Prefix: in.Prefix, KeyMarker: in.KeyMarker, VersionIdMarker: in.VersionIdMarker,
-		MaxKeys: aws.Int32(int32(page)), IsTruncated: aws.Bool(end < len(all)),
+		MaxKeys: aws.Int32(int32(page)), IsTruncated: aws.Bool(end < len(all)), EncodingType: in.EncodingType,
 	}
+	enc := encoder(in.EncodingType)
 	for i := start; i < end; i++ {
 		e := all[i]
 		latest := i == 0 || all[i-1].key != e.key
 		if e.v.DeleteMarker {
 			out.DeleteMarkers = append(out.DeleteMarkers, types.DeleteMarkerEntry{
-				Key: aws.String(e.key), VersionId: aws.String(e.v.VersionID), IsLatest: aws.Bool(latest), LastModified: aws.Time(e.v.LastModified),
+				Key: aws.String(enc(e.key)), VersionId: aws.String(e.v.VersionID), IsLatest: aws.Bool(latest), LastModified: aws.Time(e.v.LastModified),
 			})
 			continue
 		}
 		ov := types.ObjectVersion{
-			Key: aws.String(e.key), VersionId: aws.String(e.v.VersionID), IsLatest: aws.Bool(latest), LastModified: aws.Time(e.v.LastModified),
+			Key: aws.String(enc(e.key)), VersionId: aws.String(e.v.VersionID), IsLatest: aws.Bool(latest), LastModified: aws.Time(e.v.LastModified),
 			Size: aws.Int64(int64(len(e.v.Body))), ETag: aws.String(e.v.ETag), StorageClass: types.ObjectVersionStorageClassStandard,
 		}
 		if e.v.ChecksumSHA256 != "" {
@@ -93,7 +95,7 @@ func (s *Server) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersio
 		out.Versions = append(out.Versions, ov)
 	}
 	if end < len(all) {
-		out.NextKeyMarker, out.NextVersionIdMarker = aws.String(all[end-1].key), aws.String(all[end-1].v.VersionID)
+		out.NextKeyMarker, out.NextVersionIdMarker = aws.String(enc(all[end-1].key)), aws.String(all[end-1].v.VersionID)
 	}
 	return out, nil
 }
@@ -138,14 +140,24 @@ func (s *Server) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, _
 		keys = keys[:page]
 	}
 	out := &s3.ListObjectsV2Output{Name: in.Bucket, Prefix: in.Prefix, ContinuationToken: in.ContinuationToken,
-		MaxKeys: aws.Int32(int32(page)), IsTruncated: aws.Bool(truncated), KeyCount: aws.Int32(int32(len(keys)))}
+		MaxKeys: aws.Int32(int32(page)), IsTruncated: aws.Bool(truncated), KeyCount: aws.Int32(int32(len(keys))), EncodingType: in.EncodingType}
+	enc := encoder(in.EncodingType)
 	for _, k := range keys {
 		v := b.keys[k][len(b.keys[k])-1]
-		out.Contents = append(out.Contents, types.Object{Key: aws.String(k), Size: aws.Int64(int64(len(v.Body))), ETag: aws.String(v.ETag),
+		out.Contents = append(out.Contents, types.Object{Key: aws.String(enc(k)), Size: aws.Int64(int64(len(v.Body))), ETag: aws.String(v.ETag),
 			LastModified: aws.Time(v.LastModified), StorageClass: types.ObjectStorageClassStandard})
 	}
 	if truncated {
 		out.NextContinuationToken = aws.String(keys[len(keys)-1])
 	}
 	return out, nil
+}
+
+// encoder is how a listing asked for EncodingType=url writes keys, as S3
+// does (form encoding: a space is "+"); otherwise keys are as they are.
+func encoder(t types.EncodingType) func(string) string {
+	if t == types.EncodingTypeUrl {
+		return url.QueryEscape
+	}
+	return func(k string) string { return k }
 }

@@ -46,8 +46,10 @@ func TestClassifyFallsBack(t *testing.T) {
 		{FunctionCloudTrail, "logs/2026-11-26-00-05-12-0123456789abcdef", KindS3}, // access log ids are upper-case hex
 		{FunctionCloudTrail, "e2qwruhexample.2026-11-26-00.a1b2.gz", KindS3},      // distribution ids are upper case
 		{FunctionBilling, "my-report/whatever.csv.gz", KindBilling},
-		{FunctionBilling, "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/x.json.gz", KindCloudTrail},
-		{FunctionCloudTrail, "cur/x/data/BILLING_PERIOD=2026-11/p.parquet", KindBilling},
+		// A function ships only its own kinds: keys cannot be named into another's.
+		{FunctionBilling, "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/26/x.json.gz", KindBilling},
+		{FunctionCloudTrail, "cur/x/data/BILLING_PERIOD=2026-11/p.parquet", KindS3},
+		{FunctionCloudTrail, "exports/20261101-20261201/ledger.csv", KindS3},
 		{FunctionAppLogs, "anything", ""},
 	}
 	for _, tt := range tests {
@@ -113,5 +115,29 @@ func TestRegistry(t *testing.T) {
 	}
 	if _, err := CopiedKey(KindAppLogs, "b", "k"); err == nil {
 		t.Error("applogs is built, not copied: CopiedKey must refuse it")
+	}
+}
+
+// Keys as AWS's documentation shows them, written here independently of the
+// registry's own samples.
+func TestAWSDocumentedKeys(t *testing.T) {
+	for key, want := range map[string]Kind{
+		"AWSLogs/111122223333/CloudTrail/us-east-2/2014/12/19/111122223333_CloudTrail_us-east-2_20141219T1930Z_W0UQVD2MhTPQNH1E.json.gz":                                                                  KindCloudTrail,
+		"AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2015/03/02/111122223333_CloudTrail-Digest_us-east-2_awscloudtrail-example_us-east-2_20150302T001557Z.json.gz":                                   KindCloudTrailDigest,
+		"AWSLogs/o-exampleorgid/111122223333/CloudTrail/us-east-1/2019/12/05/111122223333_CloudTrail_us-east-1_20191205T0000Z_abcdef.json.gz":                                                             KindCloudTrail,
+		"AWSLogs/123456789012/Config/us-east-2/2016/10/24/ConfigSnapshot/123456789012_Config_us-east-2_ConfigSnapshot_20161024T170041Z_21a3e5ee-b90c-4f5a-a2f6-f33ff6fc9ef5.json.gz":                      KindConfig,
+		"AWSLogs/123456789012/vpcflowlogs/us-east-1/2018/06/20/123456789012_vpcflowlogs_us-east-1_fl-1234abcd_20180620T1620Z_fe123456.log.gz":                                                             KindVPCFlowLogs,
+		"AWSLogs/123456789012/elasticloadbalancing/us-east-2/2022/05/01/123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.1234567890abcdef_20220215T2340Z_172.160.001.192_20sg8hgm.log.gz":  KindELB,
+		"my-prefix/AWSLogs/123456789012/elasticloadbalancing/us-east-2/2020/05/01/123456789012_elasticloadbalancing_us-east-2_net.my-loadbalancer.1234567890abcdef_201705011800Z_2soosksgsdfgesdd.log.gz": KindELB,
+		"AWSLogs/11111111111/WAFLogs/us-east-1/TEST-WEBACL/2021/10/28/19/50/11111111111_waflogs_us-east-1_TEST-WEBACL_20211028T1950Z_e0ca43b5.log.gz":                                                     KindWAF,
+		"AWSLogs/123456789012/GuardDuty/us-east-1/2022/01/13/c3a7b5e2-1d4e-3b8d-9f1a-2b3c4d5e6f70.jsonl.gz":                                                                                               KindGuardDuty,
+		"AWSLogs/123456789012/vpcdnsquerylogs/vpc-0123456789abcdef0/2021/03/23/123456789012_vpcdnsquerylogs_vpc-0123456789abcdef0_20210323T0000Z_a1b2c3d4.log.gz":                                         KindRoute53Resolver,
+		"example-prefix/EMLARXS9EXAMPLE.2019-11-14-20.RT4KCN4SGK9.gz":                                                                                                                                     KindCloudFront,
+		"logs/2013-11-01-21-32-16-E568B2907131C0C0":                                                       KindS3AccessLogs,
+		"logs/123456789012/us-east-1/amzn-s3-demo-bucket/2023/10/31/2023-10-31-14-34-29-7B8B6E3F5C0E2A1D": KindS3AccessLogs,
+	} {
+		if got := Classify(FunctionCloudTrail, key); got != want {
+			t.Errorf("Classify(cloudtrail, %q) = %s, want %s", key, got, want)
+		}
 	}
 }

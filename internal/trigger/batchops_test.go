@@ -71,3 +71,25 @@ func TestBatchOperationsRefused(t *testing.T) {
 		})
 	}
 }
+
+// Payloads as AWS's documentation shows them, not built by eventgen: the
+// schema 1.0 example's bucket ARN carries a region and an account, and keys
+// come URL-encoded ("+" is a space, "%2B" a plus).
+func TestBatchOperationsAWSExamples(t *testing.T) {
+	for payload, want := range map[string]trigger.ObjectRef{
+		`{"invocationSchemaVersion":"1.0","invocationId":"YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo","job":{"id":"f3cc4f60-61f6-4a2b-8a21-d07600c373ce"},
+		  "tasks":[{"taskId":"dGFza2lkZ29lc2hlcmUK","s3Key":"customerImage1.jpg","s3VersionId":"1","s3BucketArn":"arn:aws:s3:us-east-1:0123456788:examplebucket"}]}`: {
+			Bucket: "examplebucket", Key: "customerImage1.jpg", VersionID: "1", EventName: "BatchOperations:LambdaInvoke"},
+		`{"invocationSchemaVersion":"2.0","invocationId":"YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo","job":{"id":"f3cc4f60-61f6-4a2b-8a21-d07600c373ce","userArguments":{"k1":"v1"}},
+		  "tasks":[{"taskId":"dGFza2lkZ29lc2hlcmUK","s3Key":"a+b%2Bc/%C3%A9.json","s3VersionId":null,"s3Bucket":"amzn-s3-demo-bucket"}]}`: {
+			Bucket: "amzn-s3-demo-bucket", Key: "a b+c/é.json", EventName: "BatchOperations:LambdaInvoke"},
+	} {
+		b, err := trigger.Decode([]byte(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Messages) != 1 || b.Messages[0].ID != "dGFza2lkZ29lc2hlcmUK" || len(b.Messages[0].Objects) != 1 || b.Messages[0].Objects[0] != want {
+			t.Errorf("Decode(%.60s…) = %+v, want one task announcing %+v", payload, b.Messages, want)
+		}
+	}
+}
