@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -784,7 +785,12 @@ func compare(t *testing.T, ships []*shipment, run string) comparison {
 		want[s.vaultKey] = append(want[s.vaultKey], s)
 	}
 	for key, vs := range byKey {
-		sort.Slice(vs, func(i, j int) bool { return vs[i].modified.Before(vs[j].modified) })
+		// Oldest first: the listing's order (newest first) reversed, then by
+		// time. LastModified has a coarse resolution, and two versions of one
+		// second must keep the listing's order, or a reordered redelivery
+		// (A, B, A) reads as a plain duplicate (A, A, B).
+		slices.Reverse(vs)
+		sort.SliceStable(vs, func(i, j int) bool { return vs[i].modified.Before(vs[j].modified) })
 		expected := map[string]*shipment{}
 		raced := false
 		for _, s := range want[key] {
