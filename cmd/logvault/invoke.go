@@ -36,7 +36,8 @@ func invokeCmd() *cobra.Command {
 		Use:   "invoke FUNCTION EVENT.json",
 		Short: "Run a function's handler in-process on an event, with the environment's configuration",
 		Long: "Run a function's handler in-process on an event, with the environment's configuration.\n" +
-			"Prints the handler's JSON response; exits 1 when the handler fails or an SQS message is reported as failed.\n" +
+			"Prints the handler's JSON response; exits 1 when the handler fails, an SQS message is reported as failed,\n" +
+			"or an S3 Batch Operations task is answered TemporaryFailure or PermanentFailure (the response still lists every task).\n" +
 			"Functions: " + strings.Join(functions.Names(), ", "),
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
