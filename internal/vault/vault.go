@@ -115,8 +115,11 @@ const maxConditionalRetries = 4
 // bytes: S3's own stored checksum of it and its logvault-sha256 must both
 // equal obj's (metadata alone can be copied onto other bytes), and it must be
 // readable (not SSE-C, in STANDARD storage). body must yield exactly the
-// bytes obj.SHA256 was computed over; S3 rejects the write otherwise. The
-// write is conditional on the current version seen (its ETag), so
+// bytes obj.SHA256 was computed over; S3 rejects the write otherwise. An
+// object written in one PUT is first sent as a new key's (If-None-Match: *),
+// and the current version looked at only when S3 answers that the key
+// exists. Otherwise the write is conditional on the current version seen
+// (its ETag), so
 // logvault-supersedes names the version replaced; the one case S3 cannot
 // tell apart is a racer re-storing the current bytes, which keeps the ETag,
 // so the chain then skips the racer's identical copy.
@@ -124,10 +127,20 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 	sum := hex.EncodeToString(obj.SHA256[:])
 	rec := Receipt{Kind: obj.Kind, Key: obj.Key, SHA256: sum, Bytes: obj.Size}
 	multipart := w.Uploader != nil && obj.Size > PartSize(obj.Size)
+	// A single PUT is first sent as a new key's (If-None-Match: *, the
+	// contract's optimistic write): most keys are new, and S3 answers 412
+	// when one is not, after which the current version is looked at as for
+	// any conditional write. That 412 is no race: it does not count against
+	// maxConditionalRetries. Parts are never sent blind: a re-delivered large
+	// object would be uploaded for nothing.
+	optimistic := !multipart
 	for attempt := 0; ; attempt++ {
-		cur, err := w.current(ctx, obj.Key)
-		if err != nil {
-			return rec, err
+		var cur *currentVersion
+		var err error
+		if !optimistic {
+			if cur, err = w.current(ctx, obj.Key); err != nil {
+				return rec, err
+			}
 		}
 		if cur != nil && !versioned(&cur.versionID) {
 			// An earlier attempt stored the object in an unversioned bucket:
@@ -174,6 +187,10 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 			out, err = w.S3.PutObject(ctx, in)
 		}
 		if err != nil {
+			if isStatus(err, http.StatusPreconditionFailed, http.StatusConflict) && optimistic {
+				optimistic, attempt = false, attempt-1 // the key exists: look at it
+				continue
+			}
 			if isStatus(err, http.StatusPreconditionFailed, http.StatusConflict) && conditional {
 				continue // someone wrote the key meanwhile: look again
 			}

@@ -121,15 +121,24 @@ func TestPut(t *testing.T) {
 		{
 			// Whoever holds the writer's credentials could race every write.
 			name: "a writer racing every conditional attempt: the last one is unconditional", prior: [][]byte{bodyA},
-			races: [][]byte{racer(0), racer(1), racer(2), racer(3)}, body: bodyB, wantOutcome: vault.Overwrote,
+			// The first PUT is the optimistic one (If-None-Match: *): its 412 says the key exists, no race.
+			races: [][]byte{racer(0), racer(1), racer(2), racer(3), racer(4)}, body: bodyB, wantOutcome: vault.Overwrote,
 			check: func(t *testing.T, r *recorder) {
 				last := r.puts[len(r.puts)-1]
-				if len(r.puts) != 5 || last.IfMatch != nil || last.IfNoneMatch != nil {
-					t.Errorf("%d PutObject calls, the last with If-Match %v If-None-Match %v; want 5, the last unconditional", len(r.puts), last.IfMatch, last.IfNoneMatch)
+				if len(r.puts) != 6 || last.IfMatch != nil || last.IfNoneMatch != nil || aws.ToString(r.puts[0].IfNoneMatch) != "*" {
+					t.Errorf("%d PutObject calls, the first If-None-Match %v, the last with If-Match %v If-None-Match %v; want 6, the first optimistic, the last unconditional",
+						len(r.puts), r.puts[0].IfNoneMatch, last.IfMatch, last.IfNoneMatch)
 				}
 			},
 		},
-		{name: "Head failing is an error, not a blind write", fail: map[string]int{"HeadObject": 500}, body: bodyA, wantStatus: 500},
+		{name: "a new key is written without a HEAD", body: bodyA, wantOutcome: vault.Created,
+			check: func(t *testing.T, r *recorder) {
+				if len(r.puts) != 1 || aws.ToString(r.puts[0].IfNoneMatch) != "*" || len(r.heads) != 0 {
+					t.Errorf("%d PutObject calls (first If-None-Match %v), %d HeadObject calls; want one optimistic PUT and no HEAD", len(r.puts), r.puts[0].IfNoneMatch, len(r.heads))
+				}
+			}},
+		{name: "an existing key's optimistic 412 leads to a HEAD, and its duplicate is found", prior: [][]byte{bodyA}, body: bodyA, wantOutcome: vault.Duplicate},
+		{name: "Head failing is an error, not a blind write", prior: [][]byte{bodyB}, fail: map[string]int{"HeadObject": 500}, body: bodyA, wantStatus: 500},
 		{
 			// The attack of docs/threat-model.md: other bytes planted with the
 			// genuine version's metadata. S3's checksum tells them apart.
@@ -159,8 +168,9 @@ func TestPut(t *testing.T) {
 			fail: map[string]int{"HeadObject": 400}, wantOutcome: vault.Overwrote, wantNote: "cannot be read (HEAD answered 400",
 		},
 		{
+			// The optimistic PUT is told the key exists, the HEAD cannot read it, the listing shows nothing.
 			name: "an unreadable current version behind which the listing shows nothing is an error", body: bodyA,
-			fail: map[string]int{"HeadObject": 400}, wantErrText: "the version listing does not show its current version",
+			fail: map[string]int{"PutObject": 412, "HeadObject": 400}, wantErrText: "the version listing does not show its current version",
 		},
 		{name: "Put failing is an error", fail: map[string]int{"PutObject": 503}, body: bodyA, wantStatus: 503},
 		{
@@ -316,7 +326,7 @@ func TestPut(t *testing.T) {
 			if got.Outcome != tc.wantOutcome {
 				t.Errorf("outcome %q, want %q", got.Outcome, tc.wantOutcome)
 			}
-			if got.Unconditional != (len(tc.races) == 4) {
+			if got.Unconditional != (len(tc.races) == 5) {
 				t.Errorf("receipt unconditional %v with %d racing writes", got.Unconditional, len(tc.races))
 			}
 			if tc.wantNote == "" && got.Mismatch != "" || !strings.Contains(got.Mismatch, tc.wantNote) {
