@@ -117,10 +117,14 @@ func (r *report) printSHA(w io.Writer) {
 	s := r.sha
 	rate := func(d time.Duration) float64 { return float64(s.bytes) / 1e6 / d.Seconds() }
 	m, sh := median(s.machine), median(s.shipper)
-	fmt.Fprintf(w, "\n### 5. SHA-256 (%s in memory, one goroutine, %d rounds)\n\n", mib(s.bytes), len(s.machine))
-	fmt.Fprintln(w, "| machine: crypto/sha256 | shipper: vault.Hasher (whole object + 8 MiB parts) | shipper / machine |")
+	fmt.Fprintf(w, "\n### 5. SHA-256 (%s in memory, read as a body is: io.Copy from a reader; %d rounds)\n\n", mib(s.bytes), len(s.machine))
+	fmt.Fprintln(w, "| machine: crypto/sha256, one goroutine | shipper: vault.Hasher (whole object + 8 MiB parts, two goroutines) | shipper / machine (goal ≥ 0.9×) |")
 	fmt.Fprintln(w, "|---|---|---|")
-	fmt.Fprintf(w, "| %.0f MB/s | %.0f MB/s | %.2f× |\n", rate(m), rate(sh), rate(sh)/rate(m))
+	verdict := "met"
+	if rate(sh)/rate(m) < 0.9 {
+		verdict = "**MISSED**"
+	}
+	fmt.Fprintf(w, "| %.0f MB/s | %.0f MB/s | %.2f× %s |\n", rate(m), rate(sh), rate(sh)/rate(m), verdict)
 }
 
 func (r *report) printBackfill(w io.Writer) {

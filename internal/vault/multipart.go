@@ -39,30 +39,71 @@ func PartSize(size int64) int64 {
 }
 
 // Hasher computes, in one pass, an object's SHA-256 and the SHA-256 of each
-// of its parts, from which S3's composite multipart checksum follows.
+// of its parts (PartSize), for S3's per-part checksums. The first part's
+// digest is the whole object's hash state at its end, so bytes of the first
+// part (all of an object of one part) are hashed once; the bytes of later
+// parts feed both hashes, on two goroutines for large writes, so hashing
+// keeps up with one core's SHA-256 rate.
 type Hasher struct {
 	partSize int64
 	whole    hash.Hash
-	part     hash.Hash
+	part     hash.Hash // the current part, after the first
 	inPart   int64
 	parts    [][32]byte
+	done     chan struct{}
 }
+
+// parallelWrite is the smallest write whose part hash is computed on its own
+// goroutine: below it, waking the other core costs more than it saves.
+// ReadFrom reads in blocks of readBlock so that io.Copy from a network body
+// (32 KiB reads) gets the parallel path too.
+const (
+	parallelWrite = 256 << 10
+	readBlock     = 4 << 20
+)
 
 // NewHasher hashes an object that will be size bytes long.
 func NewHasher(size int64) *Hasher {
-	return &Hasher{partSize: PartSize(size), whole: sha256.New(), part: sha256.New()}
+	return &Hasher{partSize: PartSize(size), whole: sha256.New(), part: sha256.New(), done: make(chan struct{}, 1)}
+}
+
+// ReadFrom hashes everything r yields, in blocks of readBlock (one block of
+// memory, whatever the size): what io.Copy(h, body) calls.
+func (h *Hasher) ReadFrom(r io.Reader) (int64, error) {
+	buf := make([]byte, readBlock)
+	var total int64
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			total += int64(n)
+		}
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return total, nil
+		case err != nil:
+			return total, err
+		}
+	}
 }
 
 // Write implements io.Writer.
 func (h *Hasher) Write(p []byte) (int, error) {
 	n := len(p)
-	h.whole.Write(p)
 	for len(p) > 0 {
-		take := h.partSize - h.inPart
-		if int64(len(p)) < take {
-			take = int64(len(p))
+		take := min(h.partSize-h.inPart, int64(len(p)))
+		chunk := p[:take]
+		switch {
+		case len(h.parts) == 0: // the first part: its hash is the whole's so far
+			h.whole.Write(chunk)
+		case len(chunk) >= parallelWrite:
+			go func() { h.part.Write(chunk); h.done <- struct{}{} }()
+			h.whole.Write(chunk)
+			<-h.done
+		default:
+			h.whole.Write(chunk)
+			h.part.Write(chunk)
 		}
-		h.part.Write(p[:take])
 		h.inPart += take
 		p = p[take:]
 		if h.inPart == h.partSize {
@@ -74,9 +115,13 @@ func (h *Hasher) Write(p []byte) (int, error) {
 
 func (h *Hasher) closePart() {
 	var s [32]byte
-	copy(s[:], h.part.Sum(nil))
+	if len(h.parts) == 0 {
+		copy(s[:], h.whole.Sum(nil))
+	} else {
+		copy(s[:], h.part.Sum(nil))
+		h.part.Reset()
+	}
 	h.parts = append(h.parts, s)
-	h.part.Reset()
 	h.inPart = 0
 }
 
