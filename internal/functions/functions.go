@@ -49,7 +49,7 @@ var builders = map[string]func(base aws.Config, cfg config.Config, log *slog.Log
 		return copying(schema.FunctionBilling, base, cfg, log)
 	},
 	"applogs": func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
-		return &handler.AppLogsHandler{Function: "applogs", Log: log, Ship: &ship.Logs{Vault: vaultWriter("applogs", base, cfg)}}
+		return &handler.AppLogsHandler{Function: "applogs", Log: log, Ship: &ship.Logs{Vault: vaultWriter("applogs", base, cfg, log)}}
 	},
 	reconcile.Function: func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
 		return &reconcile.Scheduled{Buckets: cfg.ReconcileBuckets, Days: cfg.ReconcileDays, Log: log, Base: reconcile.Options{
@@ -111,13 +111,13 @@ func Copying(name string, base aws.Config, cfg config.Config, log *slog.Logger) 
 func copying(name string, base aws.Config, cfg config.Config, log *slog.Logger) *handler.S3Handler {
 	return &handler.S3Handler{Function: name, Log: log, Ship: &ship.Copier{
 		Source:   &source.Reader{S3: s3.NewFromConfig(base, cfg.S3Options)},
-		Vault:    vaultWriter(name, base, cfg),
+		Vault:    vaultWriter(name, base, cfg, log),
 		Kind:     schema.Classifier(name),
 		Strategy: ship.Strategy(cfg.CopyStrategy),
 	}}
 }
 
-func vaultWriter(name string, base aws.Config, cfg config.Config) *vault.Writer {
+func vaultWriter(name string, base aws.Config, cfg config.Config, log *slog.Logger) *vault.Writer {
 	c := vault.NewS3Client(base, cfg, "logvault-"+name)
 	return &vault.Writer{
 		S3:            c,
@@ -125,6 +125,8 @@ func vaultWriter(name string, base aws.Config, cfg config.Config) *vault.Writer 
 		Bucket:        cfg.VaultBucket,
 		ExpectedOwner: cfg.ExpectedOwner,
 		Shipper:       "logvault-" + name + "/" + Version,
+		Copies:        &vault.CopyState{},
+		Log:           log.With("function", name),
 	}
 }
 

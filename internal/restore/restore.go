@@ -17,7 +17,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -313,21 +312,6 @@ func (r *restorer) metadata(src *s3.HeadObjectOutput, res Result) map[string]str
 	return m
 }
 
-// copySource is "bucket/key?versionId=V" URL-encoded as S3 expects: every
-// byte but unreserved characters and "/" escaped (as the AWS CLI does), so
-// spaces, "+" and non-ASCII keys survive every server's decoding.
-func copySource(bucket, key, versionID string) string {
-	var b strings.Builder
-	for _, c := range []byte(bucket + "/" + key) {
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~/", c) >= 0 {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String() + "?versionId=" + url.QueryEscape(versionID)
-}
-
 // write copies the source version over the key, conditional on the current
 // version seen (its ETag; none when the key reads as absent). It returns
 // the new version's id.
@@ -342,7 +326,7 @@ func (r *restorer) write(ctx context.Context, src *s3.HeadObjectOutput, cur *s3.
 	if limit <= 0 {
 		limit = MaxCopySize
 	}
-	cs := copySource(r.bucket, r.key, res.RestoredFrom)
+	cs := vault.CopySourceHeader(r.bucket, r.key, res.RestoredFrom)
 	if res.Bytes > limit {
 		id, err := r.multipartCopy(ctx, src, res, parts, cs, ifMatch, ifNoneMatch)
 		return id, true, err

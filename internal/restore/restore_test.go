@@ -260,11 +260,3 @@ func TestRestoreMultipartCopyFailureAborts(t *testing.T) {
 		t.Errorf("%d uploads open, %d versions", b.Uploads(bucket), len(b.Versions(bucket, key)))
 	}
 }
-
-func TestCopySource(t *testing.T) {
-	got := copySource("vault", "cloudtrail/t/a b+c é?x=1&y", "3/L4kqtJl.cpXs+_=")
-	want := "vault/cloudtrail/t/a%20b%2Bc%20%C3%A9%3Fx%3D1%26y?versionId=3%2FL4kqtJl.cpXs%2B_%3D"
-	if got != want {
-		t.Errorf("copySource = %q, want %q", got, want)
-	}
-}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"net/url"
 	"strings"
@@ -187,6 +188,9 @@ func (s *Server) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput,
 	if err != nil {
 		return nil, err
 	}
+	if m := aws.ToString(in.CopySourceIfMatch); m != "" && unquote(m) != unquote(src.ETag) {
+		return nil, APIError(op, 412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+	}
 	body := src.Body
 	if r := aws.ToString(in.CopySourceRange); r != "" {
 		var from, to int64
@@ -204,6 +208,49 @@ func (s *Server) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput,
 	}
 	if srcBucket.Versioned {
 		out.CopySourceVersionId = aws.String(src.VersionID)
+	}
+	return out, nil
+}
+
+// UploadPart stores Body as part PartNumber of an upload, replacing an
+// earlier upload of that part; a ChecksumSHA256 that is not the body's is
+// refused (BadDigest), as S3 does.
+func (s *Server) UploadPart(ctx context.Context, in *s3.UploadPartInput, _ ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
+	const op = "UploadPart"
+	if err := s.begin(ctx, op); err != nil {
+		return nil, err
+	}
+	var body []byte
+	if in.Body != nil {
+		b, err := io.ReadAll(in.Body)
+		if err != nil {
+			return nil, APIError(op, 400, "IncompleteBody", err.Error())
+		}
+		body = b
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.bucket(op, in.Bucket, in.ExpectedBucketOwner)
+	if err != nil {
+		return nil, err
+	}
+	up, err := b.upload(op, in.Key, in.UploadId)
+	if err != nil {
+		return nil, err
+	}
+	pn := aws.ToInt32(in.PartNumber)
+	if pn < 1 || pn > 10000 {
+		return nil, APIError(op, 400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+	}
+	sum := ChecksumOf(body, nil)
+	if c := aws.ToString(in.ChecksumSHA256); c != "" && c != sum {
+		return nil, APIError(op, 400, "BadDigest", "The SHA256 you specified did not match the calculated checksum.")
+	}
+	p := uploadedPart{body: body, etag: etagOf(body, nil)}
+	up.parts[pn] = p
+	out := &s3.UploadPartOutput{ETag: aws.String(p.etag)}
+	if up.sha256 {
+		out.ChecksumSHA256 = aws.String(sum)
 	}
 	return out, nil
 }

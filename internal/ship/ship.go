@@ -75,6 +75,12 @@ func (c *Copier) Ship(ctx context.Context, ref trigger.ObjectRef) (vault.Receipt
 		return vault.Receipt{Key: key}, fmt.Errorf("ship: read s3://%s/%s: got %d bytes, source announced %d", ref.Bucket, ref.Key, n, obj.Size)
 	}
 	sum, parts := h.Sums()
+	var copySrc *vault.CopySource
+	if _, reread := body.(*rereader); reread {
+		// The hashing read was pinned to this version (or ETag): S3 may copy
+		// exactly it, each part checked against the digests just computed.
+		copySrc = &vault.CopySource{Bucket: ref.Bucket, Key: ref.Key, VersionID: obj.VersionID, ETag: obj.ETag}
+	}
 	return c.Vault.Put(ctx, vault.Object{
 		Key:             key,
 		Kind:            kind,
@@ -87,6 +93,7 @@ func (c *Copier) Ship(ctx context.Context, ref trigger.ObjectRef) (vault.Receipt
 		SHA256:          sum,
 		PartSHA256:      parts,
 		Size:            n,
+		CopySource:      copySrc,
 	}, body)
 }
 

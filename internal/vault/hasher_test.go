@@ -89,3 +89,14 @@ func BenchmarkSHA256(b *testing.B) {
 		h.Sum(nil)
 	}
 }
+
+func TestCopySourceHeader(t *testing.T) {
+	for _, tc := range []struct{ bucket, key, version, want string }{
+		{"vault", "cloudtrail/t/a b+c é?x=1&y", "3/L4kqtJl.cpXs+_=", "vault/cloudtrail/t/a%20b%2Bc%20%C3%A9%3Fx%3D1%26y?versionId=3%2FL4kqtJl.cpXs%2B_%3D"},
+		{"src", "AWSLogs/1/x.json.gz", "", "src/AWSLogs/1/x.json.gz"},
+	} {
+		if got := vault.CopySourceHeader(tc.bucket, tc.key, tc.version); got != tc.want {
+			t.Errorf("CopySourceHeader(%q, %q, %q) = %q, want %q", tc.bucket, tc.key, tc.version, got, tc.want)
+		}
+	}
+}

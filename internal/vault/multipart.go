@@ -147,7 +147,7 @@ func compositeChecksum(parts [][32]byte) string {
 // NewUploader returns the transfer manager the writer uses for multipart
 // uploads: SHA256 on every part, and a failed upload aborted with a fresh
 // 30-second context even when the invocation's own context is cancelled.
-func NewUploader(c *s3.Client) *transfermanager.Client {
+func NewUploader(c transfermanager.S3APIClient) *transfermanager.Client {
 	return transfermanager.New(c, func(o *transfermanager.Options) {
 		o.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmSha256
 		o.Concurrency = uploadConcurrency

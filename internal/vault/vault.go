@@ -5,6 +5,7 @@ package vault
 
 import (
 	"context"
+	"log/slog"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -52,6 +53,12 @@ type Writer struct {
 	// Uploader writes objects larger than one part as multipart uploads;
 	// nil writes everything with PutObject (up to S3's 5 GiB limit).
 	Uploader *transfermanager.Client
+	// Copies remembers the source buckets the writer may not read, so a
+	// server-side copy is not tried again (nil: tried for every object).
+	Copies *CopyState
+	// Log, when set, hears once per source bucket why a large object is
+	// uploaded from the function instead of copied server-side.
+	Log *slog.Logger
 }
 
 // Object describes one version to write.
@@ -69,6 +76,11 @@ type Object struct {
 	// Hasher); when set, a multipart write is checked against them.
 	PartSHA256 [][32]byte
 	Size       int64
+	// CopySource, when set, is where S3 may copy a multipart object's parts
+	// from (the version the hashing read was pinned to); each part's S3
+	// checksum must equal PartSHA256's. Without the writer's read grant on
+	// the source, the body is uploaded instead.
+	CopySource *CopySource
 }
 
 // Receipt confirms a write (or a duplicate) in the vault.
@@ -182,7 +194,7 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 		}
 		var out *s3.PutObjectOutput
 		if multipart {
-			out, err = w.putMultipart(ctx, in, obj, body)
+			out, err = w.putLarge(ctx, in, obj, body)
 		} else {
 			out, err = w.S3.PutObject(ctx, in)
 		}
