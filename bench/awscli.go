@@ -102,10 +102,9 @@ func (c *awsCLI) run(ctx context.Context, args ...string) (measure, error) {
 
 // measure is one process's wall time, peak RSS and CPU time.
 type measure struct {
-	wall  time.Duration
-	rss   int64 // bytes
-	cpu   time.Duration
-	extra map[string]float64
+	wall time.Duration
+	rss  int64 // bytes
+	cpu  time.Duration
 }
 
 // gnuTime is GNU time, which reports a child's peak RSS. The peak RSS
