@@ -17,6 +17,9 @@ type VaultDeployment struct {
 	WriterRoleName     string // WriterRoleName, and the role's name
 	// WriterRoleARN is the writer's ARN when its path is not "/".
 	WriterRoleARN string
+	// SourceBuckets are Account B's buckets the writer may read
+	// (SourceBucketNames; none when empty).
+	SourceBuckets []string
 	// Parameters are further parameter values (ObjectLockMode, ...); they
 	// override the ones above.
 	Parameters map[string]string
@@ -73,9 +76,14 @@ func (d VaultDeployment) Values() Values {
 	for k, v := range d.Parameters {
 		params[k] = v
 	}
-	lists := map[string][]string{"FunctionRoleArns": d.FunctionRoleARNs}
-	if s, ok := d.Parameters["FunctionRoleArns"]; ok {
-		lists["FunctionRoleArns"] = strings.Split(s, ",")
+	lists := map[string][]string{"FunctionRoleArns": d.FunctionRoleARNs, "SourceBucketNames": d.SourceBuckets}
+	if len(d.SourceBuckets) == 0 {
+		lists["SourceBucketNames"] = []string{""}
+	}
+	for _, name := range []string{"FunctionRoleArns", "SourceBucketNames"} {
+		if s, ok := d.Parameters[name]; ok {
+			lists[name] = strings.Split(s, ",")
+		}
 	}
 	return Values{
 		Parameters:     params,

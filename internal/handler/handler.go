@@ -262,6 +262,9 @@ func logReceipt(ctx context.Context, log *slog.Logger, rec vault.Receipt, d time
 	if rec.Unconditional {
 		attrs = append(attrs, "unconditional", true)
 	}
+	if rec.Copied {
+		attrs = append(attrs, "copied", true)
+	}
 	if rec.Mismatch != "" || rec.Unconditional {
 		// A current version claimed these bytes but S3's checksum (or its
 		// readability) says otherwise, or the key changed under every

@@ -1,13 +1,24 @@
 package localstack
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/versity/versitygw/auth"
 	"github.com/versity/versitygw/backend/posix"
+	"github.com/versity/versitygw/s3err"
 	"github.com/versity/versitygw/s3response"
 )
 
@@ -70,4 +81,70 @@ func (b lockedBackend) CreateMultipartUpload(ctx context.Context, in s3response.
 		in.ObjectLockMode, in.ObjectLockRetainUntilDate = b.defaultRetention(ctx, in.Bucket)
 	}
 	return b.Posix.CreateMultipartUpload(ctx, in)
+}
+
+// UploadPartCopy answers as S3 does, with the part's own checksum:
+// versitygw v1.8.0 stores and answers the whole source object's checksum
+// for a part copied from an object that has one of the upload's algorithm
+// ("should the checksum be recalculated or just copied?"), which no copied
+// range of a larger object can match. The range is read from the source
+// version (its ETag checked against x-amz-copy-source-if-match) and written
+// with UploadPart and its SHA-256, which versitygw checks and stores. An
+// upload of another algorithm is left to versitygw, which hashes the range
+// itself in that case.
+func (b lockedBackend) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput) (s3response.CopyPartResult, error) {
+	bucket, key, versionID, ok := parseCopySource(aws.ToString(in.CopySource))
+	if !ok {
+		return b.Posix.UploadPartCopy(ctx, in)
+	}
+	get := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Range: in.CopySourceRange}
+	if versionID != "" {
+		get.VersionId = aws.String(versionID)
+	}
+	src, err := b.Posix.GetObject(ctx, get)
+	if err != nil {
+		return s3response.CopyPartResult{}, err
+	}
+	defer src.Body.Close()
+	if m := aws.ToString(in.CopySourceIfMatch); m != "" && strings.Trim(m, `"`) != strings.Trim(aws.ToString(src.ETag), `"`) {
+		return s3response.CopyPartResult{}, s3err.GetAPIError(s3err.ErrPreconditionFailed)
+	}
+	data, err := io.ReadAll(src.Body)
+	if err != nil {
+		return s3response.CopyPartResult{}, err
+	}
+	sum := sha256.Sum256(data)
+	up, err := b.Posix.UploadPart(ctx, &s3.UploadPartInput{
+		Bucket: in.Bucket, Key: in.Key, UploadId: in.UploadId, PartNumber: in.PartNumber,
+		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+	})
+	var apiErr s3err.APIError
+	if errors.As(err, &apiErr) && apiErr.HTTPStatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(apiErr.Description), "checksum type mismatch") {
+		return b.Posix.UploadPartCopy(ctx, in) // the upload has another algorithm
+	}
+	if err != nil {
+		return s3response.CopyPartResult{}, err
+	}
+	res := s3response.CopyPartResult{LastModified: b.now().UTC(), ETag: up.ETag, ChecksumSHA256: up.ChecksumSHA256}
+	if v := aws.ToString(src.VersionId); v != "" {
+		res.CopySourceVersionId = v
+	}
+	return res, nil
+}
+
+// parseCopySource reads an x-amz-copy-source: "[/]bucket/key[?versionId=V]",
+// URL-encoded.
+func parseCopySource(cs string) (bucket, key, versionID string, ok bool) {
+	path, query, _ := strings.Cut(strings.TrimPrefix(cs, "/"), "?")
+	dec, err := url.PathUnescape(path)
+	if err != nil {
+		return "", "", "", false
+	}
+	bucket, key, _ = strings.Cut(dec, "/")
+	q, err := url.ParseQuery(query)
+	if err != nil || bucket == "" || key == "" {
+		return "", "", "", false
+	}
+	return bucket, key, q.Get("versionId"), true
 }

@@ -317,6 +317,9 @@ func deployment(externalID string) cfn.VaultDeployment {
 		BreakGlassRoleName: BreakGlassRole,
 		BucketName:         VaultBucket,
 		WriterRoleName:     WriterRoleName,
+		// The writer reads the source buckets for server-side copies; each
+		// also grants it in its own policy (setup).
+		SourceBuckets: []string{CloudTrailBucket, BillingBucket},
 	}
 }
 
@@ -463,6 +466,13 @@ func setup(ctx context.Context, env Env, sec secrets, vault vaultConfig, gwErr <
 	if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(VaultBucket), Policy: aws.String(string(vault.bucketPolicy))}); err != nil {
 		return fmt.Errorf("localstack: apply the vault bucket policy of infra/vault.yaml: %w", err)
 	}
+	// Account B lets the writer read its source buckets, as the README tells
+	// it to, so that large objects are copied server-side.
+	for _, name := range []string{CloudTrailBucket, BillingBucket} {
+		if _, err := b.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(SourceGrant(name, WriterRoleARN))}); err != nil {
+			return fmt.Errorf("localstack: bucket policy of %s: %w", name, err)
+		}
+	}
 	// The two misconfigured vaults the tests point the functions at.
 	if err := createBucket(ctx, admin, UnversionedBucket, false); err != nil {
 		return err
@@ -492,6 +502,15 @@ func createBucket(ctx context.Context, c *s3.Client, name string, lock bool) err
 		}
 	}
 	return nil
+}
+
+// SourceGrant is the bucket policy statement a source bucket needs so that
+// the vault writer may read it for server-side copies (README, "Deploying"):
+// read, never write, of its objects.
+func SourceGrant(bucket, writerRoleARN string) string {
+	return `{"Version":"2012-10-17","Statement":[` +
+		`{"Sid":"LogvaultWriterReadsForServerSideCopy","Effect":"Allow","Principal":{"AWS":"` + writerRoleARN + `"},` +
+		`"Action":["s3:GetObject","s3:GetObjectVersion"],"Resource":"arn:aws:s3:::` + bucket + `/*"}]}`
 }
 
 // writerGrant is a bucket policy giving the writer role the object rights

@@ -84,12 +84,12 @@ func (c *CopyState) deny(bucket string) bool {
 
 // putLarge writes a multipart object: copied server-side from
 // obj.CopySource when the writer may read it, else uploaded from body.
-func (w *Writer) putLarge(ctx context.Context, in *s3.PutObjectInput, obj Object, body io.ReadSeeker) (*s3.PutObjectOutput, error) {
+func (w *Writer) putLarge(ctx context.Context, in *s3.PutObjectInput, obj Object, body io.ReadSeeker) (*s3.PutObjectOutput, bool, error) {
 	c, ok := w.S3.(partCopier)
 	if src := obj.CopySource; src != nil && ok && !w.Copies.isDenied(src.Bucket) {
 		out, err := w.putMultipartCopy(ctx, c, in, obj, *src)
 		if !errors.Is(err, errCopyDenied) {
-			return out, err
+			return out, err == nil, err
 		}
 		if w.Copies.deny(src.Bucket) && w.Log != nil {
 			w.Log.WarnContext(ctx, "server-side copy unavailable: large objects of this bucket are uploaded from the function",
@@ -97,10 +97,11 @@ func (w *Writer) putLarge(ctx context.Context, in *s3.PutObjectInput, obj Object
 				"fix", "grant the vault writer role s3:GetObject and s3:GetObjectVersion on the source bucket (README, Deploying)")
 		}
 		if _, err := body.Seek(0, io.SeekStart); err != nil {
-			return nil, fmt.Errorf("rewind body of %s: %w", obj.Key, err)
+			return nil, false, fmt.Errorf("rewind body of %s: %w", obj.Key, err)
 		}
 	}
-	return w.putMultipart(ctx, in, obj, body)
+	out, err := w.putMultipart(ctx, in, obj, body)
+	return out, false, err
 }
 
 // putMultipartCopy writes obj as a multipart upload whose parts S3 copies

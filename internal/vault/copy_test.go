@@ -126,7 +126,7 @@ func TestServerSideCopy(t *testing.T) {
 				t.Fatal(err)
 			}
 			vs := e.vaultBytes(t)
-			if rec.Outcome != vault.Created || len(vs) != 1 || !bytes.Equal(vs[0], e.body) || e.api.copies.Load() != 3 || e.api.uploads.Load() != 0 {
+			if rec.Outcome != vault.Created || !rec.Copied || len(vs) != 1 || !bytes.Equal(vs[0], e.body) || e.api.copies.Load() != 3 || e.api.uploads.Load() != 0 {
 				t.Fatalf("receipt %+v, %d versions, %d part copies, %d part uploads: want one version of the source's bytes, copied in 3 parts", rec, len(vs), e.api.copies.Load(), e.api.uploads.Load())
 			}
 			v := e.srv.Versions(vaultBucket, copyKey)[0]
@@ -195,7 +195,7 @@ func TestServerSideCopyFallsBack(t *testing.T) {
 	w := e.writer()
 	for i := range 2 {
 		rec, err := w.Put(context.Background(), e.object(), readSeeker{bytes.NewReader(e.body)})
-		if err != nil || (i == 0 && rec.Outcome != vault.Created) || (i == 1 && rec.Outcome != vault.Duplicate) {
+		if err != nil || rec.Copied || (i == 0 && rec.Outcome != vault.Created) || (i == 1 && rec.Outcome != vault.Duplicate) {
 			t.Fatalf("put %d: %+v, %v", i, rec, err)
 		}
 	}

@@ -96,6 +96,9 @@ type Receipt struct {
 	// logvault-sha256) was not taken for a duplicate: S3's own checksum of
 	// it differs, it cannot be read, or it is not in STANDARD storage.
 	Mismatch string `json:"mismatch,omitempty"`
+	// Copied reports a version whose parts S3 copied server-side from the
+	// source, each checked against the hashing read.
+	Copied bool `json:"copied,omitempty"`
 	// Unconditional reports a write made without a condition because the
 	// key changed under every conditional one: Supersedes is then the last
 	// version seen, not necessarily the one replaced.
@@ -194,7 +197,7 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 		}
 		var out *s3.PutObjectOutput
 		if multipart {
-			out, err = w.putLarge(ctx, in, obj, body)
+			out, rec.Copied, err = w.putLarge(ctx, in, obj, body)
 		} else {
 			out, err = w.S3.PutObject(ctx, in)
 		}

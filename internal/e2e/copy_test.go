@@ -1,0 +1,108 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/logvault/logvault/internal/eventgen"
+	"github.com/logvault/logvault/internal/schema"
+	"github.com/logvault/logvault/internal/verify"
+)
+
+// receiptOf is the one receipt an invocation answered.
+func receiptOf(t *testing.T, r result) map[string]any {
+	t.Helper()
+	var resp struct {
+		Receipts []map[string]any `json:"receipts"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &resp); err != nil || len(resp.Receipts) != 1 {
+		t.Fatalf("response %s (%v): want one receipt\n%s", r.stdout, err, r.stderr)
+	}
+	return resp.Receipts[0]
+}
+
+// TestLargeObjectCopiedServerSide: a source bucket that grants the writer
+// read (as the README tells Account B to) gets its large objects copied by
+// S3, each part's checksum checked; the source here carries a full-object
+// SHA-256 checksum, the case versitygw gets wrong and the stack corrects.
+// A bucket without the grant ships the same way as before, and the log
+// says why once.
+func TestLargeObjectCopiedServerSide(t *testing.T) {
+	ctx := context.Background()
+	data := make([]byte, 20<<20+12345)
+	rand.Read(data)
+	want := sha256.Sum256(data)
+	key := fmt.Sprintf("cur2/copy-%d/data/BILLING_PERIOD=2026-11/part-00001.csv.gz", time.Now().UnixNano())
+	bucket := stack.env["SOURCE_BILLING_BUCKET"]
+	out, err := accountB(t).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := eventgen.Object{Bucket: bucket, Key: key, VersionID: aws.ToString(out.VersionId), ETag: trimQuotes(aws.ToString(out.ETag)), Size: int64(len(data))}
+	r := invoke(t, "billing", event(t, "s3-put", src), nil)
+	if r.code != 0 {
+		t.Fatalf("invoke billing: exit %d\n%s", r.code, r.stderr)
+	}
+	if rec := receiptOf(t, r); rec["copied"] != true || rec["outcome"] != "created" {
+		t.Errorf("receipt %v: want created and copied server-side", rec)
+	}
+	vkey := "billing/" + bucket + "/" + key
+	if got, meta := hashVault(t, vkey, ""); got != hex.EncodeToString(want[:]) || meta[schema.MetaSHA256] != got {
+		t.Fatalf("vault bytes hash to %s, logvault-sha256 %s, source %x", got, meta[schema.MetaSHA256], want)
+	}
+	rep, err := verify.Run(ctx, admin(t), stack.env["VAULT_BUCKET"], vkey, verify.Options{})
+	if err != nil || len(rep.Problems) != 0 {
+		t.Errorf("verify of the copied version: %v, problems %+v", err, rep.Problems)
+	}
+	if ups := openUploads(t); len(ups) != 0 {
+		t.Errorf("%d multipart uploads left open", len(ups))
+	}
+
+	// A source bucket the writer may not read: uploaded from the function.
+	other := fmt.Sprintf("logvault-e2e-nogrant-%d", time.Now().UnixNano()%1_000_000_000)
+	if _, err := accountB(t).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(other)}); err != nil {
+		t.Fatal(err)
+	}
+	var payloads []byte
+	var objs []eventgen.Object
+	for i := range 2 {
+		k := fmt.Sprintf("cur2/data/BILLING_PERIOD=2026-11/nogrant-%d.csv.gz", i)
+		o, err := accountB(t).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(other), Key: aws.String(k), Body: bytes.NewReader(data)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, eventgen.Object{Bucket: other, Key: k, VersionID: aws.ToString(o.VersionId), ETag: trimQuotes(aws.ToString(o.ETag)), Size: int64(len(data))})
+	}
+	var bodies [][]byte
+	for _, o := range objs {
+		bodies = append(bodies, event(t, "s3-put", o))
+	}
+	payloads = eventgen.SQS(bodies...)
+	r = invoke(t, "billing", payloads, nil)
+	if r.code != 0 || strings.Contains(r.stdout, `"itemIdentifier"`) {
+		t.Fatalf("invoke billing without the grant: exit %d %s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if n := strings.Count(r.stderr, "server-side copy unavailable"); n != 1 || !strings.Contains(r.stderr, other) {
+		t.Errorf("the log says why %d times, want once naming %s:\n%s", n, other, r.stderr)
+	}
+	for _, o := range objs {
+		if got, _ := hashVault(t, "billing/"+other+"/"+o.Key, ""); got != hex.EncodeToString(want[:]) {
+			t.Errorf("%s: vault bytes hash to %s, want %x", o.Key, got, want)
+		}
+	}
+}
