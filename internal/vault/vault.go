@@ -5,12 +5,12 @@ package vault
 
 import (
 	"context"
-	"log/slog"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
