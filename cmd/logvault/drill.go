@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -19,7 +20,10 @@ import (
 )
 
 func drillCmd() *cobra.Command {
-	var asAccountB, jsonOut bool
+	var (
+		asAccountB, jsonOut bool
+		sources             []string
+	)
 	cmd := &cobra.Command{
 		Use:   "drill",
 		Short: "Rerun the seed's compromise drill: try every destructive action as the writer (or Account B), and as an Account A operator, and report",
@@ -32,6 +36,9 @@ func drillCmd() *cobra.Command {
 			"vault's retention, as every version); bucket-level probes send no-op payloads (the current policy or\n" +
 			"lifecycle again); what has no harmless payload is listed as not probed (see `logvault audit`). A\n" +
 			"refusal by Object Lock rather than by the policy counts as allowed.\n" +
+			"Then, for each source bucket (--source-bucket, else RECONCILE_CLOUDTRAIL_BUCKETS,\n" +
+			"RECONCILE_BILLING_BUCKETS, SOURCE_CLOUDTRAIL_BUCKET, SOURCE_BILLING_BUCKET), whether the writer may read\n" +
+			"it: what server-side copies of large objects need (information, never a failure).\n" +
 			"Exit 0 when everything was refused and the canary was recovered, 1 otherwise.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -71,11 +78,13 @@ func drillCmd() *cobra.Command {
 				reps = append(reps, rep)
 				failed = failed || rep.Failed()
 			}
+			grants := drill.CopyGrants(ctx, s3.NewFromConfig(base, cfg.S3Options), c, sourceBuckets(sources))
 			if jsonOut {
 				out, _ := json.MarshalIndent(struct {
-					Reports []drill.Report `json:"reports"`
-					Failed  bool           `json:"failed"`
-				}{reps, failed}, "", "  ")
+					Reports    []drill.Report `json:"reports"`
+					CopyGrants []drill.Grant  `json:"copy_grants"`
+					Failed     bool           `json:"failed"`
+				}{reps, grants, failed}, "", "  ")
 				fmt.Println(string(out))
 			} else {
 				for i, rep := range reps {
@@ -83,6 +92,16 @@ func drillCmd() *cobra.Command {
 						fmt.Println()
 					}
 					printDrill(rep)
+				}
+				if len(grants) > 0 {
+					fmt.Println("\nserver-side copy: does each source bucket let the writer read it?")
+					for _, g := range grants {
+						yes := "no "
+						if g.Granted {
+							yes = "yes"
+						}
+						fmt.Printf("  %s  s3://%s  %s\n", yes, g.Bucket, g.Detail)
+					}
 				}
 			}
 			if failed {
@@ -93,7 +112,28 @@ func drillCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asAccountB, "as-account-b", false, "probe with the ambient credentials instead of assuming VAULT_ROLE_ARN")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "machine-readable output")
+	cmd.Flags().StringSliceVar(&sources, "source-bucket", nil, "a source bucket to check the writer's read grant on (repeatable)")
 	return cmd
+}
+
+// sourceBuckets are the buckets whose read grant the drill checks: the
+// flag's, else those the environment names, each once.
+func sourceBuckets(flag []string) []string {
+	list := flag
+	if len(list) == 0 {
+		for _, v := range []string{"RECONCILE_CLOUDTRAIL_BUCKETS", "RECONCILE_BILLING_BUCKETS", "SOURCE_CLOUDTRAIL_BUCKET", "SOURCE_BILLING_BUCKET"} {
+			list = append(list, strings.Split(os.Getenv(v), ",")...)
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, b := range list {
+		if b = strings.TrimSpace(b); b != "" && !seen[b] {
+			seen[b] = true
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 func printDrill(rep drill.Report) {
