@@ -271,7 +271,18 @@ func (s *Server) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func
 	if err != nil {
 		return nil, err
 	}
+	var contentRange *string
+	if r := aws.ToString(in.Range); r != "" {
+		var from, to int64
+		if _, err := fmt.Sscanf(r, "bytes=%d-%d", &from, &to); err != nil || from < 0 || from > to || from >= int64(len(body)) {
+			return nil, APIError(op, 416, "InvalidRange", "The requested range is not satisfiable")
+		}
+		to = min(to, int64(len(body))-1)
+		contentRange = aws.String(fmt.Sprintf("bytes %d-%d/%d", from, to, len(body)))
+		body = body[from : to+1]
+	}
 	out := &s3.GetObjectOutput{
+		ContentRange: contentRange,
 		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: aws.Int64(int64(len(body))), ETag: &v.ETag,
 		Metadata: v.Metadata, LastModified: &v.LastModified,
 		ContentType: nilIfEmpty(v.ContentType), ContentEncoding: nilIfEmpty(v.ContentEncoding),

@@ -61,7 +61,7 @@ func (c *Copier) Ship(ctx context.Context, ref trigger.ObjectRef) (vault.Receipt
 	var n int64
 	cleanup := func() {}
 	if c.strategy() == Reread && obj.Size > c.memoryLimit() {
-		n, err = io.Copy(h, obj.Body)
+		n, err = c.hashRead(ctx, ref, obj, h)
 		rr := newRereader(ctx, c.Source, ref, obj)
 		body, cleanup = rr, func() { rr.Close() }
 	} else {

@@ -324,3 +324,28 @@ func TestShipMissingSource(t *testing.T) {
 		t.Errorf("vault holds %d versions, want none", n)
 	}
 }
+
+// A large object is hashed from ranged reads, several at once, in order:
+// the sums are those of the whole object, whatever the range boundaries.
+func TestHashReadInRanges(t *testing.T) {
+	e := newEnv(t)
+	body := randomBytes(3*(8<<20) + 12345)
+	ref := e.upload(t, srcBucket, logKey, body)
+	rec, err := e.copierWith(e.srv, vaultBucket, limit, ship.Reread).Ship(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := e.srv.Versions(vaultBucket, "cloudtrail/"+srcBucket+"/"+logKey)
+	if rec.SHA256 != hexSum(body) || len(vs) != 1 || !bytes.Equal(vs[0].Body, body) {
+		t.Fatalf("receipt sha256 %s (want %s), %d versions", rec.SHA256, hexSum(body), len(vs))
+	}
+	ranged := 0
+	for _, c := range e.srv.Calls() {
+		if c == "GetObject" {
+			ranged++
+		}
+	}
+	if ranged < 5 { // the first open, four ranges, the re-read
+		t.Errorf("%d GetObject calls, want the object read in ranges", ranged)
+	}
+}

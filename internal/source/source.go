@@ -45,7 +45,16 @@ var ErrNotFound = errors.New("source object not found")
 // Open starts reading ref's object, pinned to its version id when the
 // notification names one, else to its ETag.
 func (r *Reader) Open(ctx context.Context, ref trigger.ObjectRef) (*Object, error) {
+	return r.OpenRange(ctx, ref, "")
+}
+
+// OpenRange is Open of the bytes rng names ("bytes=first-last"; "" for
+// all of them).
+func (r *Reader) OpenRange(ctx context.Context, ref trigger.ObjectRef, rng string) (*Object, error) {
 	in := &s3.GetObjectInput{Bucket: aws.String(ref.Bucket), Key: aws.String(ref.Key)}
+	if rng != "" {
+		in.Range = aws.String(rng)
+	}
 	pin := "latest"
 	switch {
 	case ref.VersionID != "":
