@@ -282,8 +282,7 @@ func (s *Server) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func
 		body = body[from : to+1]
 	}
 	out := &s3.GetObjectOutput{
-		ContentRange: contentRange,
-		Body:         io.NopCloser(bytes.NewReader(body)), ContentLength: aws.Int64(int64(len(body))), ETag: &v.ETag,
+		Body: io.NopCloser(bytes.NewReader(body)), ContentLength: aws.Int64(int64(len(body))), ContentRange: contentRange, ETag: &v.ETag,
 		Metadata: v.Metadata, LastModified: &v.LastModified,
 		ContentType: nilIfEmpty(v.ContentType), ContentEncoding: nilIfEmpty(v.ContentEncoding),
 		ObjectLockMode: v.ObjectLockMode, ObjectLockRetainUntilDate: v.RetainUntil, PartsCount: count,
