@@ -162,6 +162,24 @@ func (s *Server) CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipa
 	return out, nil
 }
 
+// partOf finds the upload a part is sent to and checks its number; the
+// caller holds s.mu.
+func (s *Server) partOf(op string, bucket, owner, key, id *string, number *int32) (*upload, int32, error) {
+	b, err := s.bucket(op, bucket, owner)
+	if err != nil {
+		return nil, 0, err
+	}
+	up, err := b.upload(op, key, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	pn := aws.ToInt32(number)
+	if pn < 1 || pn > 10000 {
+		return nil, 0, APIError(op, 400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+	}
+	return up, pn, nil
+}
+
 // UploadPartCopy copies CopySourceRange ("bytes=first-last"; the whole
 // source without it) of a version into part PartNumber of an upload,
 // replacing an earlier copy of that part.
@@ -172,17 +190,9 @@ func (s *Server) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, err := s.bucket(op, in.Bucket, in.ExpectedBucketOwner)
+	up, pn, err := s.partOf(op, in.Bucket, in.ExpectedBucketOwner, in.Key, in.UploadId, in.PartNumber)
 	if err != nil {
 		return nil, err
-	}
-	up, err := b.upload(op, in.Key, in.UploadId)
-	if err != nil {
-		return nil, err
-	}
-	pn := aws.ToInt32(in.PartNumber)
-	if pn < 1 || pn > 10000 {
-		return nil, APIError(op, 400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
 	}
 	src, srcBucket, err := s.source(op, in.CopySource, in.ExpectedSourceBucketOwner)
 	if err != nil {
@@ -230,17 +240,9 @@ func (s *Server) UploadPart(ctx context.Context, in *s3.UploadPartInput, _ ...fu
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, err := s.bucket(op, in.Bucket, in.ExpectedBucketOwner)
+	up, pn, err := s.partOf(op, in.Bucket, in.ExpectedBucketOwner, in.Key, in.UploadId, in.PartNumber)
 	if err != nil {
 		return nil, err
-	}
-	up, err := b.upload(op, in.Key, in.UploadId)
-	if err != nil {
-		return nil, err
-	}
-	pn := aws.ToInt32(in.PartNumber)
-	if pn < 1 || pn > 10000 {
-		return nil, APIError(op, 400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
 	}
 	sum := ChecksumOf(body, nil)
 	if c := aws.ToString(in.ChecksumSHA256); c != "" && c != sum {
