@@ -20,6 +20,10 @@ import (
 
 	"github.com/logvault/logvault/internal/eventgen"
 	"github.com/logvault/logvault/internal/schema"
+	lvship "github.com/logvault/logvault/internal/ship"
+	"github.com/logvault/logvault/internal/source"
+	"github.com/logvault/logvault/internal/trigger"
+	"github.com/logvault/logvault/internal/vault"
 	"github.com/logvault/logvault/internal/verify"
 )
 
@@ -104,5 +108,68 @@ func TestLargeObjectCopiedServerSide(t *testing.T) {
 		if got, _ := hashVault(t, "billing/"+other+"/"+o.Key, ""); got != hex.EncodeToString(want[:]) {
 			t.Errorf("%s: vault bytes hash to %s, want %x", o.Key, got, want)
 		}
+	}
+}
+
+// changingSource serves a source read, and once the hashing read has taken
+// the object's last range, writes a new version under the same key: the
+// copy that follows must still ship the hashed bytes.
+type changingSource struct {
+	*s3.Client
+	t       *testing.T
+	size    int64
+	changed bool
+	other   []byte
+}
+
+func (c *changingSource) GetObject(ctx context.Context, in *s3.GetObjectInput, o ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	out, err := c.Client.GetObject(ctx, in, o...)
+	if err == nil && !c.changed && strings.HasSuffix(aws.ToString(in.Range), fmt.Sprintf("-%d", c.size-1)) {
+		c.changed = true
+		if _, err := c.Client.PutObject(ctx, &s3.PutObjectInput{Bucket: in.Bucket, Key: in.Key, Body: bytes.NewReader(c.other)}); err != nil {
+			c.t.Errorf("overwrite the source: %v", err)
+		}
+	}
+	return out, err
+}
+
+// TestServerSideCopySourceChangesMidway: on the local stack, a new version
+// of the source lands between the hashing read and the server-side copy;
+// the copy is pinned to the hashed version, so the vault gets exactly the
+// hashed bytes, with their SHA-256 in logvault-sha256.
+func TestServerSideCopySourceChangesMidway(t *testing.T) {
+	ctx := context.Background()
+	data := make([]byte, 3*(8<<20)+999)
+	rand.Read(data)
+	other := bytes.Repeat([]byte("tampered "), len(data)/9+1)[:len(data)]
+	bucket := stack.env["SOURCE_BILLING_BUCKET"]
+	key := fmt.Sprintf("cur2/midway-%d/data/BILLING_PERIOD=2026-11/part-00001.csv.gz", time.Now().UnixNano())
+	out, err := accountB(t).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &changingSource{Client: accountB(t), t: t, size: int64(len(data)), other: other}
+	w := writer(t)
+	c := &lvship.Copier{
+		Source: &source.Reader{S3: src},
+		Vault: &vault.Writer{S3: w, Uploader: vault.NewUploader(w), Bucket: stack.env["VAULT_BUCKET"], ExpectedOwner: stack.env["VAULT_EXPECTED_OWNER"],
+			Shipper: "logvault-billing/e2e", Copies: &vault.CopyState{}},
+		Kind:     schema.Classifier(schema.FunctionBilling),
+		Strategy: lvship.Reread,
+	}
+	rec, err := c.Ship(ctx, trigger.ObjectRef{Bucket: bucket, Key: key, VersionID: aws.ToString(out.VersionId), Size: int64(len(data))})
+	if err != nil {
+		t.Fatalf("ship: %v", err)
+	}
+	if !src.changed {
+		t.Fatal("the source was never changed: the test did not run its case")
+	}
+	want := sha256.Sum256(data)
+	got, meta := hashVault(t, rec.Key, rec.VersionID)
+	if !rec.Copied || got != hex.EncodeToString(want[:]) || meta[schema.MetaSHA256] != got || meta[schema.MetaSourceVersionID] != aws.ToString(out.VersionId) {
+		t.Errorf("receipt %+v; vault version hashes to %s, logvault-sha256 %s, source version %s: want the hashed bytes %x, copied", rec, got, meta[schema.MetaSHA256], meta[schema.MetaSourceVersionID], want)
+	}
+	if ups := openUploads(t); len(ups) != 0 {
+		t.Errorf("%d multipart uploads left open", len(ups))
 	}
 }
