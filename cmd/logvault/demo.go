@@ -177,7 +177,7 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 	d.say("  %-44s refused: %s (%s)", "DeleteObjectVersion (the original)", apiErr.ErrorCode(), apiErr.ErrorMessage())
 	d.say("the original is still there, version %s", aws.ToString(old))
 
-	d.step("7. A billing report (CUR 2.0, about 47 MiB) arrives via EventBridge; the billing function ships it in 8 MiB parts")
+	d.step("7. A billing report (CUR 2.0, about 47 MiB) arrives via EventBridge; the billing function hashes it, then S3 copies it in 8 MiB parts")
 	if err := d.shipBilling(b); err != nil {
 		return err
 	}
@@ -399,11 +399,16 @@ func summarize(line string) string {
 		Outcome   string `json:"outcome"`
 		VersionID string `json:"version_id"`
 		Bytes     int64  `json:"bytes"`
+		Copied    bool   `json:"copied"`
 	}
 	if err := json.Unmarshal([]byte(line), &r); err != nil {
 		return line
 	}
-	return fmt.Sprintf("%s -> %s\n       vault version %s (%d bytes)", strings.ToUpper(r.Outcome), r.Key, r.VersionID, r.Bytes)
+	how := ""
+	if r.Copied {
+		how = ", copied server-side by S3, every part's SHA-256 checked"
+	}
+	return fmt.Sprintf("%s -> %s\n       vault version %s (%d bytes%s)", strings.ToUpper(r.Outcome), r.Key, r.VersionID, r.Bytes, how)
 }
 
 func checksumMatches(h *s3.HeadObjectOutput) bool {
