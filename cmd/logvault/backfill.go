@@ -42,7 +42,7 @@ func (f *sourceFlags) register(cmd *cobra.Command) {
 // options builds the reconcile options and the clients: the source listed and
 // read with the ambient credentials (Account B's), the vault with the
 // writer's (VAULT_ROLE_ARN) as the functions do.
-func (f *sourceFlags) options(ctx context.Context, verb string) (reconcile.Options, config.Config, func(*slog.Logger) (*reconcileShipper, error), error) {
+func (f *sourceFlags) options(ctx context.Context, verb string) (reconcile.Options, config.Config, func(*slog.Logger) (reconcile.Shipper, error), error) {
 	var o reconcile.Options
 	if f.source == "" {
 		return o, config.Config{}, nil, fmt.Errorf("%s: --source s3://BUCKET[/PREFIX] is required", verb)
@@ -81,18 +81,16 @@ func (f *sourceFlags) options(ctx context.Context, verb string) (reconcile.Optio
 	}
 	o = reconcile.Options{Source: src, Function: f.function, Window: win, SourceAPI: s3.NewFromConfig(base, cfg.S3Options),
 		VaultAPI: vc, VaultBucket: cfg.VaultBucket, ExpectedOwner: cfg.ExpectedOwner, Workers: f.workers}
-	shipper := func(log *slog.Logger) (*reconcileShipper, error) {
+	// The functions' shipping path, built once its logger is known.
+	shipper := func(log *slog.Logger) (reconcile.Shipper, error) {
 		h, err := functions.Copying(f.function, base, cfg, log)
 		if err != nil {
 			return nil, err
 		}
-		return &reconcileShipper{ship: h.ShipOne}, nil
+		return h.ShipOne, nil
 	}
 	return o, cfg, shipper, nil
 }
-
-// reconcileShipper holds the functions' shipping path.
-type reconcileShipper struct{ ship reconcile.Shipper }
 
 // parseTime reads YYYY-MM-DD (midnight UTC) or RFC 3339; "" is no bound.
 func parseTime(s string) (time.Time, error) {
@@ -158,11 +156,9 @@ any failed or the run was interrupted (run it again to finish).`,
 			}
 			bo := reconcile.BackfillOptions{Options: o, AllVersions: allVersions, DryRun: dryRun}
 			if !dryRun {
-				s, err := shipper(cliLogger(cfg))
-				if err != nil {
+				if bo.Ship, err = shipper(cliLogger(cfg)); err != nil {
 					return fmt.Errorf("backfill: %w", err)
 				}
-				bo.Ship = s.ship
 			}
 			p := newShipBar("backfill")
 			if p != nil {

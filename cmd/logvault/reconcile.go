@@ -59,11 +59,11 @@ Exits 1 when anything is missing or differs (with --ship: when a shipment failed
 			}
 			var sum *reconcile.Summary
 			if shipThem && !rep.Complete() {
-				s, err := shipper(cliLogger(cfg))
+				ship, err := shipper(cliLogger(cfg))
 				if err != nil {
 					return fmt.Errorf("reconcile: %w", err)
 				}
-				got, err := reconcile.Backfill(ctx, reconcile.BackfillOptions{Options: o, Ship: s.ship})
+				got, err := reconcile.Backfill(ctx, reconcile.BackfillOptions{Options: o, Ship: ship})
 				sum = &got
 				if err != nil {
 					_ = printReconcile(rep, sum, f.jsonOut)

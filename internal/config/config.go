@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/logvault/logvault/internal/schema"
 )
 
 // Config is the validated environment of a function.
@@ -102,7 +104,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("config: LOGVAULT_COPY_STRATEGY %q is not spool or reread", s)
 	}
 	c.ReconcileBuckets = map[string][]string{}
-	for fn, name := range map[string]string{"cloudtrail": "RECONCILE_CLOUDTRAIL_BUCKETS", "billing": "RECONCILE_BILLING_BUCKETS"} {
+	for fn, name := range map[string]string{schema.FunctionCloudTrail: "RECONCILE_CLOUDTRAIL_BUCKETS", schema.FunctionBilling: "RECONCILE_BILLING_BUCKETS"} {
 		for _, b := range strings.Split(getenv(name), ",") {
 			if b = strings.TrimSpace(b); b == "" {
 				continue

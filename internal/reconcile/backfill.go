@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/logvault/logvault/internal/handler"
@@ -76,194 +77,161 @@ type Summary struct {
 	Failures []Failure `json:"failures"`
 }
 
-// job is what one worker ships in order: one object, or with AllVersions
-// the versions of one key still missing from the vault, oldest first.
-type job struct {
-	refs []trigger.ObjectRef
-}
-
 // Backfill ships every source object the vault lacks through o.Ship. The
 // vault itself is the record of what is done: an object whose bytes the
 // vault's current version holds is skipped without being read, and one
 // the listings cannot decide is shipped and found a duplicate by the
 // shipping path, so a rerun after an interruption ships nothing twice.
 func Backfill(ctx context.Context, o BackfillOptions) (Summary, error) {
-	sum := Summary{Source: o.Source.String(), DryRun: o.DryRun, AllVersions: o.AllVersions, Failures: []Failure{}}
+	b := &backfiller{o: o, sum: Summary{Source: o.Source.String(), DryRun: o.DryRun, AllVersions: o.AllVersions, Failures: []Failure{}}}
 	if o.Ship == nil && !o.DryRun {
-		return sum, fmt.Errorf("backfill %s: no shipping path", o.Source)
+		return b.sum, fmt.Errorf("backfill %s: no shipping path", o.Source)
 	}
-	s := o.side()
-	var mu sync.Mutex
-	budget := o.MemoryBudget
-	if budget <= 0 {
-		budget = handler.DefaultMemoryBudget
+	b.budget = o.MemoryBudget
+	if b.budget <= 0 {
+		b.budget = handler.DefaultMemoryBudget
 	}
-	unit := budget / int64(o.workers())
-	mem := semaphore.NewWeighted(budget)
-	work := make(chan func(), o.workers())
-	var wg sync.WaitGroup
-	for range o.workers() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for f := range work {
-				f()
-			}
-		}()
-	}
-	var firstErr error
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-	}
-	failed := func() error { mu.Lock(); defer mu.Unlock(); return firstErr }
-	// run ships a job's objects in order; a failure stops the rest of the
-	// key's versions (their order in the vault must follow the source's).
-	run := func(j job) {
-		for _, ref := range j.refs {
-			if ctx.Err() != nil {
-				return
-			}
-			w := handler.Weight(ref.Size, unit, budget)
-			if err := mem.Acquire(ctx, w); err != nil {
-				return
-			}
-			rec, err := o.Ship(ctx, ref)
-			mem.Release(w)
-			if o.Progress != nil {
-				o.Progress.Done(ref.Size)
-			}
-			mu.Lock()
-			if err != nil {
-				sum.Failed++
-				sum.Failures = append(sum.Failures, Failure{Source: schema.SourceURI(ref.Bucket, ref.Key), VersionID: ref.VersionID, Error: err.Error()})
-			} else {
-				switch rec.Outcome {
-				case vault.Created:
-					sum.Created++
-				case vault.Duplicate:
-					sum.Duplicate++
-				case vault.Overwrote:
-					sum.Overwrote++
-				}
-				sum.Bytes += rec.Bytes
-			}
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}
-	// enqueue counts a job and, unless it is a dry run, ships it.
-	enqueue := func(j job) {
-		mu.Lock()
-		sum.ToShip += len(j.refs)
-		mu.Unlock()
-		if o.Progress != nil {
-			for _, r := range j.refs {
-				o.Progress.Found(r.Size)
-			}
-		}
-		if !o.DryRun {
-			run(j)
-		}
-	}
-	already := func(n int) {
-		mu.Lock()
-		sum.AlreadyInVault += n
-		sum.Duplicate += n
-		mu.Unlock()
-	}
+	b.unit = b.budget / int64(o.workers())
+	b.mem = semaphore.NewWeighted(b.budget)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.workers())
 	var err error
 	if o.AllVersions {
-		err = s.walkVersions(ctx, func(g versionGroup) error {
-			if err := failed(); err != nil {
-				return err
+		err = o.walkVersions(gctx, func(vg versionGroup) error {
+			b.count(func(s *Summary) { s.Listed += len(vg.src) })
+			if err := gctx.Err(); err != nil {
+				return err // a comparison failed: stop listing
 			}
-			mu.Lock()
-			sum.Listed += len(g.src)
-			mu.Unlock()
-			select {
-			case work <- func() {
-				if g.keyErr != nil {
-					mu.Lock()
-					sum.Failed += len(g.src)
-					for _, v := range g.src {
-						sum.Failures = append(sum.Failures, Failure{Source: schema.SourceURI(g.bucket, g.key), VersionID: v.VersionID, Error: g.keyErr.Error()})
-					}
-					mu.Unlock()
-					return
-				}
-				ship, err := s.missingVersions(ctx, g)
-				if err != nil {
-					fail(err)
-					return
-				}
-				already(len(g.src) - len(ship))
-				if len(ship) > 0 {
-					enqueue(job{refs: ship})
-				}
-			}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+			g.Go(func() error { return b.versions(gctx, vg) })
 			return nil
 		})
 	} else {
-		err = s.walk(ctx, func(p pair) error {
-			if err := failed(); err != nil {
+		err = o.walk(gctx, func(p pair) error {
+			b.count(func(s *Summary) { s.Listed++ })
+			if err := gctx.Err(); err != nil {
 				return err
 			}
-			mu.Lock()
-			sum.Listed++
-			mu.Unlock()
-			select {
-			case work <- func() {
-				if p.keyErr != nil {
-					mu.Lock()
-					sum.Failed++
-					sum.Failures = append(sum.Failures, Failure{Source: schema.SourceURI(p.bucket, p.src.Key), Error: p.keyErr.Error()})
-					mu.Unlock()
-					return
-				}
-				v, err := s.compare(ctx, p, false)
-				if err != nil {
-					fail(err)
-					return
-				}
-				switch v.state {
-				case stateSame:
-					already(1)
-					return
-				case stateRestored:
-					mu.Lock()
-					sum.Restored++
-					mu.Unlock()
-					return
-				}
-				enqueue(job{refs: []trigger.ObjectRef{ref(p.bucket, p.src)}})
-			}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+			g.Go(func() error { return b.current(gctx, p) })
 			return nil
 		}, nil)
 	}
-	close(work)
-	wg.Wait()
-	if err == nil {
-		err = failed()
+	if gerr := g.Wait(); gerr != nil {
+		err = gerr // the comparison's error, not the listing's "context canceled"
 	}
 	if err == nil {
 		err = ctx.Err()
 	}
 	if err != nil {
-		return sum, fmt.Errorf("backfill %s: %w", o.Source, err)
+		return b.sum, fmt.Errorf("backfill %s: %w", o.Source, err)
 	}
-	return sum, nil
+	return b.sum, nil
+}
+
+// backfiller is one run's shared state: the summary and the memory budget.
+type backfiller struct {
+	o            BackfillOptions
+	mu           sync.Mutex
+	sum          Summary
+	mem          *semaphore.Weighted
+	budget, unit int64
+}
+
+// count changes the summary under the lock.
+func (b *backfiller) count(f func(*Summary)) {
+	b.mu.Lock()
+	f(&b.sum)
+	b.mu.Unlock()
+}
+
+// current decides one current object: already in the vault, restored over,
+// a key the layout cannot hold, or to ship.
+func (b *backfiller) current(ctx context.Context, p pair) error {
+	if p.keyErr != nil {
+		b.count(func(s *Summary) {
+			s.Failed++
+			s.Failures = append(s.Failures, Failure{Source: schema.SourceURI(p.bucket, p.src.Key), Error: p.keyErr.Error()})
+		})
+		return nil
+	}
+	v, err := b.o.compare(ctx, p, false)
+	switch {
+	case err != nil:
+		return err
+	case v.state == stateSame:
+		b.count(func(s *Summary) { s.AlreadyInVault++; s.Duplicate++ })
+	case v.state == stateRestored:
+		b.count(func(s *Summary) { s.Restored++ })
+	default:
+		b.ship(ctx, []trigger.ObjectRef{ref(p.bucket, p.src)})
+	}
+	return nil
+}
+
+// versions ships the versions of one key the vault lacks, oldest first.
+func (b *backfiller) versions(ctx context.Context, g versionGroup) error {
+	if g.keyErr != nil {
+		b.count(func(s *Summary) {
+			s.Failed += len(g.src)
+			for _, v := range g.src {
+				s.Failures = append(s.Failures, Failure{Source: schema.SourceURI(g.bucket, g.key), VersionID: v.VersionID, Error: g.keyErr.Error()})
+			}
+		})
+		return nil
+	}
+	refs, err := b.o.missingVersions(ctx, g)
+	if err != nil {
+		return err
+	}
+	b.count(func(s *Summary) { s.AlreadyInVault += len(g.src) - len(refs); s.Duplicate += len(g.src) - len(refs) })
+	if len(refs) > 0 {
+		b.ship(ctx, refs)
+	}
+	return nil
+}
+
+// ship counts refs as to ship and, unless it is a dry run, ships them in
+// order; a failure stops the rest (a key's versions must reach the vault in
+// the source's order).
+func (b *backfiller) ship(ctx context.Context, refs []trigger.ObjectRef) {
+	b.count(func(s *Summary) { s.ToShip += len(refs) })
+	if b.o.Progress != nil {
+		for _, r := range refs {
+			b.o.Progress.Found(r.Size)
+		}
+	}
+	if b.o.DryRun {
+		return
+	}
+	for _, r := range refs {
+		w := handler.Weight(r.Size, b.unit, b.budget)
+		if b.mem.Acquire(ctx, w) != nil {
+			return // cancelled: Backfill reports it
+		}
+		rec, err := b.o.Ship(ctx, r)
+		b.mem.Release(w)
+		if b.o.Progress != nil {
+			b.o.Progress.Done(r.Size)
+		}
+		b.count(func(s *Summary) {
+			if err != nil {
+				s.Failed++
+				s.Failures = append(s.Failures, Failure{Source: schema.SourceURI(r.Bucket, r.Key), VersionID: r.VersionID, Error: err.Error()})
+				return
+			}
+			switch rec.Outcome {
+			case vault.Created:
+				s.Created++
+			case vault.Duplicate:
+				s.Duplicate++
+			case vault.Overwrote:
+				s.Overwrote++
+			}
+			s.Bytes += rec.Bytes
+		})
+		if err != nil {
+			return
+		}
+	}
 }
 
 // ref is the reference a listed object is shipped by: pinned to its version
@@ -282,7 +250,7 @@ func ref(bucket string, e entry) trigger.ObjectRef {
 // first: the vault's versions are matched in order against the source's
 // (equal size and single-part ETag, or the vault version's recorded source
 // version id or ETag), and everything after the last match is shipped.
-func (s side) missingVersions(ctx context.Context, g versionGroup) ([]trigger.ObjectRef, error) {
+func (s Options) missingVersions(ctx context.Context, g versionGroup) ([]trigger.ObjectRef, error) {
 	j := 0
 	for i, sv := range g.src {
 		found := false
@@ -305,20 +273,20 @@ func (s side) missingVersions(ctx context.Context, g versionGroup) ([]trigger.Ob
 }
 
 // sameVersion tells whether vault version v holds source version sv.
-func (s side) sameVersion(ctx context.Context, v, sv entry) (bool, error) {
+func (s Options) sameVersion(ctx context.Context, v, sv entry) (bool, error) {
 	if v.Size != sv.Size {
 		return false, nil
 	}
 	if sv.ETag != "" && v.ETag == sv.ETag && !strings.Contains(sv.ETag, "-") {
 		return true, nil
 	}
-	in := &s3.HeadObjectInput{Bucket: aws.String(s.Vault), Key: aws.String(v.Key), VersionId: aws.String(v.VersionID)}
-	if s.VaultOwner != "" {
-		in.ExpectedBucketOwner = aws.String(s.VaultOwner)
+	in := &s3.HeadObjectInput{Bucket: aws.String(s.VaultBucket), Key: aws.String(v.Key), VersionId: aws.String(v.VersionID)}
+	if s.ExpectedOwner != "" {
+		in.ExpectedBucketOwner = aws.String(s.ExpectedOwner)
 	}
 	head, err := s.VaultAPI.HeadObject(ctx, in)
 	if err != nil {
-		return false, fmt.Errorf("head s3://%s/%s version %s: %w", s.Vault, v.Key, v.VersionID, err)
+		return false, fmt.Errorf("head s3://%s/%s version %s: %w", s.VaultBucket, v.Key, v.VersionID, err)
 	}
 	vid := sv.VersionID
 	if vid == "null" { // written before versioning: the vault records no version id

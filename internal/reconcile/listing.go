@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/logvault/logvault/internal/source"
 )
 
 // API is the part of the S3 API reconcile and backfill use.
@@ -104,7 +106,7 @@ func (l *lister) next(ctx context.Context) (entry, bool) {
 				l.err = err
 				return entry{}, false
 			}
-			l.page = append(l.page, entry{Key: key, Size: aws.ToInt64(o.Size), ETag: trimQuotes(aws.ToString(o.ETag)), LastModified: aws.ToTime(o.LastModified)})
+			l.page = append(l.page, entry{Key: key, Size: aws.ToInt64(o.Size), ETag: source.UnquoteETag(aws.ToString(o.ETag)), LastModified: aws.ToTime(o.LastModified)})
 		}
 	}
 	e := l.page[0]
@@ -182,7 +184,7 @@ func (l *versionLister) next(ctx context.Context) ([]entry, bool) {
 			}
 			// A version written before versioning was enabled is "null":
 			// kept, since GetObject?versionId=null reads it.
-			l.pending = append(l.pending, entry{Key: key, Size: aws.ToInt64(v.Size), ETag: trimQuotes(aws.ToString(v.ETag)),
+			l.pending = append(l.pending, entry{Key: key, Size: aws.ToInt64(v.Size), ETag: source.UnquoteETag(aws.ToString(v.ETag)),
 				VersionID: aws.ToString(v.VersionId), LastModified: aws.ToTime(v.LastModified)})
 		}
 	}
@@ -200,11 +202,4 @@ func listedKey(k *string, enc types.EncodingType) (string, error) {
 		return "", fmt.Errorf("listed key %q is not URL-encoded correctly: %w", aws.ToString(k), err)
 	}
 	return key, nil
-}
-
-func trimQuotes(s string) string {
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		return s[1 : len(s)-1]
-	}
-	return s
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/logvault/logvault/internal/schema"
 )
@@ -47,11 +48,6 @@ type Options struct {
 
 // DefaultWorkers is how many objects are compared or shipped at once.
 const DefaultWorkers = 16
-
-func (o Options) side() side {
-	return side{Source: o.Source, Function: o.Function, Window: o.Window, SourceAPI: o.SourceAPI, VaultAPI: o.VaultAPI,
-		Vault: o.VaultBucket, VaultOwner: o.ExpectedOwner}
-}
 
 func (o Options) workers() int {
 	if o.Workers > 0 {
@@ -149,34 +145,26 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if !o.Window.Until.IsZero() {
 		rep.Until = o.Window.Until.UTC().Format(time.RFC3339)
 	}
-	s := o.side()
 	var mu sync.Mutex
-	var firstErr error
-	sem := make(chan struct{}, o.workers())
-	var wg sync.WaitGroup
-	err := s.walk(ctx, func(p pair) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.workers())
+	err := o.walk(gctx, func(p pair) error {
 		mu.Lock()
 		rep.Listed++
-		err := firstErr
 		mu.Unlock()
-		if err != nil {
-			return err
+		if err := gctx.Err(); err != nil {
+			return err // a comparison failed: stop listing
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			v, err := s.compare(ctx, p, true)
-			mu.Lock()
-			defer mu.Unlock()
+		g.Go(func() error {
+			v, err := o.compare(gctx, p, true)
 			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				return
+				return err
 			}
+			mu.Lock()
 			rep.add(p, v)
-		}()
+			mu.Unlock()
+			return nil
+		})
 		return nil
 	}, func(vaultKey string, e entry) {
 		mu.Lock()
@@ -184,9 +172,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		rep.keep(&rep.VaultOnly, Item{VaultKey: vaultKey, Kind: string(schema.VaultKind(vaultKey)), Size: e.Size, Modified: e.LastModified})
 		mu.Unlock()
 	})
-	wg.Wait()
-	if err == nil {
-		err = firstErr
+	if gerr := g.Wait(); gerr != nil {
+		err = gerr // the comparison's error, not the listing's "context canceled"
 	}
 	if err != nil {
 		return Report{}, fmt.Errorf("reconcile %s: %w", o.Source, err)
@@ -249,7 +236,7 @@ func (r *Report) add(p pair, v verdict) {
 // logvault-sha256 (only when hash is set; otherwise "unsure"). A current
 // version written by `logvault restore` is "restored", never "differs": an
 // operator chose it over the source's later bytes.
-func (s side) compare(ctx context.Context, p pair, hash bool) (verdict, error) {
+func (s Options) compare(ctx context.Context, p pair, hash bool) (verdict, error) {
 	switch {
 	case p.keyErr != nil:
 		return verdict{state: stateMissing, reason: p.keyErr.Error()}, nil
@@ -258,13 +245,13 @@ func (s side) compare(ctx context.Context, p pair, hash bool) (verdict, error) {
 	case p.vault.Size == p.src.Size && p.src.ETag != "" && p.src.ETag == p.vault.ETag && !strings.Contains(p.src.ETag, "-"):
 		return verdict{state: stateSame, by: ByETag}, nil
 	}
-	in := &s3.HeadObjectInput{Bucket: aws.String(s.Vault), Key: aws.String(p.vaultKey)}
-	if s.VaultOwner != "" {
-		in.ExpectedBucketOwner = aws.String(s.VaultOwner)
+	in := &s3.HeadObjectInput{Bucket: aws.String(s.VaultBucket), Key: aws.String(p.vaultKey)}
+	if s.ExpectedOwner != "" {
+		in.ExpectedBucketOwner = aws.String(s.ExpectedOwner)
 	}
 	head, err := s.VaultAPI.HeadObject(ctx, in)
 	if err != nil {
-		return verdict{}, fmt.Errorf("head s3://%s/%s: %w", s.Vault, p.vaultKey, err)
+		return verdict{}, fmt.Errorf("head s3://%s/%s: %w", s.VaultBucket, p.vaultKey, err)
 	}
 	sizeDiffers := p.vault.Size != p.src.Size
 	if rec := head.Metadata[schema.MetaSourceETag]; !sizeDiffers && rec != "" && rec == p.src.ETag {
@@ -300,7 +287,7 @@ var errChanged = errors.New("the source object changed or vanished after it was 
 
 // hashSource reads a source object, pinned to the listed ETag, and returns
 // its SHA-256.
-func (s side) hashSource(ctx context.Context, e entry) (string, error) {
+func (s Options) hashSource(ctx context.Context, e entry) (string, error) {
 	in := &s3.GetObjectInput{Bucket: aws.String(s.Source.Bucket), Key: aws.String(e.Key)}
 	if e.VersionID != "" {
 		in.VersionId = aws.String(e.VersionID)

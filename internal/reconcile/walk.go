@@ -9,17 +9,6 @@ import (
 	"github.com/logvault/logvault/internal/schema"
 )
 
-// side is what both commands need to know about a source and the vault.
-type side struct {
-	Source     Source
-	Function   string // the function whose path ships the source: its fallback kind
-	Window     Window
-	SourceAPI  API    // Account B's credentials
-	VaultAPI   API    // the writer's (or an Account A reader's)
-	Vault      string // the vault bucket
-	VaultOwner string // Account A's id, sent as ExpectedBucketOwner when set
-}
-
 // pair is one source object (or version) with what the vault holds under
 // its key's current version.
 type pair struct {
@@ -70,11 +59,11 @@ func (st *stream) advance(ctx context.Context) {
 // for every vault object whose source object is gone (only when the window
 // is open: a vault object of a source object outside the window is not
 // judged).
-func (s side) walk(ctx context.Context, visit func(pair) error, vaultOnly func(vaultKey string, e entry)) error {
+func (s Options) walk(ctx context.Context, visit func(pair) error, vaultOnly func(vaultKey string, e entry)) error {
 	streams := map[string]*stream{}
 	for _, p := range vaultPrefixes() {
 		strip := p + "/" + s.Source.Bucket + "/"
-		st := &stream{l: newLister(s.VaultAPI, s.Vault, strip+s.Source.Prefix, s.VaultOwner), strip: strip}
+		st := &stream{l: newLister(s.VaultAPI, s.VaultBucket, strip+s.Source.Prefix, s.ExpectedOwner), strip: strip}
 		st.advance(ctx)
 		streams[p] = st
 	}
@@ -106,7 +95,7 @@ func (s side) walk(ctx context.Context, visit func(pair) error, vaultOnly func(v
 		if st := streams[spec.Prefix]; st != nil && p.keyErr == nil {
 			p.vault = skipTo(st, e.Key)
 			if st.l.err != nil { // not "missing": the vault could not be listed
-				return fmt.Errorf("list s3://%s/%s: %w", s.Vault, st.strip+s.Source.Prefix, st.l.err)
+				return fmt.Errorf("list s3://%s/%s: %w", s.VaultBucket, st.strip+s.Source.Prefix, st.l.err)
 			}
 		}
 		if !s.Window.Contains(e.LastModified) {
@@ -127,7 +116,7 @@ func (s side) walk(ctx context.Context, visit func(pair) error, vaultOnly func(v
 			}
 		}
 		if st.l.err != nil {
-			return fmt.Errorf("list s3://%s/%s: %w", s.Vault, st.strip+s.Source.Prefix, st.l.err)
+			return fmt.Errorf("list s3://%s/%s: %w", s.VaultBucket, st.strip+s.Source.Prefix, st.l.err)
 		}
 	}
 	return nil
@@ -165,11 +154,11 @@ func (st *versionStream) key() string { return strings.TrimPrefix(st.cur[0].Key,
 
 // walkVersions is walk over every version: visit gets each source key that
 // has versions inside the window, with the vault's versions of its key.
-func (s side) walkVersions(ctx context.Context, visit func(versionGroup) error) error {
+func (s Options) walkVersions(ctx context.Context, visit func(versionGroup) error) error {
 	streams := map[string]*versionStream{}
 	for _, p := range vaultPrefixes() {
 		strip := p + "/" + s.Source.Bucket + "/"
-		st := &versionStream{l: newVersionLister(s.VaultAPI, s.Vault, strip+s.Source.Prefix, s.VaultOwner), strip: strip}
+		st := &versionStream{l: newVersionLister(s.VaultAPI, s.VaultBucket, strip+s.Source.Prefix, s.ExpectedOwner), strip: strip}
 		st.advance(ctx)
 		streams[p] = st
 	}
@@ -192,7 +181,7 @@ func (s side) walkVersions(ctx context.Context, visit func(versionGroup) error) 
 				st.advance(ctx)
 			}
 			if st.l.err != nil {
-				return fmt.Errorf("list versions of s3://%s/%s: %w", s.Vault, st.strip+s.Source.Prefix, st.l.err)
+				return fmt.Errorf("list versions of s3://%s/%s: %w", s.VaultBucket, st.strip+s.Source.Prefix, st.l.err)
 			}
 		}
 		for _, v := range vs {
@@ -212,7 +201,7 @@ func (s side) walkVersions(ctx context.Context, visit func(versionGroup) error) 
 	}
 	for _, st := range streams {
 		if st.l.err != nil {
-			return fmt.Errorf("list versions of s3://%s/%s: %w", s.Vault, st.strip+s.Source.Prefix, st.l.err)
+			return fmt.Errorf("list versions of s3://%s/%s: %w", s.VaultBucket, st.strip+s.Source.Prefix, st.l.err)
 		}
 	}
 	return nil

@@ -179,12 +179,12 @@ func Lookup(k Kind) (Spec, bool) {
 	return Spec{}, false
 }
 
-// Recognize returns the kind, among those function ships, whose documented
+// recognize returns the kind, among those function ships, whose documented
 // layout key matches, if any. Only function's own kinds are tried: a billing
 // bucket's key that looks like a CloudTrail log, or a trail bucket's key with
 // a billing period in it, stays with the function's kinds (an attacker who
 // names keys must not move them to a kind whose overwrites are expected).
-func Recognize(function, key string) (Kind, bool) {
+func recognize(function, key string) (Kind, bool) {
 	for _, s := range registry {
 		if s.Function == function && s.pattern != nil && s.pattern.MatchString(key) {
 			return s.Kind, true
@@ -197,7 +197,7 @@ func Recognize(function, key string) (Kind, bool) {
 // the function's fallback kind (billing for the billing function, s3 for the
 // cloudtrail function).
 func Classify(function, key string) Kind {
-	if k, ok := Recognize(function, key); ok {
+	if k, ok := recognize(function, key); ok {
 		return k
 	}
 	return FallbackKind(function)

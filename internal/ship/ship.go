@@ -59,7 +59,7 @@ func (c *Copier) Ship(ctx context.Context, ref trigger.ObjectRef) (vault.Receipt
 	h := vault.NewHasher(obj.Size)
 	var body io.ReadSeeker
 	var n int64
-	cleanup := func() {}
+	var cleanup func()
 	if c.strategy() == Reread && obj.Size > c.memoryLimit() {
 		n, err = c.hashRead(ctx, ref, obj, h)
 		rr := newRereader(ctx, c.Source, ref, obj)

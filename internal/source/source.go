@@ -86,7 +86,7 @@ func (r *Reader) OpenRange(ctx context.Context, ref trigger.ObjectRef, rng strin
 		Bucket:          ref.Bucket,
 		Key:             ref.Key,
 		VersionID:       aws.ToString(out.VersionId),
-		ETag:            trimQuotes(aws.ToString(out.ETag)),
+		ETag:            UnquoteETag(aws.ToString(out.ETag)),
 		Size:            aws.ToInt64(out.ContentLength),
 		ContentType:     aws.ToString(out.ContentType),
 		ContentEncoding: aws.ToString(out.ContentEncoding),
@@ -99,7 +99,8 @@ func (r *Reader) OpenRange(ctx context.Context, ref trigger.ObjectRef, rng strin
 	return o, nil
 }
 
-func trimQuotes(s string) string {
+// UnquoteETag is an ETag as S3 sends it ("\"…\""), without its quotes.
+func UnquoteETag(s string) string {
 	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
 		return s[1 : len(s)-1]
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/sync/errgroup"
 )
 
 // CopySource names the source version a large object may be copied from
@@ -130,43 +131,18 @@ func (w *Writer) putMultipartCopy(ctx context.Context, c partCopier, in *s3.PutO
 		c.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: in.Bucket, Key: in.Key, UploadId: id, ExpectedBucketOwner: in.ExpectedBucketOwner})
 	}
 	parts := make([]types.CompletedPart, n)
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	sem := make(chan struct{}, copyConcurrency)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(copyConcurrency)
 	for i := range n {
-		sem <- struct{}{}
-		if cctx.Err() != nil {
-			<-sem
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			p, err := w.copyPart(cctx, c, in, id, src, i, ps, obj)
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-				cancel()
-				return
-			}
+		g.Go(func() error {
+			p, err := w.copyPart(gctx, c, in, id, src, i, ps, obj)
 			parts[i] = p
-		}()
+			return err
+		})
 	}
-	wg.Wait()
-	if firstErr == nil {
-		firstErr = ctx.Err()
-	}
-	if firstErr != nil {
+	if err := g.Wait(); err != nil {
 		abort()
-		return nil, firstErr
+		return nil, err
 	}
 	out, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 		Bucket: in.Bucket, Key: in.Key, UploadId: id, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
