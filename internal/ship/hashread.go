@@ -21,16 +21,10 @@ const (
 var rangeBufs = sync.Pool{New: func() any { b := make([]byte, readRange); return &b }}
 
 // hashRead feeds every byte of obj, as first opened, to h in order and
-// returns how many there were. obj.Body is closed: the ranges are read
-// afresh, concurrently.
+// returns how many there were: the first range from obj.Body (which it
+// closes), the others from ranged GETs pinned to the same version or ETag.
 func (c *Copier) hashRead(ctx context.Context, ref trigger.ObjectRef, obj *source.Object, h io.Writer) (int64, error) {
-	obj.Body.Close()
-	pinned := ref
-	if obj.VersionID != "" {
-		pinned.VersionID = obj.VersionID
-	} else if obj.ETag != "" {
-		pinned.ETag = obj.ETag
-	}
+	pinned := pin(ref, obj)
 	n := int((obj.Size + readRange - 1) / readRange)
 	type chunk struct {
 		buf *[]byte
@@ -55,13 +49,17 @@ func (c *Copier) hashRead(ctx context.Context, ref trigger.ObjectRef, obj *sourc
 				from := int64(i) * readRange
 				to := min(from+readRange, obj.Size) - 1
 				bp := rangeBufs.Get().(*[]byte)
-				part, err := c.Source.OpenRange(ctx, pinned, fmt.Sprintf("bytes=%d-%d", from, to))
-				if err != nil {
-					results[i] <- chunk{buf: bp, err: err}
-					return
+				body := obj.Body // the first range: the first read's own bytes
+				if i > 0 {
+					part, err := c.Source.OpenRange(ctx, pinned, fmt.Sprintf("bytes=%d-%d", from, to))
+					if err != nil {
+						results[i] <- chunk{buf: bp, err: err}
+						return
+					}
+					body = part.Body
 				}
-				got, err := io.ReadFull(part.Body, (*bp)[:to-from+1])
-				part.Body.Close()
+				got, err := io.ReadFull(body, (*bp)[:to-from+1])
+				body.Close()
 				results[i] <- chunk{buf: bp, n: got, err: err}
 			}()
 		}
@@ -84,4 +82,15 @@ func (c *Copier) hashRead(ctx context.Context, ref trigger.ObjectRef, obj *sourc
 		<-slots
 	}
 	return total, nil
+}
+
+// pin is ref pinned to what its first read returned: the version, or the
+// ETag of an unversioned source, even where the notification named neither.
+func pin(ref trigger.ObjectRef, first *source.Object) trigger.ObjectRef {
+	if first.VersionID != "" {
+		ref.VersionID = first.VersionID
+	} else if first.ETag != "" {
+		ref.ETag = first.ETag
+	}
+	return ref
 }

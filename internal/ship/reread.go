@@ -33,13 +33,7 @@ type rereader struct {
 }
 
 func newRereader(ctx context.Context, src *source.Reader, ref trigger.ObjectRef, first *source.Object) *rereader {
-	// Pin to what the first read returned, even if the notification named neither.
-	if first.VersionID != "" {
-		ref.VersionID = first.VersionID
-	} else if first.ETag != "" {
-		ref.ETag = first.ETag
-	}
-	return &rereader{ctx: ctx, src: src, ref: ref}
+	return &rereader{ctx: ctx, src: src, ref: pin(ref, first)}
 }
 
 // Read implements io.Reader.
