@@ -236,7 +236,18 @@ func TestMutantsFail(t *testing.T) {
 			acts.Content = append(acts.Content, snippet(t, action))
 		}
 	}
+	// writerReads adds a writer statement outside the vault (what a weakened
+	// ReadSourcesForServerSideCopy would be).
+	writerOutside := func(actions, account string) func(t *testing.T, n *tmplNode) {
+		return func(t *testing.T, n *tmplNode) {
+			seq := n.writerInline()
+			seq.Content = append(seq.Content, snippet(t, `{Sid: Outside, Effect: Allow, Action: [`+actions+`], Resource: "arn:aws:s3:::*/*", Condition: {StringEquals: {"aws:ResourceAccount": !Ref `+account+`}}}`))
+		}
+	}
 	mutants := []mutant{
+		{"the writer reads Account A's other buckets", writerOutside("s3:GetObject", "AWS::AccountId"), []string{"let it read", "in account 111111111111"}, false},
+		{"the writer writes into Account B's buckets", writerOutside("s3:GetObject, s3:PutObject", "TrustedAccountId"), []string{"deposit outside the vault"}, false},
+		{"the writer deletes versions in Account B's buckets", writerOutside("s3:GetObject, s3:DeleteObjectVersion", "TrustedAccountId"), []string{"s3:DeleteObjectVersion", "outside the vault the writer may only read"}, false},
 		{"both Denies exempt the template's role prefix", exempt("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/logvault-*"),
 			[]string{"assumed-role/logvault-x/s", "s3:DeleteObjectVersion", "no Deny stops it"}, false},
 		{"the exemption names the writer too", func(t *testing.T, n *tmplNode) {

@@ -442,10 +442,17 @@ func decide(r *Role, req policy.Request) (policy.Result, string) {
 	return policy.Combine(rs...), by
 }
 
-// writerRequest is a request of the writer's session in Account A.
+// writerRequest is a request of the writer's session on a resource of
+// Account A.
 func (a *auditor) writerRequest(action, resource string) policy.Request {
+	return a.writerRequestIn(action, resource, a.v.AccountA)
+}
+
+// writerRequestIn is a request of the writer's session on a resource of
+// account acct.
+func (a *auditor) writerRequestIn(action, resource, acct string) policy.Request {
 	return policy.Request{Principal: a.v.WriterARN, Action: action, Resource: resource,
-		Context: map[string][]string{"aws:PrincipalArn": {a.v.WriterARN}, "aws:PrincipalAccount": {a.v.AccountA}, "aws:ResourceAccount": {a.v.AccountA}, "aws:SecureTransport": {"true"}}}
+		Context: map[string][]string{"aws:PrincipalArn": {a.v.WriterARN}, "aws:PrincipalAccount": {a.v.AccountA}, "aws:ResourceAccount": {acct}, "aws:SecureTransport": {"true"}}}
 }
 
 // roleChanges asks who may change, replace or pass the writer and
@@ -573,11 +580,35 @@ func (a *auditor) properties() {
 				}
 			}
 		}
+		// Outside the vault the writer may only read Account B's objects (the
+		// source side of server-side copies): nothing of Account A's or of a
+		// third account, and no write anywhere. Any Allow counts, as for the
+		// writer's other grants.
+	outside:
 		for _, res := range sortedKeys(elsewhere) {
-			// Any Allow counts, as for the writer's other grants.
-			if _, by := decide(w, a.writerRequest("s3:PutObject", res)); by != "" && !strings.HasPrefix(res, bucket+"/") {
-				bad("the writer's policies", "let it deposit outside the vault, in "+res+" ("+by+"): a function pointed elsewhere would ship into a bucket that keeps nothing")
-				break
+			if strings.HasPrefix(res, bucket+"/") {
+				continue
+			}
+			for _, acct := range []string{a.v.AccountA, a.v.TrustedAccount, a.v.other()} {
+				for _, act := range []string{"s3:PutObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl", "s3:PutObjectRetention", "s3:GetObject", "s3:GetObjectVersion"} {
+					read := act == "s3:GetObject" || act == "s3:GetObjectVersion"
+					if read && acct == a.v.TrustedAccount {
+						continue
+					}
+					_, by := decide(w, a.writerRequestIn(act, res, acct))
+					switch {
+					case by == "":
+					case act == "s3:PutObject":
+						bad("the writer's policies", "let it deposit outside the vault, in "+res+" of account "+acct+" ("+by+"): a function pointed elsewhere would ship into a bucket that keeps nothing")
+						break outside
+					case read:
+						bad("the writer's policies", "let it read "+res+" in account "+acct+" ("+by+"): outside the vault the writer may read only Account B's source buckets, and Account B holds its credentials")
+						break outside
+					default:
+						bad("the writer's policies", "allow "+act+" on "+res+" in account "+acct+" ("+by+"): outside the vault the writer may only read")
+						break outside
+					}
+				}
 			}
 		}
 	}
