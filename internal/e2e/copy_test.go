@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/logvault/logvault/internal/eventgen"
+	"github.com/logvault/logvault/internal/localstack"
 	"github.com/logvault/logvault/internal/schema"
 	lvship "github.com/logvault/logvault/internal/ship"
 	"github.com/logvault/logvault/internal/source"
@@ -178,5 +179,40 @@ func TestServerSideCopySourceChangesMidway(t *testing.T) {
 	}
 	if ups := openUploads(t); len(ups) != 0 {
 		t.Errorf("%d multipart uploads left open", len(ups))
+	}
+}
+
+// TestServerSideCopyNeedsGetObjectVersion: a source bucket policy granting
+// the writer s3:GetObject but not s3:GetObjectVersion does not let it copy a
+// version (S3 asks for GetObjectVersion on a versioned copy source; the
+// local stack does too): the object is uploaded from the function.
+func TestServerSideCopyNeedsGetObjectVersion(t *testing.T) {
+	ctx := context.Background()
+	b := accountB(t)
+	bucket := stack.env["SOURCE_BILLING_BUCKET"]
+	narrow := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + stack.env["VAULT_ROLE_ARN"] + `"},` +
+		`"Action":"s3:GetObject","Resource":"arn:aws:s3:::` + bucket + `/*"}]}`
+	if _, err := b.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(narrow)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := b.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(localstack.SourceGrant(bucket, stack.env["VAULT_ROLE_ARN"]))}); err != nil {
+			t.Errorf("put the source grant back: %v", err)
+		}
+	})
+	data := make([]byte, 9<<20)
+	rand.Read(data)
+	key := fmt.Sprintf("cur2/narrow-%d/data/BILLING_PERIOD=2026-11/part.csv.gz", time.Now().UnixNano())
+	out, err := b.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := eventgen.Object{Bucket: bucket, Key: key, VersionID: aws.ToString(out.VersionId), ETag: trimQuotes(aws.ToString(out.ETag)), Size: int64(len(data))}
+	r := invoke(t, "billing", event(t, "s3-put", src), nil)
+	if r.code != 0 {
+		t.Fatalf("invoke billing: exit %d\n%s", r.code, r.stderr)
+	}
+	if rec := receiptOf(t, r); rec["copied"] == true || !strings.Contains(r.stderr, "s3:GetObjectVersion") {
+		t.Errorf("receipt %v: want the object uploaded, not copied, and the log naming s3:GetObjectVersion\n%s", rec, r.stderr)
 	}
 }

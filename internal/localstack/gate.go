@@ -103,6 +103,22 @@ func (g *gate) handle(ctx fiber.Ctx) error {
 	if err := g.precheck(ctx, action, resource, reqCtx); err != nil {
 		return g.fail(ctx, err)
 	}
+	if cs := string(ctx.Request().Header.Peek("x-amz-copy-source")); action == "s3:PutObject" && cs != "" {
+		// CopyObject and UploadPartCopy also read their source: as on S3,
+		// s3:GetObject (s3:GetObjectVersion for a version) on it, which
+		// versitygw asks as GetObject alone.
+		srcBucket, srcKey, versionID, ok := parseCopySource(cs)
+		if !ok {
+			return ctx.Next() // versitygw answers a malformed source
+		}
+		read := "s3:GetObject"
+		if versionID != "" {
+			read = "s3:GetObjectVersion"
+		}
+		if err := g.precheck(ctx, read, "arn:aws:s3:::"+srcBucket+"/"+srcKey, map[string][]string{}); err != nil {
+			return g.fail(ctx, err)
+		}
+	}
 	return ctx.Next()
 }
 
