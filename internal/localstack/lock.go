@@ -87,15 +87,20 @@ func (b lockedBackend) CreateMultipartUpload(ctx context.Context, in s3response.
 // versitygw v1.8.0 stores and answers the whole source object's checksum
 // for a part copied from an object that has one of the upload's algorithm
 // ("should the checksum be recalculated or just copied?"), which no copied
-// range of a larger object can match. The range is read from the source
-// version (its ETag checked against x-amz-copy-source-if-match) and written
-// with UploadPart and its SHA-256, which versitygw checks and stores. An
-// upload of another algorithm is left to versitygw, which hashes the range
-// itself in that case.
+// range of a larger object can match. versitygw's own UploadPartCopy runs
+// first, so the source, its range, owner and preconditions are checked as
+// it checks them; then the same range, read again, is written over the
+// part with UploadPart and its SHA-256, which versitygw checks and stores.
+// An upload of another algorithm keeps versitygw's answer: it hashes the
+// range itself in that case.
 func (b lockedBackend) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput) (s3response.CopyPartResult, error) {
+	res, err := b.Posix.UploadPartCopy(ctx, in)
+	if err != nil {
+		return res, err
+	}
 	bucket, key, versionID, ok := parseCopySource(aws.ToString(in.CopySource))
 	if !ok {
-		return b.Posix.UploadPartCopy(ctx, in)
+		return res, nil
 	}
 	get := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Range: in.CopySourceRange}
 	if versionID != "" {
@@ -106,9 +111,6 @@ func (b lockedBackend) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopy
 		return s3response.CopyPartResult{}, err
 	}
 	defer src.Body.Close()
-	if m := aws.ToString(in.CopySourceIfMatch); m != "" && strings.Trim(m, `"`) != strings.Trim(aws.ToString(src.ETag), `"`) {
-		return s3response.CopyPartResult{}, s3err.GetAPIError(s3err.ErrPreconditionFailed)
-	}
 	data, err := io.ReadAll(src.Body)
 	if err != nil {
 		return s3response.CopyPartResult{}, err
@@ -121,15 +123,12 @@ func (b lockedBackend) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopy
 	})
 	var apiErr s3err.APIError
 	if errors.As(err, &apiErr) && apiErr.HTTPStatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(apiErr.Description), "checksum type mismatch") {
-		return b.Posix.UploadPartCopy(ctx, in) // the upload has another algorithm
+		return res, nil // the upload has another algorithm: versitygw hashed the range
 	}
 	if err != nil {
 		return s3response.CopyPartResult{}, err
 	}
-	res := s3response.CopyPartResult{LastModified: b.now().UTC(), ETag: up.ETag, ChecksumSHA256: up.ChecksumSHA256}
-	if v := aws.ToString(src.VersionId); v != "" {
-		res.CopySourceVersionId = v
-	}
+	res.ETag, res.ChecksumSHA256 = up.ETag, up.ChecksumSHA256
 	return res, nil
 }
 
