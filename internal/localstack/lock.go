@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -94,13 +95,22 @@ func (b lockedBackend) CreateMultipartUpload(ctx context.Context, in s3response.
 // An upload of another algorithm keeps versitygw's answer: it hashes the
 // range itself in that case.
 func (b lockedBackend) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput) (s3response.CopyPartResult, error) {
-	res, err := b.Posix.UploadPartCopy(ctx, in)
-	if err != nil {
-		return res, err
-	}
 	bucket, key, versionID, ok := parseCopySource(aws.ToString(in.CopySource))
-	if !ok {
-		return res, nil
+	if ok && aws.ToString(in.CopySourceRange) != "" {
+		// versitygw copies the whole object for a range it cannot read or
+		// that runs past the end; S3 refuses both.
+		head := &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
+		if versionID != "" {
+			head.VersionId = aws.String(versionID)
+		}
+		if src, err := b.Posix.HeadObject(ctx, head); err == nil && !validRange(aws.ToString(in.CopySourceRange), aws.ToInt64(src.ContentLength)) {
+			return s3response.CopyPartResult{}, s3err.APIError{Code: "InvalidArgument", HTTPStatusCode: http.StatusBadRequest,
+				Description: "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"}
+		}
+	}
+	res, err := b.Posix.UploadPartCopy(ctx, in)
+	if err != nil || !ok {
+		return res, err
 	}
 	get := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Range: in.CopySourceRange}
 	if versionID != "" {
@@ -130,6 +140,16 @@ func (b lockedBackend) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopy
 	}
 	res.ETag, res.ChecksumSHA256 = up.ETag, up.ChecksumSHA256
 	return res, nil
+}
+
+// validRange tells an x-amz-copy-source-range S3 accepts for an object of
+// size bytes: "bytes=first-last", first <= last < size.
+func validRange(r string, size int64) bool {
+	var first, last int64
+	if _, err := fmt.Sscanf(r, "bytes=%d-%d", &first, &last); err != nil || fmt.Sprintf("bytes=%d-%d", first, last) != r {
+		return false
+	}
+	return first >= 0 && first <= last && last < size
 }
 
 // parseCopySource reads an x-amz-copy-source: "[/]bucket/key[?versionId=V]",
