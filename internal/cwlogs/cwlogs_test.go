@@ -262,11 +262,22 @@ func firstDiff(got, want string) string {
 	return fmt.Sprintf("at byte %d (got %d bytes, want %d): got …%.40q, want …%.40q", i, len(got), len(want), got[i:], want[i:])
 }
 
+// mustDecode decodes p and checks that the batch renders the bytes its
+// decoded events render (the canonical messages copied as they arrived
+// write what re-encoding them writes).
 func mustDecode(t testing.TB, p []byte) events.CloudwatchLogsData {
 	t.Helper()
-	d, err := cwlogs.Decode(p)
+	b, err := cwlogs.Decode(p)
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
+	}
+	d := b.Data()
+	got, err := b.NDJSON()
+	if err != nil {
+		t.Fatalf("NDJSON: %v", err)
+	}
+	if want := mustNDJSON(t, d); !bytes.Equal(got, want) {
+		t.Fatalf("the decoded batch renders %d bytes, its events re-encoded %d: they differ", len(got), len(want))
 	}
 	return d
 }
@@ -444,7 +455,7 @@ func TestDecodeErrors(t *testing.T) {
 					t.Errorf("error %q does not contain %q", msg, w)
 				}
 			}
-			if !reflect.DeepEqual(d, events.CloudwatchLogsData{}) {
+			if d != nil {
 				t.Errorf("Decode returned data %+v along with its error", d)
 			}
 		})
@@ -726,10 +737,7 @@ func TestSampleEvents(t *testing.T) {
 			if err := json.Unmarshal(p, &envelope); err != nil || !strings.HasPrefix(envelope.AWSLogs.Data, "H4sI") {
 				t.Errorf("%s is not {\"awslogs\":{\"data\":\"H4sI…\"}} (base64 gzip): %v", file, err)
 			}
-			got, err := cwlogs.Decode(p)
-			if err != nil {
-				t.Fatalf("Decode(%s): %v", file, err)
-			}
+			got := mustDecode(t, p)
 			if !reflect.DeepEqual(got, w) {
 				t.Fatalf("Decode(%s) does not hold the expected events; regenerate with -update\ngot  %.300q\nwant %.300q", file, fmt.Sprint(got), fmt.Sprint(w))
 			}
@@ -801,13 +809,14 @@ func FuzzDecodeData(f *testing.F) {
 // is complete, renders as NDJSON deterministically, and round-trips through a payload.
 func checkDecode(t *testing.T, p []byte) {
 	{
-		d, err := cwlogs.Decode(p)
+		b, err := cwlogs.Decode(p)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "cwlogs: ") || strings.ContainsAny(err.Error(), "\r\n") {
 				t.Errorf("error %q is not one line starting \"cwlogs: \"", err)
 			}
 			return
 		}
+		d := b.Data()
 		switch d.MessageType {
 		case cwlogs.ControlMessage:
 			return
@@ -830,6 +839,9 @@ func checkDecode(t *testing.T, p []byte) {
 		checkLines(t, readNDJSON(t, body), wantLines(d))
 		if again := mustNDJSON(t, d); !bytes.Equal(again, body) {
 			t.Fatal("NDJSON is not deterministic")
+		}
+		if direct, err := b.NDJSON(); err != nil || !bytes.Equal(direct, body) {
+			t.Fatalf("the decoded batch renders other bytes than its events re-encoded (%v)", err)
 		}
 		// Round trip: the data re-encoded as a payload decodes to itself and renders the same bytes.
 		d2 := mustDecode(t, payload(t, d))

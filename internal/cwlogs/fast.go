@@ -26,7 +26,6 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -147,6 +146,79 @@ func (p *parser) str() (string, bool) {
 	}
 }
 
+// message consumes a log event's message. When its JSON string is already
+// what appendString would write for its value (canonical), the string is
+// not decoded: raw holds it, quotes included, and the renderer copies it.
+// Otherwise it is decoded as str does and raw is nil. Canonical: no escape
+// but \" \\ \b \f \n \r \t, \u00xx (lowercase hex) for the other
+// control characters, \u2028 and \u2029; no raw U+2028 or U+2029; valid
+// UTF-8.
+func (p *parser) message() (s string, raw []byte, ok bool) {
+	p.ws()
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return "", nil, false
+	}
+	start := p.i
+	for i := start + 1; ; {
+		if i < len(p.b) {
+			i += plainLen(p.b[i:])
+		}
+		if i >= len(p.b) {
+			return "", nil, false
+		}
+		switch c := p.b[i]; {
+		case c == '"':
+			p.i = i + 1
+			return "", p.b[start:p.i], true
+		case c == '\\':
+			n := canonicalEscape(p.b[i:])
+			if n == 0 {
+				s, ok := p.str() // p.i is still at the opening quote
+				return s, nil, ok
+			}
+			i += n
+		case c < 0x20:
+			return "", nil, false
+		default:
+			r, size := utf8.DecodeRune(p.b[i:])
+			if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+				s, ok := p.str()
+				return s, nil, ok
+			}
+			i += size
+		}
+	}
+}
+
+// canonicalEscape is the length of the escape at the start of b (b[0] is a
+// backslash) when appendString writes that escape for the character it
+// stands for, else 0.
+func canonicalEscape(b []byte) int {
+	if len(b) < 2 {
+		return 0
+	}
+	switch b[1] {
+	case '"', '\\', 'b', 'f', 'n', 'r', 't':
+		return 2
+	case 'u':
+		if len(b) < 6 {
+			return 0
+		}
+		for _, c := range b[2:6] {
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return 0 // appendString writes lowercase hex
+			}
+		}
+		switch r := getu4(b); {
+		case r == '\u2028' || r == '\u2029':
+			return 6
+		case r < 0x20 && r != '\b' && r != '\f' && r != '\n' && r != '\r' && r != '\t':
+			return 6
+		}
+	}
+	return 0
+}
+
 // unquote decodes raw into the arena and returns it as a string.
 func (p *parser) unquote(raw []byte) (string, bool) {
 	if cap(p.arena)-len(p.arena) < len(raw)+2*utf8.UTFMax {
@@ -204,8 +276,9 @@ const (
 // fastData decodes a subscription message as encoding/json would into
 // events.CloudwatchLogsData, or reports !ok for encoding/json to do it.
 // The strings it returns may share b's memory: b must not change after.
-func fastData(b []byte) (d events.CloudwatchLogsData, ok bool) {
+func fastData(b []byte) (*Batch, bool) {
 	p := &parser{b: b}
+	d := &Batch{}
 	if !p.lit('{') {
 		return d, false
 	}
@@ -238,7 +311,7 @@ func fastData(b []byte) (d events.CloudwatchLogsData, ok bool) {
 			d.SubscriptionFilters, ok = p.strings()
 		case "logEvents":
 			f = fEvents
-			d.LogEvents, ok = p.logEvents()
+			d.events, ok = p.logEvents()
 		case "policyLevel": // sent for account-level policies; not a field of CloudwatchLogsData
 			f = fPolicyLevel
 			_, ok = p.str()
@@ -288,12 +361,12 @@ const (
 	fMessage
 )
 
-func (p *parser) logEvents() ([]events.CloudwatchLogsLogEvent, bool) {
+func (p *parser) logEvents() ([]event, bool) {
 	if !p.lit('[') {
 		return nil, false
 	}
 	// A delivery holds about 1 MB of events; guess the count from the size.
-	out := make([]events.CloudwatchLogsLogEvent, 0, max(len(p.b)/256, 1))
+	out := make([]event, 0, max(len(p.b)/256, 1))
 	if p.peek() == ']' {
 		p.i++
 		return out, true
@@ -302,7 +375,7 @@ func (p *parser) logEvents() ([]events.CloudwatchLogsLogEvent, bool) {
 		if !p.lit('{') {
 			return nil, false
 		}
-		var e events.CloudwatchLogsLogEvent
+		var e event
 		seen := 0
 		if p.peek() == '}' {
 			p.i++
@@ -316,13 +389,13 @@ func (p *parser) logEvents() ([]events.CloudwatchLogsLogEvent, bool) {
 				switch string(k) {
 				case "id":
 					f = fID
-					e.ID, ok = p.str()
+					e.id, ok = p.str()
 				case "timestamp":
 					f = fTimestamp
-					e.Timestamp, ok = p.int64()
+					e.timestamp, ok = p.int64()
 				case "message":
 					f = fMessage
-					e.Message, ok = p.str()
+					e.message, e.raw, ok = p.message()
 				default:
 					return nil, false
 				}
@@ -577,27 +650,31 @@ var (
 	renderBufs = sync.Pool{New: func() any { b := make([]byte, 0, renderChunk+8<<10); return &b }}
 )
 
-// render writes d's events as NDJSON lines into zw.
-func render(zw io.Writer, d events.CloudwatchLogsData) error {
+// render writes b's events as NDJSON lines into zw.
+func render(zw io.Writer, b *Batch) error {
 	// The fields every line ends with, encoded once.
 	tail := []byte(`,"owner":`)
-	tail = appendString(tail, d.Owner)
+	tail = appendString(tail, b.Owner)
 	tail = append(tail, `,"logGroup":`...)
-	tail = appendString(tail, d.LogGroup)
+	tail = appendString(tail, b.LogGroup)
 	tail = append(tail, `,"logStream":`...)
-	tail = appendString(tail, d.LogStream)
+	tail = appendString(tail, b.LogStream)
 	tail = append(tail, "}\n"...)
 
 	bp := renderBufs.Get().(*[]byte)
 	defer renderBufs.Put(bp)
 	buf := (*bp)[:0]
-	for _, e := range d.LogEvents {
+	for _, e := range b.events {
 		buf = append(buf, `{"id":`...)
-		buf = appendString(buf, e.ID)
+		buf = appendString(buf, e.id)
 		buf = append(buf, `,"timestamp":`...)
-		buf = strconv.AppendInt(buf, e.Timestamp, 10)
+		buf = strconv.AppendInt(buf, e.timestamp, 10)
 		buf = append(buf, `,"message":`...)
-		buf = appendString(buf, e.Message)
+		if e.raw != nil {
+			buf = append(buf, e.raw...) // canonical already (see message)
+		} else {
+			buf = appendString(buf, e.message)
+		}
 		buf = append(buf, tail...)
 		if len(buf) >= renderChunk {
 			if _, err := zw.Write(buf); err != nil {

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/klauspost/compress/gzip"
@@ -145,8 +146,10 @@ func TestFastDataMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// checkFastData: a fast decode is exactly encoding/json's.
-func checkFastData(t *testing.T, in []byte, d events.CloudwatchLogsData, ok bool) {
+// checkFastData: a fast decode is exactly encoding/json's, and the batch
+// renders byte for byte what encoding/json's Encoder writes for those
+// events (messages copied as they arrived included).
+func checkFastData(t *testing.T, in []byte, b *Batch, ok bool) {
 	t.Helper()
 	if !ok {
 		return
@@ -155,9 +158,71 @@ func checkFastData(t *testing.T, in []byte, d events.CloudwatchLogsData, ok bool
 	if err := json.Unmarshal(in, &want); err != nil {
 		t.Fatalf("fast path accepted %q, encoding/json rejects it: %v", in, err)
 	}
-	if !reflect.DeepEqual(d, want) {
+	if d := b.Data(); !reflect.DeepEqual(d, want) {
 		t.Fatalf("fast path decoded %q as\n%#v\nencoding/json as\n%#v", in, d, want)
 	}
+	got, err := b.NDJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref := refNDJSON(t, want); !bytes.Equal(got, ref) {
+		t.Fatalf("fast path renders %q as %d bytes that differ from encoding/json's %d", in, len(got), len(ref))
+	}
+}
+
+// TestCanonicalMessagesAreCopied: every string encoding/json's Encoder
+// writes for valid UTF-8 is canonical, so a payload CloudWatch Logs encodes
+// that way is rendered from its own bytes; other spellings of the same
+// string are decoded and re-encoded. (For invalid UTF-8 the Encoder writes
+// \ufffd, which decodes to U+FFFD, written raw: not canonical.)
+func TestCanonicalMessagesAreCopied(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	inputs := append([]string(nil), awkwardStrings...)
+	for i := 0; i < 2000; i++ {
+		b := make([]byte, rng.IntN(40))
+		for j := range b {
+			b[j] = byte(rng.IntN(256))
+		}
+		inputs = append(inputs, string(b))
+	}
+	for _, s := range inputs {
+		enc := string(appendString(nil, s))
+		b, ok := fastData([]byte(inner(ev(`"1"`, "1", enc))))
+		if !ok {
+			t.Fatalf("fast path refused the message %s", enc)
+		}
+		if copied := b.events[0].raw != nil && string(b.events[0].raw) == enc; copied != utf8.ValidString(s) {
+			t.Errorf("message %s (of %q): copied %v, want %v", enc, s, copied, utf8.ValidString(s))
+		}
+		checkFastData(t, []byte(inner(ev(`"1"`, "1", enc))), b, ok)
+	}
+	for _, enc := range []string{`"\/"`, `"\u0041"`, `"\u001F"`, `"\u000a"`, `"\u00e9"`, `"\ud83d\ude80"`, "\"\u2028\"", "\"bad \xff\"", `"\ufffd"`} {
+		in := []byte(inner(ev(`"1"`, "1", enc)))
+		b, ok := fastData(in)
+		if !ok {
+			t.Fatalf("fast path refused the message %s", enc)
+		}
+		if b.events[0].raw != nil {
+			t.Errorf("message %s is not what encoding/json writes, but was copied", enc)
+		}
+		checkFastData(t, in, b, ok)
+	}
+}
+
+// FuzzMessage: whatever the bytes between a message's quotes, the batch
+// renders what encoding/json writes for the decoded message.
+func FuzzMessage(f *testing.F) {
+	for _, s := range awkwardStrings {
+		f.Add(appendString(nil, s))
+	}
+	for _, s := range []string{`\/`, `\u0041\u001f\u001F`, `\ud83d\ude80\ud800`, "\u2028 \\u2029", "\xff\\u00ff"} {
+		f.Add([]byte(`"` + s + `"`))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		in := []byte(inner(ev(`"1"`, "1", string(msg)), ev(`"2"`, "2", `"after"`)))
+		b, ok := fastData(in)
+		checkFastData(t, in, b, ok)
+	})
 }
 
 func FuzzFastData(f *testing.F) {

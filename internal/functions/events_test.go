@@ -139,7 +139,7 @@ func TestEventsDecode(t *testing.T) {
 					switch d.MessageType {
 					case cwlogs.DataMessage:
 						dataMessages++
-						if _, err := cwlogs.NDJSON(d); err != nil {
+						if _, err := d.NDJSON(); err != nil {
 							t.Errorf("cwlogs.NDJSON(%s): %v", rel, err)
 						}
 					case cwlogs.ControlMessage:

@@ -41,7 +41,7 @@ func (h *AppLogsHandler) Invoke(ctx context.Context, payload json.RawMessage) (a
 	rec, err := h.Ship.Ship(ctx, d)
 	took := time.Since(start)
 	attrs := []any{"source", schema.AppLogsSource(d.Owner, d.LogGroup, d.LogStream), "key", rec.Key,
-		"events", len(d.LogEvents), "duration_ms", took.Milliseconds()}
+		"events", d.Len(), "duration_ms", took.Milliseconds()}
 	if err != nil {
 		log.ErrorContext(ctx, "shipment failed", append(append(attrs, "outcome", "failed", "error", err.Error()), emf("failed", 0, took)...)...)
 		return nil, err

@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/logvault/logvault/internal/cwlogs"
 	"github.com/logvault/logvault/internal/schema"
 	"github.com/logvault/logvault/internal/vault"
@@ -19,13 +17,13 @@ type Logs struct {
 
 // Ship renders d and writes it under its deterministic key; a retried
 // payload renders the same bytes and so is a duplicate.
-func (l *Logs) Ship(ctx context.Context, d events.CloudwatchLogsData) (vault.Receipt, error) {
-	first := d.LogEvents[0]
-	key, err := schema.AppLogsKey(d.Owner, d.LogGroup, d.LogStream, first.ID, first.Timestamp)
+func (l *Logs) Ship(ctx context.Context, d *cwlogs.Batch) (vault.Receipt, error) {
+	id, timestamp := d.First()
+	key, err := schema.AppLogsKey(d.Owner, d.LogGroup, d.LogStream, id, timestamp)
 	if err != nil {
 		return vault.Receipt{}, err
 	}
-	body, err := cwlogs.NDJSON(d)
+	body, err := d.NDJSON()
 	if err != nil {
 		return vault.Receipt{Key: key}, err
 	}
@@ -42,7 +40,7 @@ func (l *Logs) Ship(ctx context.Context, d events.CloudwatchLogsData) (vault.Rec
 
 // LogsShipper is what the applogs handler needs of Logs.
 type LogsShipper interface {
-	Ship(ctx context.Context, d events.CloudwatchLogsData) (vault.Receipt, error)
+	Ship(ctx context.Context, d *cwlogs.Batch) (vault.Receipt, error)
 }
 
 var _ LogsShipper = (*Logs)(nil)
