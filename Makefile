@@ -75,7 +75,7 @@ vet:
 	$(GO) vet -tags integration,faults ./...
 
 # Every decoder's fuzz target, package:target; each runs FUZZTIME from its
-# committed corpus (testdata/fuzz/<target>/). README "Fuzzing" has a longer run.
+# committed corpus (testdata/fuzz/<target>/). docs/testing.md "Fuzzing" has a longer run.
 # Minimizing a new input is capped (10 runs): by default it may take 60 s,
 # overrunning the fuzz time, which go test then reports as a failure.
 FUZZ_TARGETS := internal/trigger:FuzzDecode internal/trigger:FuzzDecodeBody \
@@ -143,16 +143,16 @@ bench-memory: cli
 
 .PHONY: bench bench-quick
 ## bench: logvault vs the AWS CLI on the local stack, applogs CPU vs its floor, cold starts under
-## aws-lambda-rie, SHA-256 rates; prints the README's "Benchmarks" tables (installs awscli and
+## aws-lambda-rie, SHA-256 rates; writes docs/benchmarks.md's results (installs awscli and
 ## aws-lambda-rie when missing; 6-10 minutes: 4 GiB files)
 bench: cli
-	$(GO) run ./bench -logvault $(BIN)/logvault -work build/bench
+	$(GO) run ./bench -logvault $(BIN)/logvault -work build/bench -doc docs/benchmarks.md
 
 ## bench-quick: the same rows at a tenth of the sizes, in under five minutes
 bench-quick: cli
-	$(GO) run ./bench -quick -logvault $(BIN)/logvault -work build/bench
+	$(GO) run ./bench -quick -logvault $(BIN)/logvault -work build/bench -doc docs/benchmarks.md
 
-## faults: the fault campaign (README "Fault campaign"): >1,000 shipments through a fault-injecting proxy, then the vault against the sources
+## faults: the fault campaign (docs/testing.md, "Fault campaign"): >1,000 shipments through a fault-injecting proxy, then the vault against the sources
 faults: cli
 	LOGVAULT_BIN=$(CURDIR)/$(BIN)/logvault FAULTS_DIR=$(CURDIR)/build/faults $(GO) test -tags integration,faults -count=1 -v -run '^TestFaultCampaign$$' -timeout 30m ./internal/e2e/
 

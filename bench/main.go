@@ -49,16 +49,21 @@ type options struct {
 	logvault string
 	scale    float64 // 1, or 0.1 with -quick
 	profile  string  // CPU profile file (see the flag)
+	doc      string  // the page whose results section the report replaces (see the flag)
 }
+
+// allRows are the report's rows, in its order.
+var allRows = []string{"copy", "small", "applogs", "coldstart", "sha256", "backfill"}
 
 func main() {
 	var o options
 	var rows string
 	flag.BoolVar(&o.quick, "quick", false, "the same rows at a tenth of the sizes")
 	flag.IntVar(&o.rounds, "rounds", 3, "alternated rounds per pair")
-	flag.StringVar(&rows, "rows", "copy,small,applogs,coldstart,sha256,backfill", "rows to run, comma-separated")
+	flag.StringVar(&rows, "rows", strings.Join(allRows, ","), "rows to run, comma-separated")
 	flag.StringVar(&o.work, "work", "build/bench", "working folder: tools, bootstraps, the local stack's state")
 	flag.StringVar(&o.logvault, "logvault", "bin/logvault", "the logvault CLI (make cli)")
+	flag.StringVar(&o.doc, "doc", "", "write the report into this page's results section for the mode (docs/benchmarks.md), when every row ran")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the applogs handler (or, without the applogs row, of the first in-process cloudtrail round) to this file")
 	flag.Parse()
 	o.scale = 1
@@ -154,7 +159,18 @@ func run(ctx context.Context, o options) error {
 	}
 	r.took, r.load[1] = time.Since(start), loadAverage()
 	r.print(os.Stdout)
-	return nil
+	if o.doc == "" {
+		return nil
+	}
+	for _, row := range allRows {
+		if !o.rows[row] {
+			progress("not writing %s: only some rows ran", o.doc)
+			return nil
+		}
+	}
+	var b strings.Builder
+	r.print(&b)
+	return writeDoc(o.doc, r.quick, b.String(), time.Now())
 }
 
 // progress reports what the bench is doing on stderr; the tables go to stdout.

@@ -96,7 +96,7 @@ func processEnv() []string {
 
 // purge deletes every version under prefix in bucket, as Account A's
 // administrator (the gateway's root, not bound by the vault's policy, like
-// the seed's Account A root), bypassing the vault's GOVERNANCE retention
+// Account A's root), bypassing the vault's GOVERNANCE retention
 // (see governanceTemplate), so rounds do not fill the disk.
 func (st *stack) purge(ctx context.Context, bucket, prefix string) error {
 	p := s3.NewListObjectVersionsPaginator(st.admin, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})

@@ -153,7 +153,7 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 
 	d.say("every version is COMPLIANCE-locked by the vault's default retention: nobody, not even Account A's root, can delete it before then")
 
-	d.step("6. Attackers try to destroy the evidence: Account B (the seed's drill), an Account A administrator who is not break-glass, Account A's root")
+	d.step("6. Attackers try to destroy the evidence: Account B (the compromise drill), an Account A administrator who is not break-glass, Account A's root")
 	op, err := localstack.ClientFor(d.env, d.env["VAULT_OPERATOR_ACCESS_KEY_ID"], d.env["VAULT_OPERATOR_SECRET_ACCESS_KEY"], "")
 	if err != nil {
 		return err
@@ -190,7 +190,7 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 	if err := d.backfill(b); err != nil {
 		return err
 	}
-	d.step("10. logvault drill: the seed's compromise drill with the writer's credentials, then the operator's")
+	d.step("10. logvault drill: the compromise drill with the writer's credentials, then the operator's")
 	if code := d.cli("drill"); code != 0 {
 		return fmt.Errorf("demo: logvault drill exited %d", code)
 	}

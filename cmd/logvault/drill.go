@@ -26,8 +26,8 @@ func drillCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "drill",
-		Short: "Rerun the seed's compromise drill: try every destructive action as the writer (or Account B), and as an Account A operator, and report",
-		Long: "Rerun the seed article's compromise simulation against the vault. With the writer's credentials\n" +
+		Short: "Rerun the compromise drill: try every destructive action as the writer (or Account B), and as an Account A operator, and report",
+		Long: "Rerun the compromise drill (docs/design.md) against the vault. With the writer's credentials\n" +
 			"(VAULT_ROLE_ARN assumed) or, with --as-account-b, the ambient credentials as they are, try every\n" +
 			"destructive action, print action, expected, result and verdict, then overwrite a canary and restore it\n" +
 			"by version id. When VAULT_OPERATOR_ACCESS_KEY_ID and VAULT_OPERATOR_SECRET_ACCESS_KEY are set (an\n" +

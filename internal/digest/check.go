@@ -15,11 +15,9 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/logvault/logvault/internal/s3err"
 	"github.com/logvault/logvault/internal/schema"
 )
 
@@ -484,7 +482,7 @@ func (c *Checker) hashLog(ctx context.Context, key, versionID string) (sum strin
 	}
 	out, err := c.S3.GetObject(ctx, in)
 	if err != nil {
-		if isNotFound(err) {
+		if s3err.NotFound(err) {
 			return "", false, nil, nil
 		}
 		return "", false, nil, fmt.Errorf("digest: read log s3://%s/%s: %w", c.Bucket, key, err)
@@ -551,7 +549,7 @@ func (c *Checker) fetchDigest(ctx context.Context, key string) (*vaulted, error)
 	v.srcBucket, v.srcKey, _ = splitVaultKey(key)
 	out, err := c.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(c.Bucket), Key: aws.String(key), ExpectedBucketOwner: c.owner()})
 	if err != nil {
-		if isNotFound(err) {
+		if s3err.NotFound(err) {
 			return v, nil
 		}
 		return nil, fmt.Errorf("digest: read digest s3://%s/%s: %w", c.Bucket, key, err)
@@ -653,25 +651,4 @@ func metaValue(m map[string]string, name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// isNotFound reports an S3 answer that the key has no current version
-// (NoSuchKey, NotFound, or a 404 that is not about the bucket).
-func isNotFound(err error) bool {
-	var nsk *types.NoSuchKey
-	var nf *types.NotFound
-	if errors.As(err, &nsk) || errors.As(err, &nf) {
-		return true
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "NoSuchKey", "NotFound":
-			return true
-		case "NoSuchBucket":
-			return false
-		}
-	}
-	var re *awshttp.ResponseError
-	return errors.As(err, &re) && re.HTTPStatusCode() == 404
 }

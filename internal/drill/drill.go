@@ -1,4 +1,4 @@
-// Package drill reruns the seed article's compromise simulation against a
+// Package drill reruns the compromise drill (docs/design.md) against a
 // live vault: with the credentials of whoever might be compromised (the
 // writer role, Account B itself, or an Account A administrator who is not
 // break-glass), it attempts every destructive action and records what the
@@ -8,7 +8,7 @@
 // policy or lifecycle again), and what cannot be probed safely is listed as
 // such (the static proof is `logvault audit`). A refusal by Object Lock
 // rather than by the policy counts as allowed: the policy let it through.
-// It ends with the seed's recovery: overwrite, restore by version id.
+// It ends with the drill's recovery: overwrite, restore by version id.
 package drill
 
 import (
@@ -74,7 +74,7 @@ type Report struct {
 	Bucket   string `json:"bucket"`
 	Canary   string `json:"canary"`
 	Rows     []Row  `json:"rows"`
-	// Recovered tells whether the seed's recovery worked: the canary's
+	// Recovered tells whether the drill's recovery worked: the canary's
 	// original bytes are current again after an overwrite.
 	Recovered bool   `json:"recovered"`
 	Recovery  string `json:"recovery"`
@@ -265,7 +265,7 @@ func (d *Drill) sameAgain(ctx context.Context) []Row {
 	return append(rows, row)
 }
 
-// recover is the seed's data recovery: write, overwrite with corrupt data,
+// recover is the drill's data recovery: write, overwrite with corrupt data,
 // restore the original by version id, and check the bytes.
 func (d *Drill) recover(ctx context.Context, key, run string) (bool, string) {
 	good := []byte("Hello World (logvault drill " + run + ")\n")

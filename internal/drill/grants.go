@@ -21,7 +21,7 @@ type Header interface {
 }
 
 // Grant is whether the writer may read one source bucket: what server-side
-// copies of its large objects need (README, "Large objects").
+// copies of its large objects need (docs/how-it-works.md, "Large objects").
 type Grant struct {
 	Bucket  string `json:"bucket"`
 	Granted bool   `json:"granted"`
@@ -49,7 +49,7 @@ func CopyGrants(ctx context.Context, source Lister, writer Header, buckets []str
 			if err == nil {
 				g.Granted, g.Detail = true, fmt.Sprintf("the writer read %q: large objects are copied server-side", key)
 			} else {
-				g.Detail = fmt.Sprintf("the writer may not read %q (%s): large objects are uploaded from the function; add the bucket policy statement and SourceBucketNames (README)", key, code(err))
+				g.Detail = fmt.Sprintf("the writer may not read %q (%s): large objects are uploaded from the function; add the bucket policy statement and SourceBucketNames (docs/deploy.md)", key, code(err))
 			}
 		}
 		out = append(out, g)

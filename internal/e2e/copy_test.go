@@ -41,7 +41,7 @@ func receiptOf(t *testing.T, r result) map[string]any {
 }
 
 // TestLargeObjectCopiedServerSide: a source bucket that grants the writer
-// read (as the README tells Account B to) gets its large objects copied by
+// read (as docs/deploy.md tells Account B to) gets its large objects copied by
 // S3, each part's checksum checked; the source here carries a full-object
 // SHA-256 checksum, the case versitygw gets wrong and the stack corrects.
 // A bucket without the grant ships the same way as before, and the log

@@ -5,7 +5,7 @@ package e2e
 // The fault campaign (`make faults`): more than a thousand shipments of all
 // three kinds go through the fault-injecting proxy (internal/faults) to the
 // local stack, delivered with Lambda's own semantics, and the vault is then
-// compared with the sources. See README.md, "Fault campaign".
+// compared with the sources. See docs/testing.md, "Fault campaign".
 
 import (
 	"bufio"

@@ -21,7 +21,7 @@ import (
 
 const eventsDir = "../../events"
 
-// s3Shapes are the notification shapes an S3-triggered function takes (SPEC:
+// s3Shapes are the notification shapes an S3-triggered function takes (docs/design.md:
 // direct, via SNS, via EventBridge, and each of those via SQS).
 var s3Shapes = []string{"eventbridge", "s3", "sns", "sqs-eventbridge", "sqs-s3", "sqs-sns"}
 

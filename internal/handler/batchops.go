@@ -7,8 +7,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/logvault/logvault/internal/s3err"
 	"github.com/logvault/logvault/internal/trigger"
-	"github.com/logvault/logvault/internal/vault"
 )
 
 // S3 Batch Operations result codes.
@@ -46,7 +46,7 @@ func batchJobResponse(job trigger.BatchJob, msgs []trigger.Message, results []me
 			fallthrough
 		default:
 			r.ResultCode = BatchPermanentFailure
-			if vault.Temporary(err) {
+			if s3err.Temporary(err) {
 				r.ResultCode = BatchTemporaryFailure
 			}
 			r.ResultString = cut(err.Error(), maxResultString)

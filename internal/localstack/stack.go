@@ -466,7 +466,7 @@ func setup(ctx context.Context, env Env, sec secrets, vault vaultConfig, gwErr <
 	if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(VaultBucket), Policy: aws.String(string(vault.bucketPolicy))}); err != nil {
 		return fmt.Errorf("localstack: apply the vault bucket policy of infra/vault.yaml: %w", err)
 	}
-	// Account B lets the writer read its source buckets, as the README tells
+	// Account B lets the writer read its source buckets, as docs/deploy.md tells
 	// it to, so that large objects are copied server-side.
 	for _, name := range []string{CloudTrailBucket, BillingBucket} {
 		if _, err := b.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(SourceGrant(name, WriterRoleARN))}); err != nil {
@@ -505,7 +505,7 @@ func createBucket(ctx context.Context, c *s3.Client, name string, lock bool) err
 }
 
 // SourceGrant is the bucket policy statement a source bucket needs so that
-// the vault writer may read it for server-side copies (README, "Deploying"):
+// the vault writer may read it for server-side copies (docs/deploy.md):
 // read, never write, of its objects.
 func SourceGrant(bucket, writerRoleARN string) string {
 	return `{"Version":"2012-10-17","Statement":[` +

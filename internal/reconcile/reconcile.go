@@ -14,9 +14,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/logvault/logvault/internal/s3err"
 	"github.com/logvault/logvault/internal/schema"
 )
 
@@ -295,9 +295,8 @@ func (s Options) hashSource(ctx context.Context, e entry) (string, error) {
 		in.IfMatch = aws.String(`"` + e.ETag + `"`)
 	}
 	out, err := s.SourceAPI.GetObject(ctx, in)
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && (apiErr.ErrorCode() == "PreconditionFailed" || apiErr.ErrorCode() == "NoSuchKey" || apiErr.ErrorCode() == "NoSuchVersion") {
-		return "", fmt.Errorf("read s3://%s/%s: %w (%s)", s.Source.Bucket, e.Key, errChanged, apiErr.ErrorCode())
+	if s3err.Is(err, 412) || s3err.NotFound(err) {
+		return "", fmt.Errorf("read s3://%s/%s: %w (%s)", s.Source.Bucket, e.Key, errChanged, s3err.Code(err))
 	}
 	if err != nil {
 		return "", fmt.Errorf("read s3://%s/%s: %w", s.Source.Bucket, e.Key, err)

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/logvault/logvault/internal/s3err"
 	"github.com/logvault/logvault/internal/schema"
 	"github.com/logvault/logvault/internal/vault"
 	"github.com/logvault/logvault/internal/verify"
@@ -151,7 +152,7 @@ func Restore(ctx context.Context, api API, bucket, key, versionID string, opts O
 
 		newID, multipart, err := r.write(ctx, src, cur, res, parts)
 		if err != nil {
-			if isStatus(err, http.StatusPreconditionFailed, http.StatusConflict) && attempt < maxAttempts {
+			if s3err.Is(err, http.StatusPreconditionFailed, http.StatusConflict) && attempt < maxAttempts {
 				res.Supersedes = ""
 				continue // someone wrote the key meanwhile: look again
 			}
@@ -465,18 +466,4 @@ feed:
 func isSHA256(s string) bool {
 	b, err := hex.DecodeString(s)
 	return err == nil && len(b) == 32
-}
-
-// isStatus reports whether err is an HTTP response error with one of codes.
-func isStatus(err error, codes ...int) bool {
-	var re interface{ HTTPStatusCode() int }
-	if !errors.As(err, &re) {
-		return false
-	}
-	for _, c := range codes {
-		if re.HTTPStatusCode() == c {
-			return true
-		}
-	}
-	return false
 }

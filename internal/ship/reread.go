@@ -12,7 +12,7 @@ import (
 // Strategy is how a large object's SHA-256 is known before it is written.
 type Strategy string
 
-// The strategies; see the README for the measurements behind the default.
+// The strategies; see docs/how-it-works.md for the measurements behind the default.
 const (
 	// Spool reads the source once into ephemeral storage while hashing,
 	// then uploads from there. Needs free /tmp the size of the object.

@@ -16,7 +16,7 @@ import (
 	"github.com/logvault/logvault/internal/vault"
 )
 
-// DefaultStrategy is the measured choice for large objects (README, "Large objects").
+// DefaultStrategy is the measured choice for large objects (docs/how-it-works.md, "Large objects").
 const DefaultStrategy = Reread
 
 // DefaultMemoryLimit is how much of an object is held in memory before the

@@ -4,6 +4,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,8 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
 
+	"github.com/logvault/logvault/internal/s3err"
 	"github.com/logvault/logvault/internal/trigger"
 )
 
@@ -67,18 +68,13 @@ func (r *Reader) OpenRange(ctx context.Context, ref trigger.ObjectRef, rng strin
 	out, err := r.S3.GetObject(ctx, in)
 	if err != nil {
 		name := fmt.Sprintf("s3://%s/%s (%s)", ref.Bucket, ref.Key, pin)
-		var apiErr smithy.APIError
-		if errors.As(err, &apiErr) {
-			switch apiErr.ErrorCode() {
-			case "NoSuchKey", "NoSuchVersion", "NotFound", "NoSuchBucket":
-				return nil, fmt.Errorf("source: %s: %w (%s)", name, ErrNotFound, apiErr.ErrorCode())
-			case "InvalidArgument":
-				if ref.VersionID != "" {
-					return nil, fmt.Errorf("source: %s: %w: the bucket does not know this version id (%s)", name, ErrNotFound, apiErr.ErrorMessage())
-				}
-			case "PreconditionFailed":
-				return nil, fmt.Errorf("source: %s: %w: the key now holds different bytes than the notification announced", name, ErrNotFound)
-			}
+		switch code := s3err.Code(err); {
+		case s3err.NotFound(err) || s3err.NoSuchBucket(err):
+			return nil, fmt.Errorf("source: %s: %w (%s)", name, ErrNotFound, cmp.Or(code, "404"))
+		case code == "InvalidArgument" && ref.VersionID != "":
+			return nil, fmt.Errorf("source: %s: %w: the bucket does not know this version id (%w)", name, ErrNotFound, err)
+		case s3err.Is(err, 412):
+			return nil, fmt.Errorf("source: %s: %w: the key now holds different bytes than the notification announced", name, ErrNotFound)
 		}
 		return nil, fmt.Errorf("source: read %s: %w", name, err)
 	}

@@ -2,27 +2,25 @@ package vault
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/logvault/logvault/internal/config"
+	"github.com/logvault/logvault/internal/s3err"
 )
 
 // NewS3Client returns an S3 client acting as the vault writer: with
 // credentials from sts:AssumeRole of cfg.VaultRoleARN (cached until five
 // minutes before they expire, and dropped as soon as S3 refuses them as
 // expired or invalid, see RefreshOnExpiredToken), or with base's own
-// credentials when no role is configured (the seed's direct bucket-policy
+// credentials when no role is configured (the direct bucket-policy
 // grant).
 func NewS3Client(base aws.Config, cfg config.Config, sessionName string) *s3.Client {
 	vcfg := base.Copy()
@@ -47,15 +45,6 @@ func NewS3Client(base aws.Config, cfg config.Config, sessionName string) *s3.Cli
 	return s3.NewFromConfig(vcfg, opts...)
 }
 
-// expiredCodes are the error codes with which S3 refuses a session that
-// has expired or been revoked before the expiry the cache knows of.
-var expiredCodes = map[string]bool{
-	"ExpiredToken":          true,
-	"ExpiredTokenException": true,
-	"InvalidToken":          true,
-	"TokenRefreshRequired":  true,
-}
-
 // RefreshOnExpiredToken adds a step to every attempt of an S3 call: when
 // S3 refuses the credentials as expired or invalid (ExpiredToken,
 // InvalidToken; for HeadObject, whose error has no body, a bare 400), the
@@ -76,27 +65,11 @@ func (refreshOnExpired) ID() string { return "LogvaultRefreshOnExpiredToken" }
 // HandleFinalize runs one attempt and looks at its error.
 func (m refreshOnExpired) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 	out, md, err := next.HandleFinalize(ctx, in)
-	if err != nil && credentialsRefused(err, awsmiddleware.GetOperationName(ctx)) {
+	if err != nil && s3err.ExpiredCredentials(err, awsmiddleware.GetOperationName(ctx)) {
 		m.cache.Invalidate()
 		err = &expiredCredentials{err}
 	}
 	return out, md, err
-}
-
-// credentialsRefused reports whether err says the request's credentials
-// are no longer valid.
-func credentialsRefused(err error, op string) bool {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	if expiredCodes[apiErr.ErrorCode()] {
-		return true
-	}
-	// S3 answers a HEAD signed with an expired session with a 400 and no
-	// body, so the SDK knows only the status. Another bad HEAD (there is
-	// none logvault makes knowingly) costs one extra AssumeRole.
-	return op == "HeadObject" && apiErr.ErrorCode() == "BadRequest" && isStatus(err, 400)
 }
 
 // expiredCredentials marks a refusal of expired credentials as retryable
@@ -122,22 +95,4 @@ func CheckCredentials(ctx context.Context, c *s3.Client, roleARN string) error {
 		return fmt.Errorf("vault: assume role %s: %w", roleARN, err)
 	}
 	return nil
-}
-
-// Temporary reports whether a failed shipment may succeed when tried again
-// as it is: throttling, a 5xx, expired credentials, a dropped connection or
-// a timeout. A missing object, a refusal, a key the layout cannot hold or a
-// vault that is not versioned are permanent: trying again changes nothing.
-func Temporary(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && expiredCodes[apiErr.ErrorCode()] {
-		return true
-	}
-	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }

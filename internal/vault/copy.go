@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/logvault/logvault/internal/s3err"
 )
 
 // CopySource names the source version a large object may be copied from
@@ -95,7 +97,7 @@ func (w *Writer) putLarge(ctx context.Context, in *s3.PutObjectInput, obj Object
 		if w.Copies.deny(src.Bucket) && w.Log != nil {
 			w.Log.WarnContext(ctx, "server-side copy unavailable: large objects of this bucket are uploaded from the function",
 				"source_bucket", src.Bucket, "error", err.Error(),
-				"fix", "grant the vault writer role s3:GetObject and s3:GetObjectVersion on the source bucket (README, Deploying)")
+				"fix", "grant the vault writer role s3:GetObject and s3:GetObjectVersion on the source bucket (docs/deploy.md)")
 		}
 		if _, err := body.Seek(0, io.SeekStart); err != nil {
 			return nil, false, fmt.Errorf("rewind body of %s: %w", obj.Key, err)
@@ -172,10 +174,10 @@ func (w *Writer) copyPart(ctx context.Context, c partCopier, in *s3.PutObjectInp
 	}
 	out, err := c.UploadPartCopy(ctx, pin)
 	if err != nil {
-		if isStatus(err, http.StatusForbidden) {
+		if s3err.Is(err, http.StatusForbidden) {
 			return types.CompletedPart{}, fmt.Errorf("%w s3://%s/%s: %w", errCopyDenied, src.Bucket, src.Key, err)
 		}
-		if isStatus(err, http.StatusPreconditionFailed) || isStatus(err, http.StatusNotFound) {
+		if s3err.Is(err, http.StatusPreconditionFailed) || s3err.Is(err, http.StatusNotFound) {
 			// The source's pin no longer holds: not the vault key's 412, which
 			// the writer answers by looking at the key again.
 			return types.CompletedPart{}, fmt.Errorf("%w: copy part %d of s3://%s/%s: %v", ErrSourceChanged, i+1, src.Bucket, src.Key, err)

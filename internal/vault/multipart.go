@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/logvault/logvault/internal/s3err"
 )
 
 // Multipart layout. Parts are 8 MiB (S3's minimum is 5 MiB) unless the
@@ -184,7 +186,7 @@ func (w *Writer) abortUnfinished(ctx context.Context, key string) error {
 	for {
 		out, err := c.ListMultipartUploads(ctx, in)
 		if err != nil {
-			if isStatus(err, http.StatusForbidden) {
+			if s3err.Is(err, http.StatusForbidden) {
 				return nil
 			}
 			return fmt.Errorf("vault: list unfinished uploads of s3://%s/%s: %w", w.Bucket, key, err)
@@ -194,7 +196,7 @@ func (w *Writer) abortUnfinished(ctx context.Context, key string) error {
 				continue
 			}
 			ab := &s3.AbortMultipartUploadInput{Bucket: aws.String(w.Bucket), Key: u.Key, UploadId: u.UploadId, ExpectedBucketOwner: in.ExpectedBucketOwner}
-			if _, err := c.AbortMultipartUpload(ctx, ab); err != nil && !isStatus(err, http.StatusNotFound) {
+			if _, err := c.AbortMultipartUpload(ctx, ab); err != nil && !s3err.Is(err, http.StatusNotFound) {
 				return fmt.Errorf("vault: abort unfinished upload %s of s3://%s/%s: %w", aws.ToString(u.UploadId), w.Bucket, key, err)
 			}
 		}

@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 
+	"github.com/logvault/logvault/internal/s3err"
 	"github.com/logvault/logvault/internal/schema"
 )
 
@@ -202,11 +202,11 @@ func (w *Writer) Put(ctx context.Context, obj Object, body io.ReadSeeker) (Recei
 			out, err = w.S3.PutObject(ctx, in)
 		}
 		if err != nil {
-			if isStatus(err, http.StatusPreconditionFailed, http.StatusConflict) && optimistic {
+			if s3err.Is(err, http.StatusPreconditionFailed, http.StatusConflict) && optimistic {
 				optimistic, attempt = false, attempt-1 // the key exists: look at it
 				continue
 			}
-			if isStatus(err, http.StatusPreconditionFailed, http.StatusConflict) && conditional {
+			if s3err.Is(err, http.StatusPreconditionFailed, http.StatusConflict) && conditional {
 				continue // someone wrote the key meanwhile: look again
 			}
 			return rec, fmt.Errorf("vault: put s3://%s/%s: %w%s", w.Bucket, obj.Key, err, w.deniedHint(err))
@@ -350,9 +350,9 @@ func (w *Writer) current(ctx context.Context, key string) (*currentVersion, erro
 	out, err := w.S3.HeadObject(ctx, in)
 	if err != nil {
 		switch {
-		case isStatus(err, http.StatusNotFound):
+		case s3err.Is(err, http.StatusNotFound):
 			return nil, nil
-		case isStatus(err, http.StatusBadRequest):
+		case s3err.Is(err, http.StatusBadRequest):
 			// RefreshOnExpiredToken already retried with fresh credentials:
 			// a 400 that persists is the object's (SSE-C needs its key).
 			return w.listCurrent(ctx, key, "HEAD answered 400 Bad Request, as S3 does for an SSE-C object")
@@ -398,7 +398,7 @@ func (w *Writer) listCurrent(ctx context.Context, key, why string) (*currentVers
 // deniedHint names the likely causes of a 403 (a HEAD's carries no error
 // document, so S3 says only "Forbidden").
 func (w *Writer) deniedHint(err error) string {
-	if !isStatus(err, http.StatusForbidden) {
+	if !s3err.Is(err, http.StatusForbidden) {
 		return ""
 	}
 	if w.ExpectedOwner != "" {
@@ -428,26 +428,4 @@ func (w *Writer) now() time.Time {
 		return w.Now()
 	}
 	return time.Now()
-}
-
-// isStatus reports whether err is an HTTP response error with one of codes.
-func isStatus(err error, codes ...int) bool {
-	var re interface{ HTTPStatusCode() int }
-	if !errors.As(err, &re) {
-		var apiErr smithy.APIError
-		if errors.As(err, &apiErr) && apiErr.ErrorCode() == "NotFound" {
-			return contains(codes, http.StatusNotFound)
-		}
-		return false
-	}
-	return contains(codes, re.HTTPStatusCode())
-}
-
-func contains(codes []int, c int) bool {
-	for _, x := range codes {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }

@@ -424,7 +424,7 @@ func TestPutRetryAfterNotVersioned(t *testing.T) {
 			if attempt == 2 && err == nil && rec.Outcome == vault.Duplicate {
 				t.Fatalf("vault.go Put (the duplicate check on cur.Metadata[schema.MetaSHA256]): on an unversioned vault the first attempt stores the object and fails with ErrNotVersioned, "+
 					"but the retry finds it current with the same logvault-sha256 and returns outcome %q, version %q, nil error: "+
-					"the event is acknowledged although history is not kept (SPEC write rule 3)", rec.Outcome, rec.VersionID)
+					"the event is acknowledged although history is not kept (docs/design.md, write rule 3)", rec.Outcome, rec.VersionID)
 			}
 			t.Fatalf("attempt %d: got %+v, %v; want an error wrapping ErrNotVersioned", attempt, rec, err)
 		}
