@@ -56,9 +56,9 @@ demo: cli
 ## test: cfn-lint, unit tests, brief fuzzing, govulncheck, then the integration tests against the local stack (versitygw over TLS)
 test: vet lint unit fuzz vulncheck integration
 
-# cfn-lint (with the SAM translator) checks the three templates when it is
+# cfn-lint (with the SAM translator) checks every template when it is
 # installed; PyPI is not reachable from every machine, so it is not installed here.
-CFN_TEMPLATES := template.yaml infra/vault.yaml infra/guardrails.yaml
+CFN_TEMPLATES := template.yaml $(wildcard infra/*.yaml)
 ## lint: cfn-lint on the templates: no error, no warning
 lint:
 	@if command -v cfn-lint >/dev/null 2>&1; then \
@@ -69,7 +69,9 @@ lint:
 	fi
 
 vet:
+	@mkdir -p build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	@$(GO) mod tidy -diff > build/tidy.diff 2>&1 || { echo "go mod tidy would change go.mod/go.sum:"; cat build/tidy.diff; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 	$(GO) vet -tags integration,faults ./...
@@ -80,7 +82,7 @@ vet:
 # overrunning the fuzz time, which go test then reports as a failure.
 FUZZ_TARGETS := internal/trigger:FuzzDecode internal/trigger:FuzzDecodeBody \
 	internal/cwlogs:FuzzDecode internal/cwlogs:FuzzDecodeData internal/cwlogs:FuzzNDJSON \
-	internal/cwlogs:FuzzFastData internal/cwlogs:FuzzFastEnvelope internal/cwlogs:FuzzAppendString \
+	internal/cwlogs:FuzzFastData internal/cwlogs:FuzzFastEnvelope internal/cwlogs:FuzzAppendString internal/cwlogs:FuzzMessage \
 	internal/digest:FuzzParse internal/digest:FuzzParsePublicKeys internal/policy:FuzzParse
 FUZZTIME ?= 4s
 

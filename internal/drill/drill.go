@@ -304,11 +304,9 @@ func (d *Drill) put(ctx context.Context, key string, body []byte) (*string, erro
 		Bucket: &d.Bucket, Key: &key, Body: bytes.NewReader(body), ContentType: aws.String("text/plain"),
 		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
 		ExpectedBucketOwner: d.owner(),
-		Metadata: map[string]string{
-			schema.MetaSHA256: fmt.Sprintf("%x", sum), schema.MetaKind: string(schema.KindDrill),
-			schema.MetaSource: "logvault-drill", schema.MetaShippedAt: time.Now().UTC().Format(time.RFC3339),
-			schema.MetaShipper: "logvault drill",
-		},
+		Metadata: schema.Stamp(map[string]string{
+			schema.MetaSHA256: fmt.Sprintf("%x", sum), schema.MetaKind: string(schema.KindDrill), schema.MetaSource: "logvault-drill",
+		}, "logvault drill", time.Now()),
 	})
 	if err != nil {
 		return nil, err

@@ -8,6 +8,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -117,6 +120,28 @@ func TestNoSecretsOrContentsInLogs(t *testing.T) {
 			if s != "" && strings.Contains(line, s) {
 				t.Errorf("output line %d holds %s: %.300s", n+1, what, line)
 			}
+		}
+	}
+}
+
+// TestBootstrapSize builds each function as `make build` does (linux/arm64,
+// static, stripped) and holds it to 20 MB: a bootstrap that grows past it
+// links something that has no business in a Lambda function (see also
+// internal/functions' TestLambdaBoundary).
+func TestBootstrapSize(t *testing.T) {
+	const limit = 20_000_000
+	for _, fn := range []string{"cloudtrail", "billing", "applogs", "reconcile"} {
+		cmd := exec.Command("make", "-s", "-C", "../..", "build/"+fn+"/bootstrap")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("make build/%s/bootstrap: %v\n%s", fn, err, b)
+		}
+		st, err := os.Stat(filepath.Join("../../build", fn, "bootstrap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s bootstrap (linux/arm64): %.1f MB", fn, float64(st.Size())/1e6)
+		if st.Size() > limit {
+			t.Errorf("the %s bootstrap is %.1f MB, over the 20 MB limit", fn, float64(st.Size())/1e6)
 		}
 	}
 }

@@ -112,9 +112,8 @@ func (h *S3Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, e
 const (
 	DefaultConcurrency  = 16
 	DefaultMemoryBudget = 32 << 20
-	// largeObject is the size above which an object is copied in parts
-	// (ship.DefaultMemoryLimit; not imported to keep handler free of ship).
-	largeObject = 8 << 20
+	// largeObject is the size above which an object is copied in parts.
+	largeObject = vault.MinPartSize
 )
 
 // messageResult is what shipping one message's objects came to.

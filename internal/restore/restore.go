@@ -283,7 +283,7 @@ func (r *restorer) digest(out *s3.GetObjectOutput, size int64) ([32]byte, [][32]
 	var w io.Writer = h
 	if p := r.opts.Progress; p != nil {
 		p.Listed(size)
-		w = io.MultiWriter(h, progressWriter{p})
+		w = io.MultiWriter(h, verify.ProgressWriter(p))
 	}
 	if _, err := io.Copy(w, struct{ io.Reader }{out.Body}); err != nil && !strings.Contains(err.Error(), "checksum did not match") {
 		return [32]byte{}, nil, err
@@ -291,10 +291,6 @@ func (r *restorer) digest(out *s3.GetObjectOutput, size int64) ([32]byte, [][32]
 	whole, parts := h.Sums()
 	return whole, parts, nil
 }
-
-type progressWriter struct{ p verify.Progress }
-
-func (w progressWriter) Write(b []byte) (int, error) { w.p.Read(int64(len(b))); return len(b), nil }
 
 // metadata is the source version's metadata with the restore's record: the
 // content's own keys stay (sha256, kind, source…), the write's are new.
@@ -305,8 +301,7 @@ func (r *restorer) metadata(src *s3.HeadObjectOutput, res Result) map[string]str
 	}
 	delete(m, schema.MetaSupersedes)
 	m[schema.MetaRestoredFrom] = res.RestoredFrom
-	m[schema.MetaShippedAt] = r.now().UTC().Format(time.RFC3339)
-	m[schema.MetaShipper] = r.opts.Shipper
+	schema.Stamp(m, r.opts.Shipper, r.now())
 	if res.Supersedes != "" {
 		m[schema.MetaSupersedes] = res.Supersedes
 	}

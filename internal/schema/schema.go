@@ -87,6 +87,15 @@ func short(s string) string {
 	return s[:cut] + "…"
 }
 
+// Stamp records a write of a vault version in m, the version's metadata:
+// when (RFC 3339, UTC) and by whom. Everything that writes versions (the
+// functions, restore, the drill) stamps with it, and returns m.
+func Stamp(m map[string]string, shipper string, at time.Time) map[string]string {
+	m[MetaShippedAt] = at.UTC().Format(time.RFC3339)
+	m[MetaShipper] = shipper
+	return m
+}
+
 // SourceURI names a copied object's source as "s3://bucket/key".
 func SourceURI(bucket, key string) string { return "s3://" + bucket + "/" + key }
 

@@ -8,13 +8,14 @@ import (
 
 	"github.com/logvault/logvault/internal/source"
 	"github.com/logvault/logvault/internal/trigger"
+	"github.com/logvault/logvault/internal/vault"
 )
 
 // The hashing read of a large object: ranged GETs of readRange bytes,
 // readers at once, pinned to the first read's version (or ETag), fed to the
 // hasher in order. Memory: readers × readRange, whatever the size.
 const (
-	readRange = 8 << 20
+	readRange = vault.MinPartSize
 	readers   = 4
 )
 

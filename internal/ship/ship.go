@@ -21,7 +21,7 @@ const DefaultStrategy = Reread
 
 // DefaultMemoryLimit is how much of an object is held in memory before the
 // rest is spooled to ephemeral storage; it bounds memory whatever the size.
-const DefaultMemoryLimit = 8 << 20
+const DefaultMemoryLimit = vault.MinPartSize
 
 // Copier ships objects byte for byte from source buckets to the vault.
 type Copier struct {

@@ -19,10 +19,15 @@ import (
 	"github.com/logvault/logvault/internal/s3err"
 )
 
-// Multipart layout. Parts are 8 MiB (S3's minimum is 5 MiB) unless the
-// object is so large that 10,000 parts would not hold it.
+// MinPartSize is the size of a multipart upload's or copy's parts (S3's
+// minimum is 5 MiB) unless the object is so large that 10,000 parts would
+// not hold it (PartSize); an object larger than one part goes in parts.
+// The hashing read's ranges, the shipper's memory limit and the handler's
+// budget use it, so the part digests and the memory bounds agree.
+const MinPartSize = 8 << 20
+
+// Multipart layout.
 const (
-	minPartSize  = 8 << 20
 	maxParts     = 10000
 	partRounding = 1 << 20
 	// uploadConcurrency parts are in flight at once: memory is about
@@ -33,7 +38,7 @@ const (
 // PartSize is the part size logvault uses for an object of size bytes;
 // objects of at most one part are written with a single PutObject.
 func PartSize(size int64) int64 {
-	ps := int64(minPartSize)
+	ps := int64(MinPartSize)
 	if size/ps >= maxParts {
 		ps = (size/maxParts + partRounding) / partRounding * partRounding
 	}

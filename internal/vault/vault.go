@@ -310,8 +310,7 @@ func (w *Writer) putInput(obj Object, sum string, body io.Reader) *s3.PutObjectI
 	meta[schema.MetaSHA256] = sum
 	meta[schema.MetaKind] = string(obj.Kind)
 	meta[schema.MetaSource] = obj.Source
-	meta[schema.MetaShippedAt] = w.now().UTC().Format(time.RFC3339)
-	meta[schema.MetaShipper] = w.Shipper
+	schema.Stamp(meta, w.Shipper, w.now())
 	if obj.SourceVersionID != "" {
 		meta[schema.MetaSourceVersionID] = obj.SourceVersionID
 	}

@@ -387,7 +387,7 @@ func (r *runner) read(out *s3.GetObjectOutput, size int64, l layout, buf []byte)
 	d := newDigester(size, l)
 	var w io.Writer = d
 	if r.opts.Progress != nil {
-		w = io.MultiWriter(d, progressWriter{r.opts.Progress})
+		w = io.MultiWriter(d, ProgressWriter(r.opts.Progress))
 	}
 	if _, err := io.CopyBuffer(w, struct{ io.Reader }{out.Body}, buf); err != nil && !sdkChecksumMismatch(err) {
 		return whole, nil, fmt.Errorf("read: %w", err)
@@ -402,6 +402,9 @@ func (r *runner) read(out *s3.GetObjectOutput, size int64, l layout, buf []byte)
 func sdkChecksumMismatch(err error) bool {
 	return strings.Contains(err.Error(), "checksum did not match")
 }
+
+// ProgressWriter reports every byte written to it to p as read.
+func ProgressWriter(p Progress) io.Writer { return progressWriter{p} }
 
 type progressWriter struct{ p Progress }
 
