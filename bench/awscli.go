@@ -75,22 +75,19 @@ func aptInstall(ctx context.Context, pkgs ...string) error {
 	return nil
 }
 
-// configure points the CLI at st with the administrator's keys. The local
-// stack exports AWS_PROFILE=” and AWS_SESSION_TOKEN=”, which the CLI
-// rejects ("The config profile () could not be found") or would send: both
-// are left out.
+// configure runs the CLI in the shell `eval "$(logvault local up)"` leaves
+// (the stack's exports, nothing else of this process's AWS settings), as
+// Account A's administrator, with the config file above. Debian's CLI
+// (2.9) predates AWS_ENDPOINT_URL_S3 (2.13), so the endpoint also goes on
+// the command line; newer CLIs take it from the exports.
 func (c *awsCLI) configure(st *stack) {
-	c.env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
-		"AWS_CONFIG_FILE=" + c.config,
-		"AWS_SHARED_CREDENTIALS_FILE=" + c.config + ".none",
-		"AWS_ACCESS_KEY_ID=" + st.env["VAULT_ADMIN_ACCESS_KEY_ID"],
-		"AWS_SECRET_ACCESS_KEY=" + st.env["VAULT_ADMIN_SECRET_ACCESS_KEY"],
-		"AWS_REGION=" + st.env["AWS_REGION"],
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_PAGER=",
+	c.env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "AWS_CONFIG_FILE=" + c.config,
+		"AWS_SHARED_CREDENTIALS_FILE=" + c.config + ".none", "AWS_PAGER="}
+	for k, v := range st.env {
+		c.env = append(c.env, k+"="+v)
 	}
-	c.base = []string{"--endpoint-url", st.env["AWS_ENDPOINT_URL_S3"], "--ca-bundle", st.env["AWS_CA_BUNDLE"]}
+	c.env = append(c.env, "AWS_ACCESS_KEY_ID="+st.env["VAULT_ADMIN_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY="+st.env["VAULT_ADMIN_SECRET_ACCESS_KEY"])
+	c.base = []string{"--endpoint-url", st.env["AWS_ENDPOINT_URL_S3"]}
 }
 
 // run runs the CLI and returns its wall time and peak RSS.

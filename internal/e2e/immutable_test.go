@@ -10,12 +10,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -307,18 +310,56 @@ func TestLockedVersionsOutliveRootAndBreakGlass(t *testing.T) {
 	}
 }
 
-// TestAWSCLIInLocalUpEnvironment runs the AWS CLI, when installed, in
-// exactly the shell `eval "$(logvault local up)"` leaves, started from one
-// with a profile and a session token that must not leak in.
+// TestAWSCLIInLocalUpEnvironment runs the AWS CLI, every one installed (v1
+// and v2), in exactly the shell `eval "$(logvault local up)"` leaves,
+// started from one with a profile and a session token that must not leak
+// in: the CLI's own commands work with no other setting. CLIs older than
+// service-specific endpoint variables (AWS_ENDPOINT_URL_S3: v1.29, v2.13)
+// cannot be pointed at the stack by the environment and are skipped.
 func TestAWSCLIInLocalUpEnvironment(t *testing.T) {
-	awsCLI, err := exec.LookPath("aws")
-	if err != nil {
+	var clis []string
+	if p, err := exec.LookPath("aws"); err == nil {
+		clis = append(clis, p)
+	}
+	for _, p := range []string{"/usr/local/bin/aws", "/usr/bin/aws"} {
+		if _, err := os.Stat(p); err == nil && !slices.Contains(clis, p) {
+			clis = append(clis, p)
+		}
+	}
+	if len(clis) == 0 {
 		t.Skip("the AWS CLI is not installed")
 	}
 	env := filepath.Join(t.TempDir(), "env")
 	if err := os.WriteFile(env, []byte(stack.exports), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	for _, awsCLI := range clis {
+		version, err := exec.Command(awsCLI, "--version").CombinedOutput()
+		if err != nil {
+			t.Errorf("%s --version: %v\n%s", awsCLI, err, version)
+			continue
+		}
+		t.Run(awsCLI, func(t *testing.T) {
+			t.Logf("%s", strings.TrimSpace(string(version)))
+			if !endpointVariables(string(version)) {
+				t.Skipf("%s predates AWS_ENDPOINT_URL_S3 (v1.29 / v2.13): only --endpoint-url can point it at the stack", strings.Fields(string(version))[0])
+			}
+			checkAWSCLI(t, awsCLI, env)
+		})
+	}
+}
+
+// endpointVariables reports whether `aws --version` output names a CLI that
+// reads AWS_ENDPOINT_URL_<SERVICE>: v1 from 1.29, v2 from 2.13.
+func endpointVariables(version string) bool {
+	var major, minor int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(strings.Fields(version)[0], "aws-cli/"), "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return (major == 1 && minor >= 29) || (major == 2 && minor >= 13) || major > 2
+}
+
+func checkAWSCLI(t *testing.T, awsCLI, env string) {
 	run := func(script string) (string, error) {
 		cmd := exec.Command("bash", "-c", `eval "$(cat "$ENV_FILE")"; `+script)
 		cmd.Env = []string{"PATH=" + filepath.Dir(awsCLI) + ":" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "ENV_FILE=" + env,
@@ -326,7 +367,15 @@ func TestAWSCLIInLocalUpEnvironment(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	// Account B's keys are the exported default: it may not even list the vault.
+	// What a user types first, as Account B (the exported default).
+	if out, err := run(`aws s3api list-buckets --query 'Buckets[].Name' --output text`); err != nil || !strings.Contains(out, stack.env["SOURCE_CLOUDTRAIL_BUCKET"]) {
+		t.Errorf("aws s3api list-buckets as Account B: %v:\n%s", err, out)
+	}
+	key := "cli-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ".json"
+	if out, err := run(`echo '{}' | aws s3 cp - "s3://$SOURCE_CLOUDTRAIL_BUCKET/` + key + `" && aws s3 ls "s3://$SOURCE_CLOUDTRAIL_BUCKET"`); err != nil || !strings.Contains(out, key) {
+		t.Errorf("aws s3 cp and aws s3 ls s3://$SOURCE_CLOUDTRAIL_BUCKET as Account B: %v:\n%s", err, out)
+	}
+	// Account B's keys may not even list the vault.
 	if out, err := run(`aws s3api list-object-versions --bucket "$VAULT_BUCKET" --max-items 1`); err == nil || !strings.Contains(out, "AccessDenied") {
 		t.Errorf("Account B listing the vault with the AWS CLI: %v:\n%s", err, out)
 	}
