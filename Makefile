@@ -83,7 +83,7 @@ vet:
 FUZZ_TARGETS := internal/trigger:FuzzDecode internal/trigger:FuzzDecodeBody \
 	internal/cwlogs:FuzzDecode internal/cwlogs:FuzzDecodeData internal/cwlogs:FuzzNDJSON \
 	internal/cwlogs:FuzzFastData internal/cwlogs:FuzzFastEnvelope internal/cwlogs:FuzzAppendString internal/cwlogs:FuzzMessage \
-	internal/digest:FuzzParse internal/digest:FuzzParsePublicKeys internal/policy:FuzzParse
+	internal/trailintegrity:FuzzParse internal/trailintegrity:FuzzParsePublicKeys internal/policy:FuzzParse
 FUZZTIME ?= 4s
 
 ## fuzz: each fuzz target for FUZZTIME (make fuzz FUZZTIME=10m for a long run)

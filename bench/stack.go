@@ -16,13 +16,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/logvault/logvault/infra"
-	"github.com/logvault/logvault/internal/localstack"
+	"github.com/logvault/logvault/internal/local"
 )
 
 // stack is a local stack started with `logvault local up`.
 type stack struct {
 	bin, dir string
-	env      localstack.Env
+	env      local.Env
 	admin    *s3.Client // Account A's administrator (the gateway's root)
 	b        *s3.Client // Account B, which owns the source buckets
 }
@@ -45,14 +45,14 @@ func startStack(ctx context.Context, bin, dir string) (*stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("logvault local up: %w (see %s/stack.log)", err, dir)
 	}
-	st := &stack{bin: bin, dir: dir, env: localstack.ParseExports(string(out))}
+	st := &stack{bin: bin, dir: dir, env: local.ParseExports(string(out))}
 	for k, v := range st.env {
 		os.Setenv(k, v)
 	}
-	if st.admin, err = localstack.ClientFor(st.env, st.env["VAULT_ADMIN_ACCESS_KEY_ID"], st.env["VAULT_ADMIN_SECRET_ACCESS_KEY"], ""); err != nil {
+	if st.admin, err = local.ClientFor(st.env, st.env["VAULT_ADMIN_ACCESS_KEY_ID"], st.env["VAULT_ADMIN_SECRET_ACCESS_KEY"], ""); err != nil {
 		return nil, err
 	}
-	if st.b, err = localstack.ClientFor(st.env, st.env["AWS_ACCESS_KEY_ID"], st.env["AWS_SECRET_ACCESS_KEY"], ""); err != nil {
+	if st.b, err = local.ClientFor(st.env, st.env["AWS_ACCESS_KEY_ID"], st.env["AWS_SECRET_ACCESS_KEY"], ""); err != nil {
 		return nil, err
 	}
 	return st, nil

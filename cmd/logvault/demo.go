@@ -26,7 +26,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/logvault/logvault/internal/eventgen"
-	"github.com/logvault/logvault/internal/localstack"
+	"github.com/logvault/logvault/internal/local"
 	"github.com/logvault/logvault/internal/schema"
 )
 
@@ -53,7 +53,7 @@ func demoCmd() *cobra.Command {
 
 type demo struct {
 	out io.Writer
-	env localstack.Env
+	env local.Env
 	ctx context.Context
 }
 
@@ -71,7 +71,7 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 	}
 	d := &demo{out: out, ctx: ctx}
 	d.step("1. Start the local stack: versitygw over TLS, a loopback STS, Accounts A (root, an operator, break-glass) and B, the buckets")
-	exports, err := localstack.Up(dir, nil, 90*time.Second)
+	exports, err := local.Up(dir, nil, 90*time.Second)
 	if err != nil {
 		return err
 	}
@@ -79,11 +79,11 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 		d.say("left running; stop it with: logvault local down --dir %s", dir)
 	} else {
 		defer func() {
-			localstack.Down(dir)
+			local.Down(dir)
 			d.step("13. Local stack stopped")
 		}()
 	}
-	d.env = localstack.ParseExports(exports)
+	d.env = local.ParseExports(exports)
 	for k, v := range d.env {
 		os.Setenv(k, v)
 	}
@@ -91,11 +91,11 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 	d.say("vault s3://%s (Account A), source s3://%s (Account B)", d.env["VAULT_BUCKET"], d.env["SOURCE_CLOUDTRAIL_BUCKET"])
 	d.say("writer role %s, assumed with ExternalId", d.env["VAULT_ROLE_ARN"])
 
-	b, err := localstack.ClientFor(d.env, d.env["AWS_ACCESS_KEY_ID"], d.env["AWS_SECRET_ACCESS_KEY"], "")
+	b, err := local.ClientFor(d.env, d.env["AWS_ACCESS_KEY_ID"], d.env["AWS_SECRET_ACCESS_KEY"], "")
 	if err != nil {
 		return err
 	}
-	a, err := localstack.ClientFor(d.env, d.env["VAULT_ADMIN_ACCESS_KEY_ID"], d.env["VAULT_ADMIN_SECRET_ACCESS_KEY"], "")
+	a, err := local.ClientFor(d.env, d.env["VAULT_ADMIN_ACCESS_KEY_ID"], d.env["VAULT_ADMIN_SECRET_ACCESS_KEY"], "")
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 	d.say("every version is COMPLIANCE-locked by the vault's default retention: nobody, not even Account A's root, can delete it before then")
 
 	d.step("6. Attackers try to destroy the evidence: Account B (the compromise drill), an Account A administrator who is not break-glass, Account A's root")
-	op, err := localstack.ClientFor(d.env, d.env["VAULT_OPERATOR_ACCESS_KEY_ID"], d.env["VAULT_OPERATOR_SECRET_ACCESS_KEY"], "")
+	op, err := local.ClientFor(d.env, d.env["VAULT_OPERATOR_ACCESS_KEY_ID"], d.env["VAULT_OPERATOR_SECRET_ACCESS_KEY"], "")
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/logvault/logvault/internal/config"
-	"github.com/logvault/logvault/internal/digest"
+	"github.com/logvault/logvault/internal/trailintegrity"
 )
 
 // runDigestCheck runs `logvault verify --cloudtrail-digests [--public-keys F]
@@ -26,15 +26,15 @@ func runDigestCheck(ctx context.Context, c *s3.Client, cfg config.Config, public
 	if publicKeysFile == "" {
 		return true, errors.New("verify --cloudtrail-digests: --public-keys FILE is required (the JSON of `aws cloudtrail list-public-keys --start-time … --end-time …`)")
 	}
-	keys, err := digest.LoadPublicKeys(publicKeysFile)
+	keys, err := trailintegrity.LoadPublicKeys(publicKeysFile)
 	if err != nil {
 		return true, fmt.Errorf("verify --cloudtrail-digests: --public-keys: %w", err)
 	}
-	scope, err := digest.ScopePrefix(prefix)
+	scope, err := trailintegrity.ScopePrefix(prefix)
 	if err != nil {
 		return true, fmt.Errorf("verify --cloudtrail-digests: --prefix: %w", err)
 	}
-	chk := &digest.Checker{S3: c, Bucket: cfg.VaultBucket, ExpectedOwner: cfg.ExpectedOwner, Keys: keys}
+	chk := &trailintegrity.Checker{S3: c, Bucket: cfg.VaultBucket, ExpectedOwner: cfg.ExpectedOwner, Keys: keys}
 	rep, err := chk.Check(ctx, scope)
 	if err != nil {
 		return true, fmt.Errorf("verify --cloudtrail-digests: %w", err)

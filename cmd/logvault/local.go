@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/logvault/logvault/infra"
-	"github.com/logvault/logvault/internal/localstack"
+	"github.com/logvault/logvault/internal/local"
 )
 
 func defaultLocalDir() string {
@@ -42,7 +42,7 @@ func localCmd() *cobra.Command {
 				}
 				extra = append(extra, "--template", abs)
 			}
-			env, err := localstack.Up(dir, extra, 90*time.Second)
+			env, err := local.Up(dir, extra, 90*time.Second)
 			if err != nil {
 				return err
 			}
@@ -56,7 +56,7 @@ func localCmd() *cobra.Command {
 		Short: "Stop the local stack",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return localstack.Down(dir)
+			return local.Down(dir)
 		},
 	}
 	serve := &cobra.Command{
@@ -75,7 +75,7 @@ func localCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			return localstack.Serve(ctx, localstack.Options{Dir: dir, Template: tmpl})
+			return local.Serve(ctx, local.Options{Dir: dir, Template: tmpl})
 		},
 	}
 	serve.Flags().StringVar(&template, "template", "", "Account A template to take the policies from")

@@ -20,7 +20,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/logvault/logvault/internal/eventgen"
-	"github.com/logvault/logvault/internal/localstack"
+	"github.com/logvault/logvault/internal/local"
 	"github.com/logvault/logvault/internal/schema"
 )
 
@@ -62,7 +62,7 @@ func stateOf(t testing.TB, bucket string) bucketState {
 // adminFor is admin for tests and benchmarks alike.
 func adminFor(t testing.TB) *s3.Client {
 	t.Helper()
-	c, err := localstack.ClientFor(stack.env, stack.env["VAULT_ADMIN_ACCESS_KEY_ID"], stack.env["VAULT_ADMIN_SECRET_ACCESS_KEY"], "")
+	c, err := local.ClientFor(stack.env, stack.env["VAULT_ADMIN_ACCESS_KEY_ID"], stack.env["VAULT_ADMIN_SECRET_ACCESS_KEY"], "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/logvault/logvault/internal/eventgen"
-	"github.com/logvault/logvault/internal/localstack"
+	"github.com/logvault/logvault/internal/local"
 	"github.com/logvault/logvault/internal/schema"
 	lvship "github.com/logvault/logvault/internal/ship"
 	"github.com/logvault/logvault/internal/source"
@@ -196,7 +196,7 @@ func TestServerSideCopyNeedsGetObjectVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if _, err := b.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(localstack.SourceGrant(bucket, stack.env["VAULT_ROLE_ARN"]))}); err != nil {
+		if _, err := b.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(local.SourceGrant(bucket, stack.env["VAULT_ROLE_ARN"]))}); err != nil {
 			t.Errorf("put the source grant back: %v", err)
 		}
 	})

@@ -18,9 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/logvault/logvault/internal/digest"
-	"github.com/logvault/logvault/internal/digest/digesttest"
 	"github.com/logvault/logvault/internal/eventgen"
+	"github.com/logvault/logvault/internal/trailintegrity"
+	"github.com/logvault/logvault/internal/trailintegrity/digesttest"
 )
 
 // digestScenario is one trail prefix of its own with a chain shipped into
@@ -38,7 +38,7 @@ type digestScenario struct {
 	// credentials, and returns nothing; the expectations are in want.
 	tamper func(t *testing.T, c *digesttest.Chain)
 	// want maps the vault key of every file that must be reported to its status.
-	want func(c *digesttest.Chain) map[string]digest.Status
+	want func(c *digesttest.Chain) map[string]trailintegrity.Status
 }
 
 // TestDigestCheck ships CloudTrail-format chains (own key pair, documented
@@ -54,7 +54,7 @@ func TestDigestCheck(t *testing.T) {
 	if err := os.WriteFile(keysFile, signer.PublicKeysJSON(time.Now().Add(-24*time.Hour), time.Now().Add(24*time.Hour)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := digest.LoadPublicKeys(keysFile)
+	keys, err := trailintegrity.LoadPublicKeys(keysFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,39 +64,39 @@ func TestDigestCheck(t *testing.T) {
 
 	scenarios := []digestScenario{
 		{name: "valid chain", digests: 3, logs: 2,
-			want: func(*digesttest.Chain) map[string]digest.Status { return nil }},
+			want: func(*digesttest.Chain) map[string]trailintegrity.Status { return nil }},
 		{name: "altered log", digests: 2, logs: 2,
 			tamper: func(t *testing.T, c *digesttest.Chain) {
 				digestOverwrite(t, c.Logs[1][0], digesttest.Gzip([]byte(`{"Records":[]}`)), nil)
 			},
-			want: func(c *digesttest.Chain) map[string]digest.Status {
-				return map[string]digest.Status{digestVaultKey(c.Logs[1][0]): digest.Altered}
+			want: func(c *digesttest.Chain) map[string]trailintegrity.Status {
+				return map[string]trailintegrity.Status{digestVaultKey(c.Logs[1][0]): trailintegrity.Altered}
 			}},
 		{name: "missing log", digests: 2, logs: 2, skip: &[2]int{0, 1},
-			want: func(c *digesttest.Chain) map[string]digest.Status {
-				return map[string]digest.Status{digestVaultKey(c.Logs[0][1]): digest.Missing}
+			want: func(c *digesttest.Chain) map[string]trailintegrity.Status {
+				return map[string]trailintegrity.Status{digestVaultKey(c.Logs[0][1]): trailintegrity.Missing}
 			}},
 		{name: "altered digest hiding its log", digests: 2, logs: 1, listed: 1,
 			tamper: func(t *testing.T, c *digesttest.Chain) {
-				altered, err := digesttest.Rewrite(c.Digests[0], func(d *digest.Digest) { d.LogFiles = nil })
+				altered, err := digesttest.Rewrite(c.Digests[0], func(d *trailintegrity.Digest) { d.LogFiles = nil })
 				if err != nil {
 					t.Fatal(err)
 				}
 				digestOverwrite(t, c.Digests[0], altered.Body, altered.Metadata)
 			},
-			want: func(c *digesttest.Chain) map[string]digest.Status {
-				return map[string]digest.Status{digestVaultKey(c.Digests[0]): digest.BadSignature, digestVaultKey(c.Digests[1]): digest.ChainBroken}
+			want: func(c *digesttest.Chain) map[string]trailintegrity.Status {
+				return map[string]trailintegrity.Status{digestVaultKey(c.Digests[0]): trailintegrity.BadSignature, digestVaultKey(c.Digests[1]): trailintegrity.ChainBroken}
 			}},
 		{name: "altered signature", digests: 2, logs: 1,
 			tamper: func(t *testing.T, c *digesttest.Chain) {
 				meta := maps.Clone(c.Digests[1].Metadata)
-				sig := []byte(meta[digest.MetaSignature])
+				sig := []byte(meta[trailintegrity.MetaSignature])
 				sig[0] = map[bool]byte{true: 'b', false: 'a'}[sig[0] == 'a']
-				meta[digest.MetaSignature] = string(sig)
+				meta[trailintegrity.MetaSignature] = string(sig)
 				digestOverwrite(t, c.Digests[1], c.Digests[1].Body, meta)
 			},
-			want: func(c *digesttest.Chain) map[string]digest.Status {
-				return map[string]digest.Status{digestVaultKey(c.Digests[1]): digest.BadSignature}
+			want: func(c *digesttest.Chain) map[string]trailintegrity.Status {
+				return map[string]trailintegrity.Status{digestVaultKey(c.Digests[1]): trailintegrity.BadSignature}
 			}},
 	}
 	for i, sc := range scenarios {
@@ -120,7 +120,7 @@ func TestDigestCheck(t *testing.T) {
 			if err != nil {
 				t.Fatalf("vaulted digest: %v", err)
 			}
-			if head.Metadata[digest.MetaSignature] != chain.Digests[0].Metadata[digest.MetaSignature] || head.Metadata[digest.MetaSignatureAlgorithm] != digest.SignatureAlgorithm {
+			if head.Metadata[trailintegrity.MetaSignature] != chain.Digests[0].Metadata[trailintegrity.MetaSignature] || head.Metadata[trailintegrity.MetaSignatureAlgorithm] != trailintegrity.SignatureAlgorithm {
 				t.Fatalf("vaulted digest lost its signature metadata: %v", head.Metadata)
 			}
 			if sc.tamper != nil {
@@ -131,10 +131,10 @@ func TestDigestCheck(t *testing.T) {
 			if listed == 0 {
 				listed = sc.digests * sc.logs
 			}
-			scope := digest.VaultKey(trail.Bucket, trailPrefix+"/")
+			scope := trailintegrity.VaultKey(trail.Bucket, trailPrefix+"/")
 
 			// The package, with Account A's read access.
-			chk := &digest.Checker{S3: admin(t), Bucket: vault, ExpectedOwner: stack.env["VAULT_EXPECTED_OWNER"], Keys: keys}
+			chk := &trailintegrity.Checker{S3: admin(t), Bucket: vault, ExpectedOwner: stack.env["VAULT_EXPECTED_OWNER"], Keys: keys}
 			rep, err := chk.Check(context.Background(), scope)
 			if err != nil {
 				t.Fatalf("check: %v", err)
@@ -142,7 +142,7 @@ func TestDigestCheck(t *testing.T) {
 			if rep.Digests != sc.digests || rep.Logs != listed {
 				t.Errorf("%s", rep.Summary)
 			}
-			got := map[string]digest.Status{}
+			got := map[string]trailintegrity.Status{}
 			for _, r := range rep.Results {
 				if r.Status.Problem() {
 					got[r.Key] = r.Status
@@ -174,7 +174,7 @@ func TestDigestCheck(t *testing.T) {
 				}
 				if len(want) == 0 {
 					j := cli(t, nil, "verify", "--cloudtrail-digests", "--public-keys", keysFile, "--prefix", scope, "--json")
-					var back digest.Report
+					var back trailintegrity.Report
 					if err := json.Unmarshal([]byte(j.stdout), &back); err != nil || j.code != 0 || back.Failed || back.Digests != sc.digests {
 						t.Errorf("--json: exit %d, %v: %s%s", j.code, err, j.stdout, j.stderr)
 					}
@@ -226,7 +226,7 @@ func digestOverwrite(t *testing.T, o digesttest.Object, body []byte, meta map[st
 	}
 }
 
-func digestVaultKey(o digesttest.Object) string { return digest.VaultKey(o.Bucket, o.Key) }
+func digestVaultKey(o digesttest.Object) string { return trailintegrity.VaultKey(o.Bucket, o.Key) }
 
 var (
 	digestFlagOnce sync.Once
@@ -245,7 +245,7 @@ func digestCLIHasFlag(t *testing.T) bool {
 }
 
 // digestTableNames reports whether a table row names key with status st.
-func digestTableNames(out, key string, st digest.Status) bool {
+func digestTableNames(out, key string, st trailintegrity.Status) bool {
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		if len(f) >= 3 && f[0] == key && f[2] == string(st) {

@@ -22,13 +22,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
-	"github.com/logvault/logvault/internal/localstack"
+	"github.com/logvault/logvault/internal/local"
 )
 
 // stack is the running local stack shared by the tests.
 var stack struct {
 	bin     string
-	env     localstack.Env
+	env     local.Env
 	exports string // what `logvault local up` printed
 }
 
@@ -63,7 +63,7 @@ func setup(m *testing.M) int {
 		return 1
 	}
 	defer exec.Command(bin, "local", "down", "--dir", dir).Run()
-	stack.bin, stack.env, stack.exports = bin, localstack.ParseExports(string(out)), string(out)
+	stack.bin, stack.env, stack.exports = bin, local.ParseExports(string(out)), string(out)
 	for _, k := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM", "AWS_CA_BUNDLE", "AWS_REGION", "LOGVAULT_S3_PATH_STYLE",
 		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "VAULT_BUCKET", "VAULT_ROLE_ARN", "VAULT_EXTERNAL_ID", "VAULT_EXPECTED_OWNER",
 		"VAULT_ADMIN_ACCESS_KEY_ID", "VAULT_ADMIN_SECRET_ACCESS_KEY", "SOURCE_CLOUDTRAIL_BUCKET", "SOURCE_BILLING_BUCKET",
@@ -183,7 +183,7 @@ func errCode(err error) string {
 // admin is Account A's all-powerful client; accountB acts as Account B.
 func admin(t *testing.T) *s3.Client {
 	t.Helper()
-	c, err := localstack.ClientFor(stack.env, stack.env["VAULT_ADMIN_ACCESS_KEY_ID"], stack.env["VAULT_ADMIN_SECRET_ACCESS_KEY"], "")
+	c, err := local.ClientFor(stack.env, stack.env["VAULT_ADMIN_ACCESS_KEY_ID"], stack.env["VAULT_ADMIN_SECRET_ACCESS_KEY"], "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func breakGlass(t *testing.T) *s3.Client {
 // <prefix>_ACCESS_KEY_ID and <prefix>_SECRET_ACCESS_KEY.
 func keysClient(t *testing.T, prefix string) *s3.Client {
 	t.Helper()
-	c, err := localstack.ClientFor(stack.env, stack.env[prefix+"_ACCESS_KEY_ID"], stack.env[prefix+"_SECRET_ACCESS_KEY"], "")
+	c, err := local.ClientFor(stack.env, stack.env[prefix+"_ACCESS_KEY_ID"], stack.env[prefix+"_SECRET_ACCESS_KEY"], "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func accountB(t *testing.T) *s3.Client {
 // accountBFor is accountB for tests and benchmarks alike.
 func accountBFor(t testing.TB) *s3.Client {
 	t.Helper()
-	c, err := localstack.ClientFor(stack.env, stack.env["AWS_ACCESS_KEY_ID"], stack.env["AWS_SECRET_ACCESS_KEY"], "")
+	c, err := local.ClientFor(stack.env, stack.env["AWS_ACCESS_KEY_ID"], stack.env["AWS_SECRET_ACCESS_KEY"], "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func accountBFor(t testing.TB) *s3.Client {
 func writer(t *testing.T) *s3.Client {
 	t.Helper()
 	creds := assumeWriter(t, stack.env["VAULT_EXTERNAL_ID"]).Credentials
-	c, err := localstack.ClientFor(stack.env, aws.ToString(creds.AccessKeyId), aws.ToString(creds.SecretAccessKey), aws.ToString(creds.SessionToken))
+	c, err := local.ClientFor(stack.env, aws.ToString(creds.AccessKeyId), aws.ToString(creds.SecretAccessKey), aws.ToString(creds.SessionToken))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ type session struct {
 }
 
 // LoadStackTLS reads the local stack's server certificate and CA from its
-// directory (D/tls/server.pem, server-key.pem, ca.pem; see internal/localstack).
+// directory (D/tls/server.pem, server-key.pem, ca.pem; see internal/local).
 func LoadStackTLS(stackDir string) (tls.Certificate, *x509.CertPool, error) {
 	dir := filepath.Join(stackDir, "tls")
 	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"))

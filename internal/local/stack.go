@@ -1,4 +1,4 @@
-// Package localstack runs the whole of logvault's AWS side on one machine:
+// Package local is the local stack: it runs the whole of logvault's AWS side on one machine:
 // a real S3 server (versitygw) over TLS with versioning and Object Lock, a
 // loopback STS AssumeRole endpoint that checks the writer role's trust
 // policy and ExternalId, the accounts and identities (Account A's root, an
@@ -8,7 +8,7 @@
 // identity policies and the vault's Object Lock default are read from
 // infra/vault.yaml; what differs from AWS is listed in docs/threat-model.md
 // ("The local stack against AWS").
-package localstack
+package local
 
 import (
 	"context"
@@ -116,12 +116,12 @@ func Serve(ctx context.Context, o Options) error {
 	os.Remove(envFile(dir))
 	for _, d := range []string{"data", "versions", "tls"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
-			return fmt.Errorf("localstack: %w", err)
+			return fmt.Errorf("local stack: %w", err)
 		}
 	}
 	caFile, certFile, keyFile, err := writeTLS(filepath.Join(dir, "tls"))
 	if err != nil {
-		return fmt.Errorf("localstack: tls: %w", err)
+		return fmt.Errorf("local stack: tls: %w", err)
 	}
 	sec, err := loadSecrets(filepath.Join(dir, "keys.json"))
 	if err != nil {
@@ -189,11 +189,11 @@ func Serve(ctx context.Context, o Options) error {
 	sts := &stsServer{iam: iam, region: Region, now: time.Now, rootAccess: sec.AdminAccess, rootSecret: sec.AdminSecret, roles: localRoles(vault)}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return fmt.Errorf("localstack: %w", err)
+		return fmt.Errorf("local stack: %w", err)
 	}
 	stsLn, err := tls.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", stsPort), &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	if err != nil {
-		return fmt.Errorf("localstack: sts listener: %w", err)
+		return fmt.Errorf("local stack: sts listener: %w", err)
 	}
 	stsSrv := &http.Server{Handler: sts, ReadHeaderTimeout: 10 * time.Second}
 	go stsSrv.Serve(stsLn)
@@ -232,14 +232,14 @@ func Serve(ctx context.Context, o Options) error {
 		return err
 	}
 	if err := os.WriteFile(envFile(dir), []byte(env.Exports()), 0o600); err != nil {
-		return fmt.Errorf("localstack: %w", err)
+		return fmt.Errorf("local stack: %w", err)
 	}
 	select {
 	case <-ctx.Done():
 		be.Shutdown()
 		return nil
 	case err := <-gwErr:
-		return fmt.Errorf("localstack: versitygw stopped: %w", err)
+		return fmt.Errorf("local stack: versitygw stopped: %w", err)
 	}
 }
 
@@ -328,33 +328,33 @@ func loadVault(template []byte, externalID string) (vaultConfig, error) {
 	var v vaultConfig
 	tmpl, err := cfn.Load(template, deployment(externalID).Values())
 	if err != nil {
-		return v, fmt.Errorf("localstack: vault template: %w", err)
+		return v, fmt.Errorf("local stack: vault template: %w", err)
 	}
 	bp, err := tmpl.GetS3BucketPolicyWithName(cfn.VaultBucketPolicyID)
 	if err != nil {
-		return v, fmt.Errorf("localstack: vault template: %w", err)
+		return v, fmt.Errorf("local stack: vault template: %w", err)
 	}
 	if v.bucketPolicy, err = cfn.PolicyJSON(bp.PolicyDocument); err != nil {
-		return v, fmt.Errorf("localstack: %s: %w", cfn.VaultBucketPolicyID, err)
+		return v, fmt.Errorf("local stack: %s: %w", cfn.VaultBucketPolicyID, err)
 	}
 	r, err := tmpl.GetIAMRoleWithName(cfn.WriterRoleID)
 	if err != nil {
-		return v, fmt.Errorf("localstack: vault template: %w", err)
+		return v, fmt.Errorf("local stack: vault template: %w", err)
 	}
 	if v.trustJSON, v.trust, err = parseTemplatePolicy(r.AssumeRolePolicyDocument); err != nil {
-		return v, fmt.Errorf("localstack: WriterRole trust policy: %w", err)
+		return v, fmt.Errorf("local stack: WriterRole trust policy: %w", err)
 	}
 	for _, p := range r.Policies {
 		js, d, err := parseTemplatePolicy(p.PolicyDocument)
 		if err != nil {
-			return v, fmt.Errorf("localstack: WriterRole policy %s: %w", p.PolicyName, err)
+			return v, fmt.Errorf("local stack: WriterRole policy %s: %w", p.PolicyName, err)
 		}
 		v.writerPolicies = append(v.writerPolicies, d)
 		v.writerPolicyJSON = append(v.writerPolicyJSON, namedPolicy{name: p.PolicyName, json: js})
 	}
 	b, err := tmpl.GetS3BucketWithName(cfn.VaultBucketID)
 	if err != nil {
-		return v, fmt.Errorf("localstack: vault template: %w", err)
+		return v, fmt.Errorf("local stack: vault template: %w", err)
 	}
 	if c := b.ObjectLockConfiguration; c != nil && c.Rule != nil && c.Rule.DefaultRetention != nil && c.Rule.DefaultRetention.Mode != nil {
 		d := c.Rule.DefaultRetention
@@ -406,13 +406,13 @@ func posixBackend(dataDir, versionsDir string) (*posix.Posix, error) {
 		}
 		sc, err := meta.NewSideCar(sidecar)
 		if err != nil {
-			return nil, fmt.Errorf("localstack: sidecar metadata: %w", err)
+			return nil, fmt.Errorf("local stack: sidecar metadata: %w", err)
 		}
 		ms, opts.SideCarDir = sc, sidecar
 	}
 	be, err := posix.New(dataDir, ms, opts)
 	if err != nil {
-		return nil, fmt.Errorf("localstack: posix backend: %w", err)
+		return nil, fmt.Errorf("local stack: posix backend: %w", err)
 	}
 	return be, nil
 }
@@ -435,9 +435,9 @@ func setup(ctx context.Context, env Env, sec secrets, vault vaultConfig, gwErr <
 		}
 		select {
 		case err := <-gwErr:
-			return fmt.Errorf("localstack: versitygw failed to start: %w", err)
+			return fmt.Errorf("local stack: versitygw failed to start: %w", err)
 		case <-ctx.Done():
-			return fmt.Errorf("localstack: S3 server not ready: %w", ctx.Err())
+			return fmt.Errorf("local stack: S3 server not ready: %w", ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -453,24 +453,24 @@ func setup(ctx context.Context, env Env, sec secrets, vault vaultConfig, gwErr <
 			Bucket:                  aws.String(bk.name),
 			VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled},
 		}); err != nil {
-			return fmt.Errorf("localstack: enable versioning on %s: %w", bk.name, err)
+			return fmt.Errorf("local stack: enable versioning on %s: %w", bk.name, err)
 		}
 	}
 	if vault.lock != nil {
 		if _, err := admin.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{
 			Bucket: aws.String(VaultBucket), ObjectLockConfiguration: vault.lock,
 		}); err != nil {
-			return fmt.Errorf("localstack: the Object Lock default of infra/vault.yaml on %s (a vault made by an older stack has none: remove the stack's directory): %w", VaultBucket, err)
+			return fmt.Errorf("local stack: the Object Lock default of infra/vault.yaml on %s (a vault made by an older stack has none: remove the stack's directory): %w", VaultBucket, err)
 		}
 	}
 	if _, err := admin.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(VaultBucket), Policy: aws.String(string(vault.bucketPolicy))}); err != nil {
-		return fmt.Errorf("localstack: apply the vault bucket policy of infra/vault.yaml: %w", err)
+		return fmt.Errorf("local stack: apply the vault bucket policy of infra/vault.yaml: %w", err)
 	}
 	// Account B lets the writer read its source buckets, as docs/deploy.md tells
 	// it to, so that large objects are copied server-side.
 	for _, name := range []string{CloudTrailBucket, BillingBucket} {
 		if _, err := b.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(SourceGrant(name, WriterRoleARN))}); err != nil {
-			return fmt.Errorf("localstack: bucket policy of %s: %w", name, err)
+			return fmt.Errorf("local stack: bucket policy of %s: %w", name, err)
 		}
 	}
 	// The two misconfigured vaults the tests point the functions at.
@@ -482,7 +482,7 @@ func setup(ctx context.Context, env Env, sec secrets, vault vaultConfig, gwErr <
 		name string
 	}{{admin, UnversionedBucket}, {b, ForeignBucket}} {
 		if _, err := bk.c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bk.name), Policy: aws.String(writerGrant(bk.name))}); err != nil {
-			return fmt.Errorf("localstack: bucket policy of %s: %w", bk.name, err)
+			return fmt.Errorf("local stack: bucket policy of %s: %w", bk.name, err)
 		}
 	}
 	return nil
@@ -498,7 +498,7 @@ func createBucket(ctx context.Context, c *s3.Client, name string, lock bool) err
 	if _, err := c.CreateBucket(ctx, in); err != nil {
 		var apiErr smithy.APIError
 		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "BucketAlreadyOwnedByYou" {
-			return fmt.Errorf("localstack: create bucket %s: %w", name, err)
+			return fmt.Errorf("local stack: create bucket %s: %w", name, err)
 		}
 	}
 	return nil
@@ -528,7 +528,7 @@ func writerGrant(bucket string) string {
 func ClientFor(env Env, access, secret, token string) (*s3.Client, error) {
 	pem, err := os.ReadFile(env["AWS_CA_BUNDLE"])
 	if err != nil {
-		return nil, fmt.Errorf("localstack: CA bundle: %w", err)
+		return nil, fmt.Errorf("local stack: CA bundle: %w", err)
 	}
 	pool := x509Pool(pem)
 	httpClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
@@ -545,7 +545,7 @@ func loadSecrets(path string) (secrets, error) {
 	var s secrets
 	if data, err := os.ReadFile(path); err == nil {
 		if err := json.Unmarshal(data, &s); err != nil {
-			return s, fmt.Errorf("localstack: %s: %w", path, err)
+			return s, fmt.Errorf("local stack: %s: %w", path, err)
 		}
 	}
 	before := s
@@ -570,7 +570,7 @@ func loadSecrets(path string) (secrets, error) {
 	}
 	data, _ := json.MarshalIndent(s, "", "  ")
 	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return s, fmt.Errorf("localstack: %w", err)
+		return s, fmt.Errorf("local stack: %w", err)
 	}
 	return s, nil
 }
@@ -578,7 +578,7 @@ func loadSecrets(path string) (secrets, error) {
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, fmt.Errorf("localstack: find a free port: %w", err)
+		return 0, fmt.Errorf("local stack: find a free port: %w", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil

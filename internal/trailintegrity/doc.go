@@ -1,4 +1,4 @@
-// Package digest checks vaulted CloudTrail log files against vaulted
+// Package trailintegrity checks vaulted CloudTrail log files against vaulted
 // CloudTrail digest files, the way `aws cloudtrail validate-logs` checks a
 // trail bucket, but on the vault: `logvault verify --cloudtrail-digests`.
 //
@@ -90,4 +90,4 @@
 // [Custom validation]: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-custom-validation.html
 // [PublicKey]: https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_PublicKey.html
 // [validation.py]: https://github.com/aws/aws-cli/blob/develop/awscli/customizations/cloudtrail/validation.py
-package digest
+package trailintegrity

@@ -1,4 +1,4 @@
-package digest_test
+package trailintegrity_test
 
 import (
 	"bytes"
@@ -19,9 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/logvault/logvault/internal/digest"
-	"github.com/logvault/logvault/internal/digest/digesttest"
 	"github.com/logvault/logvault/internal/s3mem"
+	"github.com/logvault/logvault/internal/trailintegrity"
+	"github.com/logvault/logvault/internal/trailintegrity/digesttest"
 )
 
 const (
@@ -73,7 +73,7 @@ func (f *fakeS3) ship(o digesttest.Object) string {
 		meta = map[string]string{}
 	}
 	meta["logvault-kind"] = "cloudtrail"
-	return f.put(digest.VaultKey(o.Bucket, o.Key), o.Body, meta)
+	return f.put(trailintegrity.VaultKey(o.Bucket, o.Key), o.Body, meta)
 }
 
 func (f *fakeS3) shipChain(c *digesttest.Chain) {
@@ -166,7 +166,7 @@ type fixture struct {
 	signer *digesttest.Signer
 	trail  digesttest.Trail
 	chain  *digesttest.Chain
-	keys   digest.KeySet
+	keys   trailintegrity.KeySet
 }
 
 var (
@@ -200,7 +200,7 @@ func newFixture(t *testing.T, digests, logs int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := digest.ParsePublicKeys(s.PublicKeysJSON(time.Now().Add(-time.Hour), time.Now().Add(time.Hour)))
+	keys, err := trailintegrity.ParsePublicKeys(s.PublicKeysJSON(time.Now().Add(-time.Hour), time.Now().Add(time.Hour)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,9 +209,9 @@ func newFixture(t *testing.T, digests, logs int) *fixture {
 	return f
 }
 
-func (f *fixture) check(prefix string) *digest.Report {
+func (f *fixture) check(prefix string) *trailintegrity.Report {
 	f.t.Helper()
-	c := &digest.Checker{S3: f.s3, Bucket: vaultBucket, ExpectedOwner: owner, Keys: f.keys, Concurrency: 3}
+	c := &trailintegrity.Checker{S3: f.s3, Bucket: vaultBucket, ExpectedOwner: owner, Keys: f.keys, Concurrency: 3}
 	rep, err := c.Check(context.Background(), prefix)
 	if err != nil {
 		f.t.Fatalf("check: %v", err)
@@ -219,11 +219,11 @@ func (f *fixture) check(prefix string) *digest.Report {
 	return rep
 }
 
-func vk(o digesttest.Object) string { return digest.VaultKey(o.Bucket, o.Key) }
+func vk(o digesttest.Object) string { return trailintegrity.VaultKey(o.Bucket, o.Key) }
 
 // problems maps the vault key of every problem to its result.
-func problems(rep *digest.Report) map[string]digest.Result {
-	m := map[string]digest.Result{}
+func problems(rep *trailintegrity.Report) map[string]trailintegrity.Result {
+	m := map[string]trailintegrity.Result{}
 	for _, r := range rep.Results {
 		if r.Status.Problem() {
 			m[r.Key] = r
@@ -233,7 +233,7 @@ func problems(rep *digest.Report) map[string]digest.Result {
 }
 
 // wantProblems checks the report names exactly these files with these statuses.
-func wantProblems(t *testing.T, rep *digest.Report, want map[string]digest.Status) {
+func wantProblems(t *testing.T, rep *trailintegrity.Report, want map[string]trailintegrity.Status) {
 	t.Helper()
 	got := problems(rep)
 	for k, st := range want {
@@ -268,10 +268,10 @@ func TestValidChain(t *testing.T) {
 		t.Fatalf("%d results, want 9: %+v", len(rep.Results), rep.Results)
 	}
 	// Each digest is followed by its logs; the first starts the chain.
-	if r := rep.Results[0]; r.Key != vk(f.chain.Digests[0]) || r.Kind != digest.KindDigest || !strings.Contains(r.Detail, "starts a chain") {
+	if r := rep.Results[0]; r.Key != vk(f.chain.Digests[0]) || r.Kind != trailintegrity.KindDigest || !strings.Contains(r.Detail, "starts a chain") {
 		t.Errorf("first row %+v, want the starting digest", r)
 	}
-	if r := rep.Results[1]; r.Kind != digest.KindLog || r.ListedBy != vk(f.chain.Digests[0]) {
+	if r := rep.Results[1]; r.Kind != trailintegrity.KindLog || r.ListedBy != vk(f.chain.Digests[0]) {
 		t.Errorf("second row %+v, want a log of the first digest", r)
 	}
 	if r := rep.Results[3]; r.Key != vk(f.chain.Digests[1]) || r.Detail != "2 log files" {
@@ -284,7 +284,7 @@ func TestAlteredLog(t *testing.T) {
 	lg := f.chain.Logs[1][0]
 	f.s3.put(vk(lg), digesttest.Gzip([]byte(`{"Records":[]}`)), nil)
 	rep := f.check("")
-	wantProblems(t, rep, map[string]digest.Status{vk(lg): digest.Altered})
+	wantProblems(t, rep, map[string]trailintegrity.Status{vk(lg): trailintegrity.Altered})
 	r := problems(rep)[vk(lg)]
 	if !strings.Contains(r.Detail, "SHA-256 of the current version") || !strings.Contains(r.Detail, "logvault restore "+vk(lg)+" --version-id ") {
 		t.Errorf("detail %q should give the hash and the restore command", r.Detail)
@@ -295,7 +295,7 @@ func TestAlteredLogNotGzip(t *testing.T) {
 	f := newFixture(t, 2, 1)
 	lg := f.chain.Logs[0][0]
 	f.s3.put(vk(lg), []byte{0x1f, 0x8b, 0, 1, 2}, nil)
-	wantProblems(t, f.check(""), map[string]digest.Status{vk(lg): digest.Altered})
+	wantProblems(t, f.check(""), map[string]trailintegrity.Status{vk(lg): trailintegrity.Altered})
 }
 
 func TestMissingLog(t *testing.T) {
@@ -303,7 +303,7 @@ func TestMissingLog(t *testing.T) {
 	lg := f.chain.Logs[2][1]
 	f.s3.del(vk(lg))
 	rep := f.check("")
-	wantProblems(t, rep, map[string]digest.Status{vk(lg): digest.Missing})
+	wantProblems(t, rep, map[string]trailintegrity.Status{vk(lg): trailintegrity.Missing})
 	if r := problems(rep)[vk(lg)]; !strings.Contains(r.Detail, "listed by "+vk(f.chain.Digests[2])) || !strings.Contains(r.Detail, "logvault restore") {
 		t.Errorf("detail %q should name the digest and the version to restore", r.Detail)
 	}
@@ -313,19 +313,19 @@ func TestNeverShippedLog(t *testing.T) {
 	f := newFixture(t, 2, 2)
 	lg := f.chain.Logs[0][1]
 	delete(f.s3.keys, vk(lg))
-	wantProblems(t, f.check(""), map[string]digest.Status{vk(lg): digest.Missing})
+	wantProblems(t, f.check(""), map[string]trailintegrity.Status{vk(lg): trailintegrity.Missing})
 }
 
 func TestAlteredDigestContent(t *testing.T) {
 	f := newFixture(t, 3, 2)
 	d1 := f.chain.Digests[1]
-	altered, err := digesttest.Rewrite(d1, func(d *digest.Digest) { d.NewestEventTime = aws.String("2026-11-26T01:59:59Z") })
+	altered, err := digesttest.Rewrite(d1, func(d *trailintegrity.Digest) { d.NewestEventTime = aws.String("2026-11-26T01:59:59Z") })
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.s3.ship(altered)
 	rep := f.check("")
-	wantProblems(t, rep, map[string]digest.Status{vk(d1): digest.BadSignature, vk(f.chain.Digests[2]): digest.ChainBroken})
+	wantProblems(t, rep, map[string]trailintegrity.Status{vk(d1): trailintegrity.BadSignature, vk(f.chain.Digests[2]): trailintegrity.ChainBroken})
 	p := problems(rep)
 	if d := p[vk(f.chain.Digests[2])].Detail; !strings.Contains(d, "previousDigestHashValue") || !strings.Contains(d, vk(d1)) {
 		t.Errorf("chain detail %q should name the hash and the previous digest", d)
@@ -343,13 +343,13 @@ func TestDroppedLogFromDigest(t *testing.T) {
 	// An attacker removes a log from a digest to hide it: the signature fails.
 	f := newFixture(t, 2, 2)
 	d0 := f.chain.Digests[0]
-	altered, err := digesttest.Rewrite(d0, func(d *digest.Digest) { d.LogFiles = d.LogFiles[:1] })
+	altered, err := digesttest.Rewrite(d0, func(d *trailintegrity.Digest) { d.LogFiles = d.LogFiles[:1] })
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.s3.ship(altered)
 	rep := f.check("")
-	wantProblems(t, rep, map[string]digest.Status{vk(d0): digest.BadSignature, vk(f.chain.Digests[1]): digest.ChainBroken})
+	wantProblems(t, rep, map[string]trailintegrity.Status{vk(d0): trailintegrity.BadSignature, vk(f.chain.Digests[1]): trailintegrity.ChainBroken})
 	if rep.Unlisted != 1 {
 		t.Errorf("unlisted = %d, want the hidden log", rep.Unlisted)
 	}
@@ -359,13 +359,13 @@ func TestAlteredSignature(t *testing.T) {
 	f := newFixture(t, 3, 2)
 	d1 := f.chain.Digests[1]
 	meta := maps.Clone(d1.Metadata)
-	sig := []byte(meta[digest.MetaSignature])
+	sig := []byte(meta[trailintegrity.MetaSignature])
 	sig[10] = map[bool]byte{true: '1', false: '0'}[sig[10] == '0']
-	meta[digest.MetaSignature] = string(sig)
+	meta[trailintegrity.MetaSignature] = string(sig)
 	d1.Metadata = meta
 	f.s3.ship(d1)
 	rep := f.check("")
-	wantProblems(t, rep, map[string]digest.Status{vk(d1): digest.BadSignature, vk(f.chain.Digests[2]): digest.ChainBroken})
+	wantProblems(t, rep, map[string]trailintegrity.Status{vk(d1): trailintegrity.BadSignature, vk(f.chain.Digests[2]): trailintegrity.ChainBroken})
 	if d := problems(rep)[vk(f.chain.Digests[2])].Detail; !strings.Contains(d, "previousDigestSignature") {
 		t.Errorf("chain detail %q should name the signature", d)
 	}
@@ -377,19 +377,19 @@ func TestUnsignedDigest(t *testing.T) {
 	d1.Metadata = map[string]string{}
 	f.s3.ship(d1)
 	rep := f.check("")
-	wantProblems(t, rep, map[string]digest.Status{vk(d1): digest.Unsigned})
+	wantProblems(t, rep, map[string]trailintegrity.Status{vk(d1): trailintegrity.Unsigned})
 }
 
 func TestUnknownFingerprint(t *testing.T) {
 	f := newFixture(t, 2, 1)
 	other := testSigners(t)[1]
-	keys, err := digest.ParsePublicKeys(other.PublicKeysJSON(time.Now(), time.Now()))
+	keys, err := trailintegrity.ParsePublicKeys(other.PublicKeysJSON(time.Now(), time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.keys = keys
 	rep := f.check("")
-	wantProblems(t, rep, map[string]digest.Status{vk(f.chain.Digests[0]): digest.BadSignature, vk(f.chain.Digests[1]): digest.BadSignature})
+	wantProblems(t, rep, map[string]trailintegrity.Status{vk(f.chain.Digests[0]): trailintegrity.BadSignature, vk(f.chain.Digests[1]): trailintegrity.BadSignature})
 	if d := problems(rep)[vk(f.chain.Digests[0])].Detail; d != "no public key for fingerprint "+f.signer.Fingerprint() {
 		t.Errorf("detail %q", d)
 	}
@@ -404,13 +404,13 @@ func TestSignedByAnotherKeyWithTheListedFingerprint(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := chain.Digests[0]
-	d, err = digesttest.Rewrite(d, func(d *digest.Digest) { d.DigestPublicKeyFingerprint = f.signer.Fingerprint() })
+	d, err = digesttest.Rewrite(d, func(d *trailintegrity.Digest) { d.DigestPublicKeyFingerprint = f.signer.Fingerprint() })
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.s3.ship(d)
 	f.s3.ship(chain.Logs[0][0])
-	wantProblems(t, f.check(""), map[string]digest.Status{vk(d): digest.BadSignature})
+	wantProblems(t, f.check(""), map[string]trailintegrity.Status{vk(d): trailintegrity.BadSignature})
 }
 
 func TestMissingPreviousDigest(t *testing.T) {
@@ -419,9 +419,9 @@ func TestMissingPreviousDigest(t *testing.T) {
 	f.s3.del(vk(d1))
 	rep := f.check("")
 	// The logs d1 listed are now listed by no digest: reported, not failed.
-	wantProblems(t, rep, map[string]digest.Status{vk(d1): digest.Missing})
+	wantProblems(t, rep, map[string]trailintegrity.Status{vk(d1): trailintegrity.Missing})
 	r := problems(rep)[vk(d1)]
-	if r.Kind != digest.KindDigest || r.ListedBy != vk(f.chain.Digests[2]) {
+	if r.Kind != trailintegrity.KindDigest || r.ListedBy != vk(f.chain.Digests[2]) {
 		t.Errorf("missing digest row %+v", r)
 	}
 	if rep.Unlisted != 1 || rep.Digests != 2 {
@@ -436,7 +436,7 @@ func TestMovedDigest(t *testing.T) {
 	moved.Key = strings.Replace(d.Key, "T010000Z", "T020000Z", 1)
 	f.s3.ship(moved)
 	rep := f.check("")
-	wantProblems(t, rep, map[string]digest.Status{vk(moved): digest.Altered})
+	wantProblems(t, rep, map[string]trailintegrity.Status{vk(moved): trailintegrity.Altered})
 	if !strings.Contains(problems(rep)[vk(moved)].Detail, "moved") {
 		t.Errorf("detail %q", problems(rep)[vk(moved)].Detail)
 	}
@@ -448,12 +448,12 @@ func TestUnreadableDigest(t *testing.T) {
 	d0.Body = []byte("not gzip, not json")
 	f.s3.ship(d0)
 	rep := f.check("")
-	wantProblems(t, rep, map[string]digest.Status{vk(d0): digest.Altered, vk(f.chain.Digests[1]): digest.ChainBroken})
+	wantProblems(t, rep, map[string]trailintegrity.Status{vk(d0): trailintegrity.Altered, vk(f.chain.Digests[1]): trailintegrity.ChainBroken})
 }
 
 func TestEmptyPeriodAndStartingDigest(t *testing.T) {
 	f := newFixture(t, 2, 0)
-	raw, err := digest.Uncompress(f.chain.Digests[0].Body)
+	raw, err := trailintegrity.Uncompress(f.chain.Digests[0].Body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,7 +476,7 @@ func TestUnlistedLogIsReportedNotFailed(t *testing.T) {
 	rep := f.check("")
 	wantProblems(t, rep, nil)
 	last := rep.Results[len(rep.Results)-1]
-	if rep.Unlisted != 1 || last.Key != vk(extra) || last.Status != digest.Unlisted || rep.Note == "" {
+	if rep.Unlisted != 1 || last.Key != vk(extra) || last.Status != trailintegrity.Unlisted || rep.Note == "" {
 		t.Errorf("unlisted %d, last row %+v, note %q", rep.Unlisted, last, rep.Note)
 	}
 }
@@ -488,11 +488,11 @@ func TestPrefixScopeFetchesPreviousDigestOutside(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, _ := digest.ParsePublicKeys(s.PublicKeysJSON(time.Now(), time.Now()))
+	keys, _ := trailintegrity.ParsePublicKeys(s.PublicKeysJSON(time.Now(), time.Now()))
 	fk := newFake(t)
 	fk.shipChain(chain)
 	f := &fixture{t: t, s3: fk, signer: s, chain: chain, keys: keys}
-	day2 := digest.VaultKey(trailBucket, "AWSLogs/222222222222/CloudTrail-Digest/us-east-1/2026/11/27/")
+	day2 := trailintegrity.VaultKey(trailBucket, "AWSLogs/222222222222/CloudTrail-Digest/us-east-1/2026/11/27/")
 	rep := f.check(day2)
 	wantProblems(t, rep, nil)
 	if rep.Digests != 2 || rep.Prefix != day2 {
@@ -501,7 +501,7 @@ func TestPrefixScopeFetchesPreviousDigestOutside(t *testing.T) {
 	// The day-1 digest the scope chains to is outside it; tampering with it
 	// breaks the chain of the first digest inside.
 	fk.put(vk(chain.Digests[0]), digesttest.Gzip([]byte(`{"x":1}`)), chain.Digests[0].Metadata)
-	wantProblems(t, f.check(day2), map[string]digest.Status{vk(chain.Digests[1]): digest.ChainBroken})
+	wantProblems(t, f.check(day2), map[string]trailintegrity.Status{vk(chain.Digests[1]): trailintegrity.ChainBroken})
 }
 
 func TestNoDigestsFails(t *testing.T) {
@@ -514,24 +514,24 @@ func TestNoDigestsFails(t *testing.T) {
 
 func TestScopePrefix(t *testing.T) {
 	for in, want := range map[string]string{"": "cloudtrail/", "cloud": "cloudtrail/", "cloudtrail/": "cloudtrail/", "cloudtrail/b/AWSLogs/": "cloudtrail/b/AWSLogs/"} {
-		if got, err := digest.ScopePrefix(in); err != nil || got != want {
+		if got, err := trailintegrity.ScopePrefix(in); err != nil || got != want {
 			t.Errorf("ScopePrefix(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"billing/", "b/AWSLogs/", "cloudtrailx/"} {
-		if _, err := digest.ScopePrefix(in); err == nil || !strings.Contains(err.Error(), in) {
+		if _, err := trailintegrity.ScopePrefix(in); err == nil || !strings.Contains(err.Error(), in) {
 			t.Errorf("ScopePrefix(%q) error %v, want one naming it", in, err)
 		}
 	}
 }
 
 func TestSigningString(t *testing.T) {
-	d := &digest.Digest{DigestEndTime: "2015-08-12T04:01:31Z", DigestS3Bucket: "b", DigestS3Object: "AWSLogs/x.json.gz"}
-	if got, want := digest.SigningString(d, "abc"), "2015-08-12T04:01:31Z\nb/AWSLogs/x.json.gz\nabc\nnull"; got != want {
+	d := &trailintegrity.Digest{DigestEndTime: "2015-08-12T04:01:31Z", DigestS3Bucket: "b", DigestS3Object: "AWSLogs/x.json.gz"}
+	if got, want := trailintegrity.SigningString(d, "abc"), "2015-08-12T04:01:31Z\nb/AWSLogs/x.json.gz\nabc\nnull"; got != want {
 		t.Errorf("starting digest: %q, want %q", got, want)
 	}
 	d.PreviousDigestSignature = aws.String("5ig")
-	if got := digest.SigningString(d, "abc"); !strings.HasSuffix(got, "\nabc\n5ig") {
+	if got := trailintegrity.SigningString(d, "abc"); !strings.HasSuffix(got, "\nabc\n5ig") {
 		t.Errorf("chained digest: %q", got)
 	}
 }
@@ -545,7 +545,7 @@ func TestDocumentedPublicKeys(t *testing.T) {
 	  "Value": "MIIBCgKCAQEAn11L2YZ9h7onug2ILi1MWyHiMRsTQjfWE+pHVRLk1QjfWhirG+lpOa8NrwQ/r7Ah5bNL6HepznOU9XTDSfmmnP97mqyc7z/upfZdS/AHhYcGaz7n6Wc/RRBU6VmiPCrAUojuSk6/GjvA8iOPFsYDuBtviXarvuLPlrT9kAd4Lb+rFfR5peEgBEkhlzc5HuWO7S0y+KunqxX6jQBnXGMtxmPBPP0FylgWGNdFtks/4YSKcgqwH0YDcawP9GGGDAeCIqPWIXDLG1jOjRRzWfCmD0iJUkz8vTsn4hq/5ZxRFE7UBAUiVcGbdnDdvVfhF9C3dQiDq3k7adQIziLT0cShgQIDAQAB"},
 	 {"ValidityStartTime": "1434589370.0", "ValidityEndTime": "1437181370.0", "Fingerprint": "31e8b5433410dfb61a9dc45cc65b22ff",
 	  "Value": "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAqlzPJbvZJ42UdcmLfPUqXYNfOs6I8lCfao/tOs8CmzPOEdtLWugB9xoIUz78qVHdKIqxbaG4jWHfJBiOSSFBM0lt8cdVo4TnRa7oG9io5pysS6DJhBBAeXsicufsiFJR+wrUNh8RSLxL4k6G1+BhLX20tJkZ/erT97tDGBujAelqseGg3vPZbTx9SMfOLN65PdLFudLP7Gat0Z9p5jw/rjpclKfo9Bfc3heeBxWGKwBBOKnFAaN9V57pOaosCvPKmHd9bg7jsQkI9Xp22IzGLsTFJZYVA3KiTAElDMu80iFXPHEq9hKNbt9e4URFam+1utKVEiLkR2disdCmPTK0VQIDAQAB"}]}`
-	ks, err := digest.ParsePublicKeys([]byte(sample))
+	ks, err := trailintegrity.ParsePublicKeys([]byte(sample))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -557,7 +557,7 @@ func TestDocumentedPublicKeys(t *testing.T) {
 	}
 	for _, pk := range list.PublicKeyList {
 		der, _ := base64.StdEncoding.DecodeString(pk.Value)
-		if got := digest.Fingerprint(der); got != pk.Fingerprint {
+		if got := trailintegrity.Fingerprint(der); got != pk.Fingerprint {
 			t.Errorf("Fingerprint = %s, CloudTrail lists %s", got, pk.Fingerprint)
 		}
 		if k, ok := ks.Lookup(strings.ToUpper(pk.Fingerprint)); !ok || k.Key.N.BitLen() != 2048 {
@@ -574,11 +574,11 @@ func TestParsePublicKeysErrors(t *testing.T) {
 		"not a key":    `{"PublicKeyList":[{"Value":"AAAA","Fingerprint":"aa"}]}`,
 		"other object": `{"Keys":[]}`,
 	} {
-		if _, err := digest.ParsePublicKeys([]byte(in)); err == nil {
+		if _, err := trailintegrity.ParsePublicKeys([]byte(in)); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	if _, err := digest.LoadPublicKeys("/nonexistent/keys.json"); err == nil || !strings.Contains(err.Error(), "/nonexistent/keys.json") {
+	if _, err := trailintegrity.LoadPublicKeys("/nonexistent/keys.json"); err == nil || !strings.Contains(err.Error(), "/nonexistent/keys.json") {
 		t.Errorf("LoadPublicKeys error %v should name the file", err)
 	}
 }
@@ -604,8 +604,8 @@ func TestReportOutput(t *testing.T) {
 	if err := rep.WriteJSON(&js); err != nil {
 		t.Fatal(err)
 	}
-	var back digest.Report
-	if err := json.Unmarshal(js.Bytes(), &back); err != nil || !back.Failed || back.Problems != 1 || len(back.Results) != 4 || back.Results[3].Status != digest.Missing {
+	var back trailintegrity.Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || !back.Failed || back.Problems != 1 || len(back.Results) != 4 || back.Results[3].Status != trailintegrity.Missing {
 		t.Errorf("JSON round trip: %v %+v", err, back)
 	}
 }

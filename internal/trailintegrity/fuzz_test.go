@@ -1,4 +1,4 @@
-package digest_test
+package trailintegrity_test
 
 import (
 	"bytes"
@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logvault/logvault/internal/digest"
-	"github.com/logvault/logvault/internal/digest/digesttest"
+	"github.com/logvault/logvault/internal/trailintegrity"
+	"github.com/logvault/logvault/internal/trailintegrity/digesttest"
 )
 
 // FuzzParse: any stored bytes either fail to parse, or give a digest with
@@ -28,7 +28,7 @@ func FuzzParse(f *testing.F) {
 	}
 	for _, d := range chain.Digests {
 		f.Add(d.Body)
-		raw, _ := digest.Uncompress(d.Body)
+		raw, _ := trailintegrity.Uncompress(d.Body)
 		f.Add(raw)
 		f.Add(d.Body[:len(d.Body)/2])
 	}
@@ -37,7 +37,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, stored []byte) {
-		file, err := digest.Parse(stored)
+		file, err := trailintegrity.Parse(stored)
 		if err != nil {
 			if file != nil {
 				t.Fatalf("error %v with a file", err)
@@ -54,7 +54,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("parsed a digest without %s", name)
 			}
 		}
-		raw, err := digest.Uncompress(stored)
+		raw, err := trailintegrity.Uncompress(stored)
 		if err != nil {
 			t.Fatalf("Parse succeeded but Uncompress fails: %v", err)
 		}
@@ -64,14 +64,14 @@ func FuzzParse(f *testing.F) {
 		if want := sha256.Sum256(raw); file.SHA256 != hex.EncodeToString(want[:]) {
 			t.Errorf("SHA256 %s is not the hash of the uncompressed bytes", file.SHA256)
 		}
-		if ss := digest.SigningString(&d, file.SHA256); !strings.Contains(ss, file.SHA256) {
+		if ss := trailintegrity.SigningString(&d, file.SHA256); !strings.Contains(ss, file.SHA256) {
 			t.Errorf("signing string %q does not hold the content hash", ss)
 		}
 		again, err := json.Marshal(d)
 		if err != nil {
 			t.Fatalf("re-encode: %v", err)
 		}
-		back, err := digest.Parse(again)
+		back, err := trailintegrity.Parse(again)
 		if err != nil {
 			t.Fatalf("re-encoded digest does not parse: %v", err)
 		}
@@ -95,7 +95,7 @@ func FuzzParsePublicKeys(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ks, err := digest.ParsePublicKeys(data)
+		ks, err := trailintegrity.ParsePublicKeys(data)
 		if err != nil {
 			if ks != nil || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error %q with keys %v", err, ks)
@@ -120,7 +120,7 @@ func FuzzParsePublicKeys(f *testing.F) {
 // refused without being held in memory.
 func TestParseGzipBomb(t *testing.T) {
 	bomb := digesttest.Gzip(make([]byte, 65<<20))
-	if _, err := digest.Parse(bomb); err == nil || !strings.Contains(err.Error(), "more than 64 MiB uncompressed") {
+	if _, err := trailintegrity.Parse(bomb); err == nil || !strings.Contains(err.Error(), "more than 64 MiB uncompressed") {
 		t.Fatalf("Parse of a 65 MiB gzip bomb: %v, want a refusal naming the limit", err)
 	}
 }

@@ -20,7 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/logvault/logvault/internal/digest"
+	"github.com/logvault/logvault/internal/trailintegrity"
 )
 
 // Signer is a CloudTrail-like signing key (RSA 2048, as CloudTrail's).
@@ -41,7 +41,7 @@ func NewSigner() (*Signer, error) {
 func (s *Signer) DER() []byte { return x509.MarshalPKCS1PublicKey(&s.Key.PublicKey) }
 
 // Fingerprint is the public key's fingerprint (hex MD5 of DER).
-func (s *Signer) Fingerprint() string { return digest.Fingerprint(s.DER()) }
+func (s *Signer) Fingerprint() string { return trailintegrity.Fingerprint(s.DER()) }
 
 // PublicKeysJSON is the ListPublicKeys answer for this signer's key, valid
 // from from to to (the JSON of `aws cloudtrail list-public-keys`).
@@ -69,20 +69,20 @@ type Object struct {
 
 // Sign writes d as a digest file object at d.DigestS3Bucket/DigestS3Object,
 // signed as CloudTrail signs it.
-func (s *Signer) Sign(d *digest.Digest) (Object, error) {
+func (s *Signer) Sign(d *trailintegrity.Digest) (Object, error) {
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return Object{}, fmt.Errorf("digesttest: marshal digest: %w", err)
 	}
 	sum := sha256.Sum256(raw)
-	toSign := sha256.Sum256([]byte(digest.SigningString(d, hex.EncodeToString(sum[:]))))
+	toSign := sha256.Sum256([]byte(trailintegrity.SigningString(d, hex.EncodeToString(sum[:]))))
 	sig, err := rsa.SignPKCS1v15(rand.Reader, s.Key, crypto.SHA256, toSign[:])
 	if err != nil {
 		return Object{}, fmt.Errorf("digesttest: sign digest: %w", err)
 	}
 	return Object{
 		Bucket: d.DigestS3Bucket, Key: d.DigestS3Object, Body: Gzip(raw),
-		Metadata:    map[string]string{digest.MetaSignature: hex.EncodeToString(sig), digest.MetaSignatureAlgorithm: digest.SignatureAlgorithm},
+		Metadata:    map[string]string{trailintegrity.MetaSignature: hex.EncodeToString(sig), trailintegrity.MetaSignatureAlgorithm: trailintegrity.SignatureAlgorithm},
 		ContentType: "application/json", ContentEncoding: "gzip",
 	}, nil
 }
@@ -126,20 +126,20 @@ func (t Trail) Build(digests, logsPerDigest int) (*Chain, error) {
 		return nil, fmt.Errorf("digesttest: a trail needs a signer and a bucket")
 	}
 	c := &Chain{}
-	var prev *digest.Digest
+	var prev *trailintegrity.Digest
 	var prevObj Object
 	for i := range digests {
 		start := t.Start.Add(time.Duration(i) * time.Hour)
 		end := start.Add(time.Hour)
-		d := &digest.Digest{
+		d := &trailintegrity.Digest{
 			AWSAccountID:               t.Account,
 			DigestStartTime:            start.Format(time.RFC3339),
 			DigestEndTime:              end.Format(time.RFC3339),
 			DigestS3Bucket:             t.Bucket,
 			DigestS3Object:             t.DigestKey(end),
 			DigestPublicKeyFingerprint: t.Signer.Fingerprint(),
-			DigestSignatureAlgorithm:   digest.SignatureAlgorithm,
-			LogFiles:                   []digest.LogFile{},
+			DigestSignatureAlgorithm:   trailintegrity.SignatureAlgorithm,
+			LogFiles:                   []trailintegrity.LogFile{},
 		}
 		var logs []Object
 		for j := range logsPerDigest {
@@ -149,8 +149,8 @@ func (t Trail) Build(digests, logsPerDigest int) (*Chain, error) {
 				ContentType: "application/json", ContentEncoding: "gzip"}
 			sum := sha256.Sum256(raw)
 			ts := at.Format(time.RFC3339)
-			d.LogFiles = append(d.LogFiles, digest.LogFile{S3Bucket: lo.Bucket, S3Object: lo.Key, HashValue: hex.EncodeToString(sum[:]),
-				HashAlgorithm: digest.HashAlgorithm, NewestEventTime: ts, OldestEventTime: ts})
+			d.LogFiles = append(d.LogFiles, trailintegrity.LogFile{S3Bucket: lo.Bucket, S3Object: lo.Key, HashValue: hex.EncodeToString(sum[:]),
+				HashAlgorithm: trailintegrity.HashAlgorithm, NewestEventTime: ts, OldestEventTime: ts})
 			logs = append(logs, lo)
 			if d.OldestEventTime == nil {
 				d.OldestEventTime = &ts
@@ -166,8 +166,8 @@ func (t Trail) Build(digests, logsPerDigest int) (*Chain, error) {
 			d.PreviousDigestS3Bucket = ptr(prev.DigestS3Bucket)
 			d.PreviousDigestS3Object = ptr(prev.DigestS3Object)
 			d.PreviousDigestHashValue = ptr(hex.EncodeToString(sum[:]))
-			d.PreviousDigestHashAlgorithm = ptr(digest.HashAlgorithm)
-			d.PreviousDigestSignature = ptr(prevObj.Metadata[digest.MetaSignature])
+			d.PreviousDigestHashAlgorithm = ptr(trailintegrity.HashAlgorithm)
+			d.PreviousDigestSignature = ptr(prevObj.Metadata[trailintegrity.MetaSignature])
 		}
 		obj, err := t.Signer.Sign(d)
 		if err != nil {
@@ -238,8 +238,8 @@ func (t Trail) logContent(at time.Time, i, j int) []byte {
 
 // Rewrite returns obj (a digest) with its content changed by fn and the
 // metadata (so the signature) left as it was: an altered digest.
-func Rewrite(obj Object, fn func(*digest.Digest)) (Object, error) {
-	f, err := digest.Parse(obj.Body)
+func Rewrite(obj Object, fn func(*trailintegrity.Digest)) (Object, error) {
+	f, err := trailintegrity.Parse(obj.Body)
 	if err != nil {
 		return Object{}, fmt.Errorf("digesttest: %s: %w", obj.Key, err)
 	}

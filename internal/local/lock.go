@@ -1,4 +1,4 @@
-package localstack
+package local
 
 import (
 	"bytes"
