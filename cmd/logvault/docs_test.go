@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -71,5 +73,35 @@ func TestOperationsReference(t *testing.T) {
 			}
 		}
 		t.Fatalf("%s is stale: %d reference lines, the help gives %d (LOGVAULT_UPDATE_DOCS=1 go test ./cmd/logvault/ -run TestOperationsReference)", operationsDoc, len(gl), len(wl))
+	}
+}
+
+// TestDocLinks: every relative link of the README and docs/ names a file
+// that exists, and the README stays short (about 12 KB: what, the two
+// commands, the diagram, the packages, the links).
+func TestDocLinks(t *testing.T) {
+	pages, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append(pages, "../../README.md")
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	for _, page := range pages {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(b), -1) {
+			target, _, _ := strings.Cut(m[1], "#")
+			if target == "" || strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(page), target)); err != nil {
+				t.Errorf("%s links to %s, which does not exist", strings.TrimPrefix(page, "../../"), m[1])
+			}
+		}
+	}
+	if st, err := os.Stat("../../README.md"); err != nil || st.Size() > 12<<10 {
+		t.Errorf("README.md is %d bytes, over 12 KiB: move the detail into docs/ (%v)", st.Size(), err)
 	}
 }
