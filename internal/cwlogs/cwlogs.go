@@ -51,7 +51,10 @@ type event struct {
 // BatchOf is d as a Batch.
 func BatchOf(d events.CloudwatchLogsData) *Batch {
 	b := &Batch{MessageType: d.MessageType, Owner: d.Owner, LogGroup: d.LogGroup, LogStream: d.LogStream,
-		SubscriptionFilters: d.SubscriptionFilters, events: make([]event, len(d.LogEvents))}
+		SubscriptionFilters: d.SubscriptionFilters}
+	if d.LogEvents != nil {
+		b.events = make([]event, len(d.LogEvents))
+	}
 	for i, e := range d.LogEvents {
 		b.events[i] = event{id: e.ID, timestamp: e.Timestamp, message: e.Message}
 	}

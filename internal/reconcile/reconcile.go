@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -295,8 +296,10 @@ func (s Options) hashSource(ctx context.Context, e entry) (string, error) {
 		in.IfMatch = aws.String(`"` + e.ETag + `"`)
 	}
 	out, err := s.SourceAPI.GetObject(ctx, in)
-	if s3err.Is(err, 412) || s3err.NotFound(err) {
-		return "", fmt.Errorf("read s3://%s/%s: %w (%s)", s.Source.Bucket, e.Key, errChanged, s3err.Code(err))
+	// Only S3's own words for "not that object any more": a bare 404 (an
+	// unreadable answer) stays an error, so reconcile does not pass over it.
+	if code := s3err.Code(err); s3err.Is(err, 412) || code == "NoSuchKey" || code == "NoSuchVersion" {
+		return "", fmt.Errorf("read s3://%s/%s: %w (%s)", s.Source.Bucket, e.Key, errChanged, cmp.Or(code, "412"))
 	}
 	if err != nil {
 		return "", fmt.Errorf("read s3://%s/%s: %w", s.Source.Bucket, e.Key, err)

@@ -1,7 +1,9 @@
 // Package s3err is the one reading of S3's error answers: the code, the
 // HTTP status, and what they mean to logvault (a missing key or version, a
-// refusal, expired credentials, a failure worth retrying). Every package
-// that talks to S3 asks here, so they cannot disagree.
+// refusal, expired credentials, a failure worth retrying). The shipping
+// path, verify, restore, reconcile and the digest check ask here, so they
+// cannot disagree (the drill and the audit judge refusals by their own
+// verdicts, on top of the code).
 package s3err
 
 import (

@@ -70,7 +70,7 @@ func (r *Reader) OpenRange(ctx context.Context, ref trigger.ObjectRef, rng strin
 		name := fmt.Sprintf("s3://%s/%s (%s)", ref.Bucket, ref.Key, pin)
 		switch code := s3err.Code(err); {
 		case s3err.NotFound(err) || s3err.NoSuchBucket(err):
-			return nil, fmt.Errorf("source: %s: %w (%s)", name, ErrNotFound, cmp.Or(code, "404"))
+			return nil, fmt.Errorf("source: %s: %w (%s): %w", name, ErrNotFound, cmp.Or(code, "404"), err)
 		case code == "InvalidArgument" && ref.VersionID != "":
 			return nil, fmt.Errorf("source: %s: %w: the bucket does not know this version id (%w)", name, ErrNotFound, err)
 		case s3err.Is(err, 412):
