@@ -66,7 +66,7 @@ func benchAppLogs(ctx context.Context, o options) (*appLogsResult, error) {
 		raws[i], _ = base64.StdEncoding.DecodeString(ev.AWSLogs.Data)
 	}
 	w := &vault.Writer{S3: drainVault{}, Bucket: "logvault-bench-vault", Shipper: "logvault-applogs/bench"}
-	h := &handler.AppLogsHandler{Function: "applogs", Ship: &ship.Logs{Vault: w}, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	h := &handler.AppLogsHandler{Function: "applogs", Ship: &ship.Logs{Account: "222222222222", Vault: w}, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	lctx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "bench"})
 	runHandler := func() error {
 		for _, p := range payloads {

@@ -75,11 +75,14 @@ func (f *sourceFlags) options(ctx context.Context, verb string) (reconcile.Optio
 	if err != nil {
 		return o, config.Config{}, nil, fmt.Errorf("%s: %w", verb, err)
 	}
+	if err := cfg.ResolveSourceAccount(ctx, base); err != nil {
+		return o, config.Config{}, nil, fmt.Errorf("%s: %w", verb, err)
+	}
 	vc := vault.NewS3Client(base, cfg, "logvault-"+verb)
 	if err := vault.CheckCredentials(ctx, vc, cfg.VaultRoleARN); err != nil {
 		return o, config.Config{}, nil, fmt.Errorf("%s: %w", verb, err)
 	}
-	o = reconcile.Options{Source: src, Function: f.function, Window: win, SourceAPI: s3.NewFromConfig(base, cfg.S3Options),
+	o = reconcile.Options{Source: src, Function: f.function, Account: cfg.SourceAccount, Window: win, SourceAPI: s3.NewFromConfig(base, cfg.S3Options),
 		VaultAPI: vc, VaultBucket: cfg.VaultBucket, ExpectedOwner: cfg.ExpectedOwner, Workers: f.workers}
 	// The functions' shipping path, built once its logger is known.
 	shipper := func(log *slog.Logger) (reconcile.Shipper, error) {

@@ -100,7 +100,7 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 		return err
 	}
 	key := "AWSLogs/222222222222/CloudTrail/us-east-1/2026/11/26/222222222222_CloudTrail_us-east-1_20261126T1205Z_demo.json.gz"
-	vkey := "cloudtrail/" + d.env["SOURCE_CLOUDTRAIL_BUCKET"] + "/" + key
+	vkey := "cloudtrail/" + schema.AccountSegment + local.AccountB + "/" + d.env["SOURCE_CLOUDTRAIL_BUCKET"] + "/" + key
 
 	d.step("2. CloudTrail delivers a log file to the source bucket; its notification reaches the cloudtrail function via SQS")
 	if err := d.shipSample(b, key, `{"Records":[{"eventName":"ConsoleLogin","userIdentity":{"type":"Root"}}]}`); err != nil {

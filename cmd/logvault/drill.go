@@ -70,7 +70,7 @@ func drillCmd() *cobra.Command {
 			var reps []drill.Report
 			failed := false
 			for _, d := range drills {
-				d.Writer, d.Bucket, d.ExpectedOwner, d.Restore = c, cfg.VaultBucket, cfg.ExpectedOwner, restorer(c, cfg)
+				d.Writer, d.Bucket, d.ExpectedOwner, d.Account, d.Restore = c, cfg.VaultBucket, cfg.ExpectedOwner, cfg.SourceAccount, restorer(c, cfg)
 				rep, err := d.Run(ctx)
 				if err != nil {
 					return err

@@ -23,6 +23,11 @@ func vaultClient(ctx context.Context) (*s3.Client, config.Config, error) {
 	if err != nil {
 		return nil, config.Config{}, err
 	}
+	// The writer's session is bound to its account (and the drill writes
+	// its canaries in that account's part of the vault).
+	if err := cfg.ResolveSourceAccount(ctx, base); err != nil {
+		return nil, config.Config{}, err
+	}
 	c := vault.NewS3Client(base, cfg, "logvault-operator")
 	if err := vault.CheckCredentials(ctx, c, cfg.VaultRoleARN); err != nil {
 		return nil, config.Config{}, err

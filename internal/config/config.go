@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/logvault/logvault/internal/schema"
 )
@@ -28,6 +29,11 @@ type Config struct {
 	VaultExternalID string
 	// ExpectedOwner is Account A's id, sent as ExpectedBucketOwner when set.
 	ExpectedOwner string
+	// SourceAccount is the account the functions ship from
+	// (VAULT_SOURCE_ACCOUNT; ResolveSourceAccount asks STS when it is
+	// unset): the account segment of every vault key it writes, and the
+	// logvault-source-account session tag of its writer sessions.
+	SourceAccount string
 	// LogLevel is the minimum level logged.
 	LogLevel slog.Level
 	// S3PathStyle switches on path-style addressing for local S3 servers.
@@ -59,6 +65,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		VaultRoleARN:    strings.TrimSpace(getenv("VAULT_ROLE_ARN")),
 		VaultExternalID: getenv("VAULT_EXTERNAL_ID"),
 		ExpectedOwner:   strings.TrimSpace(getenv("VAULT_EXPECTED_OWNER")),
+		SourceAccount:   strings.TrimSpace(getenv("VAULT_SOURCE_ACCOUNT")),
 	}
 	switch {
 	case c.VaultBucket == "":
@@ -71,6 +78,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("config: VAULT_EXTERNAL_ID must be 2-1224 characters of [A-Za-z0-9+=,.@:/-]")
 	case c.ExpectedOwner != "" && !accountID.MatchString(c.ExpectedOwner):
 		return Config{}, fmt.Errorf("config: VAULT_EXPECTED_OWNER %q is not a 12-digit AWS account id", c.ExpectedOwner)
+	case c.SourceAccount != "" && !accountID.MatchString(c.SourceAccount):
+		return Config{}, fmt.Errorf("config: VAULT_SOURCE_ACCOUNT %q is not a 12-digit AWS account id", c.SourceAccount)
 	}
 	if s := strings.TrimSpace(getenv("VAULT_RETENTION_DAYS")); s != "" {
 		// The vault denies the writer s3:PutObjectRetention: a write asking
@@ -137,6 +146,25 @@ func LoadAWS(ctx context.Context) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("config: AWS_REGION is not set")
 	}
 	return cfg, nil
+}
+
+// ResolveSourceAccount fills SourceAccount, when VAULT_SOURCE_ACCOUNT left
+// it empty, with the account of base's credentials (sts:GetCallerIdentity):
+// the functions ship from the account they run in. template.yaml sets the
+// variable, so a deployed function makes no call before its first event.
+func (c *Config) ResolveSourceAccount(ctx context.Context, base aws.Config) error {
+	if c.SourceAccount != "" {
+		return nil
+	}
+	out, err := sts.NewFromConfig(base).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return fmt.Errorf("config: VAULT_SOURCE_ACCOUNT is not set and the account of the credentials cannot be read (sts:GetCallerIdentity): %w", err)
+	}
+	c.SourceAccount = aws.ToString(out.Account)
+	if !accountID.MatchString(c.SourceAccount) {
+		return fmt.Errorf("config: sts:GetCallerIdentity gave account %q, not a 12-digit AWS account id", c.SourceAccount)
+	}
+	return nil
 }
 
 // S3Options applies the settings every S3 client of logvault shares.

@@ -102,7 +102,11 @@ type Drill struct {
 	Writer        API
 	Bucket        string
 	ExpectedOwner string
-	Identity      string // who the credentials are, for the report
+	// Account is the writer session's source account: the canaries live in
+	// its part of the vault (logvault-drill/account=<id>/), the only part
+	// its session may write.
+	Account  string
+	Identity string // who the credentials are, for the report
 	// Intruder is set when the identity under test is not the writer: its
 	// own PutObject (a canary of its own) must be refused too.
 	Intruder bool
@@ -120,8 +124,9 @@ func (d *Drill) Run(ctx context.Context) (Report, error) {
 		now = d.Now
 	}
 	run := now().UTC().Format("20060102T150405.000000000Z")
-	victim := Prefix + run + "/victim.txt"
-	original := Prefix + run + "/original.txt"
+	base := Prefix + schema.AccountSegment + d.Account + "/" + run
+	victim := base + "/victim.txt"
+	original := base + "/original.txt"
 	rep := Report{Identity: d.Identity, Bucket: d.Bucket, Canary: victim}
 
 	victimV, err := d.put(ctx, victim, []byte("logvault drill canary: "+run+"\n"))
@@ -195,7 +200,7 @@ func (d *Drill) Run(ctx context.Context) (Report, error) {
 		}},
 	}
 	if d.Intruder {
-		own := Prefix + run + "/intruder.txt"
+		own := base + "/intruder.txt"
 		probes = append(probes, struct {
 			action, target string
 			try            func() error

@@ -98,7 +98,7 @@ func TestBackfillAndReconcile(t *testing.T) {
 	}
 	a := admin(t)
 	for k, b := range bodies {
-		vk := "s3/" + bucket + "/" + k
+		vk := "s3/account=222222222222/" + bucket + "/" + k
 		out, err := a.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(stack.env["VAULT_BUCKET"]), Key: aws.String(vk), ChecksumMode: types.ChecksumModeEnabled})
 		if err != nil {
 			t.Errorf("%s: %v", vk, err)
@@ -114,14 +114,14 @@ func TestBackfillAndReconcile(t *testing.T) {
 			t.Errorf("%s: S3 checksum %q, want %q", vk, c, want)
 		}
 	}
-	versionsBefore := len(listVersions(t, "s3/"+bucket+"/"+prefix))
+	versionsBefore := len(listVersions(t, "s3/account=222222222222/"+bucket+"/"+prefix))
 
 	r = cli(t, nil, "backfill", "--source", srcArg, "--json")
 	sum = runJSON[reconcile.Summary](t, r)
 	if r.code != 0 || sum.Created+sum.Overwrote != 0 || sum.AlreadyInVault != len(bodies) || sum.ToShip != 0 {
 		t.Errorf("second backfill: exit %d, %+v; want every object found in the vault without being read, no version written", r.code, sum)
 	}
-	if n := len(listVersions(t, "s3/"+bucket+"/"+prefix)); n != versionsBefore || n != len(bodies) {
+	if n := len(listVersions(t, "s3/account=222222222222/"+bucket+"/"+prefix)); n != versionsBefore || n != len(bodies) {
 		t.Errorf("the vault holds %d versions under the prefix after the second backfill, %d before, want %d", n, versionsBefore, len(bodies))
 	}
 
@@ -195,12 +195,12 @@ func TestBackfillKilledResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	for len(listVersions(t, "s3/"+bucket+"/"+prefix)) < 10 && time.Now().Before(deadline) {
+	for len(listVersions(t, "s3/account=222222222222/"+bucket+"/"+prefix)) < 10 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	shippedBefore := len(listVersions(t, "s3/"+bucket+"/"+prefix))
+	shippedBefore := len(listVersions(t, "s3/account=222222222222/"+bucket+"/"+prefix))
 	t.Logf("killed after %d of %d objects", shippedBefore, len(bodies))
 	if shippedBefore == 0 || shippedBefore == len(bodies) {
 		t.Fatalf("the kill came at %d of %d objects: not part-way", shippedBefore, len(bodies))
@@ -212,11 +212,11 @@ func TestBackfillKilledResumes(t *testing.T) {
 		t.Fatalf("resumed backfill: exit %d, %+v\n%s", r.code, sum, r.stderr)
 	}
 	perKey := map[string]int{}
-	for _, v := range listVersions(t, "s3/"+bucket+"/"+prefix) {
+	for _, v := range listVersions(t, "s3/account=222222222222/"+bucket+"/"+prefix) {
 		perKey[aws.ToString(v.Key)]++
 	}
 	for k := range bodies {
-		if n := perKey["s3/"+bucket+"/"+k]; n != 1 {
+		if n := perKey["s3/account=222222222222/"+bucket+"/"+k]; n != 1 {
 			t.Errorf("%s: %d versions in the vault, want 1", k, n)
 		}
 	}
@@ -257,7 +257,7 @@ func TestBatchOperationsInvoke(t *testing.T) {
 			}
 			for _, o := range []eventgen.Object{a, b} {
 				kind := schema.Classify(schema.FunctionCloudTrail, o.Key)
-				vk, _ := schema.CopiedKey(kind, o.Bucket, o.Key)
+				vk, _ := schema.CopiedKey(kind, "222222222222", o.Bucket, o.Key)
 				if vs := versions(t, vk); len(vs) != 1 {
 					t.Errorf("%s: %d versions in the vault, want 1", vk, len(vs))
 				}
@@ -291,7 +291,7 @@ func TestKindsLandUnderTheirPrefix(t *testing.T) {
 			if r := invoke(t, spec.Function, event(t, "eventbridge", o), nil); r.code != 0 {
 				t.Fatalf("%s: invoke %s exit %d: %s", key, spec.Function, r.code, r.stderr)
 			}
-			vk := spec.Prefix + "/" + bucket + "/" + key
+			vk := spec.Prefix + "/account=222222222222/" + bucket + "/" + key
 			head, err := admin(t).HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(stack.env["VAULT_BUCKET"]), Key: aws.String(vk)})
 			if err != nil {
 				t.Errorf("%s (%s): not under %s: %v", sample, spec.Kind, vk, err)
@@ -339,7 +339,7 @@ func TestBackfillAllVersions(t *testing.T) {
 	if r.code != 0 || sum.Created != 1 || sum.Overwrote != 3 || sum.Failed != 0 {
 		t.Fatalf("backfill --all-versions: exit %d, %+v; want 1 created, 3 overwrote\n%s", r.code, sum, r.stderr)
 	}
-	vk := "s3/" + bucket + "/" + key
+	vk := "s3/account=222222222222/" + bucket + "/" + key
 	vs := versions(t, vk) // newest first
 	if len(vs) != len(bodies) {
 		t.Fatalf("%d vault versions of %s, want %d", len(vs), vk, len(bodies))

@@ -216,7 +216,7 @@ func TestBadInputMatrix(t *testing.T) {
 				putObject(t, o.Bucket, o.Key, []byte("later bytes"), nil)
 				return event(t, "sns", o)
 			}, written: 1, check: func(t *testing.T) {
-				got, meta := hashVault(t, fn+"/"+bucketOf(fn)+"/"+srcKey(fn, "changed-version"), "")
+				got, meta := hashVault(t, fn+"/account=222222222222/"+bucketOf(fn)+"/"+srcKey(fn, "changed-version"), "")
 				if want := sha256.Sum256([]byte("announced bytes")); got != hex.EncodeToString(want[:]) || meta[schema.MetaSHA256] != got {
 					t.Errorf("vaulted %s, want the announced version's bytes", got)
 				}
@@ -231,7 +231,7 @@ func TestBadInputMatrix(t *testing.T) {
 			badCase{name: "zero-byte object", fn: fn, payload: func(t *testing.T) []byte {
 				return event(t, "eventbridge", putObject(t, bucketOf(fn), srcKey(fn, "empty"), nil, nil))
 			}, written: 1, check: func(t *testing.T) {
-				got, meta := hashVault(t, fn+"/"+bucketOf(fn)+"/"+srcKey(fn, "empty"), "")
+				got, meta := hashVault(t, fn+"/account=222222222222/"+bucketOf(fn)+"/"+srcKey(fn, "empty"), "")
 				if want := sha256.Sum256(nil); got != hex.EncodeToString(want[:]) || meta[schema.MetaSHA256] != got {
 					t.Errorf("zero-byte object vaulted as %s", got)
 				}
@@ -240,20 +240,20 @@ func TestBadInputMatrix(t *testing.T) {
 				return event(t, "s3-put", putObject(t, bucketOf(fn), longKey(srcKey(fn, "long")+"/", schema.MaxKeyBytes), []byte("long"), nil))
 			}, cause: "over S3's limit of 1024 bytes"},
 			badCase{name: "longest source key that fits the vault layout", fn: fn, payload: func(t *testing.T) []byte {
-				k := longKey(srcKey(fn, "fits")+"/", schema.MaxKeyBytes-len(fn+"/"+bucketOf(fn)+"/"))
+				k := longKey(srcKey(fn, "fits")+"/", schema.MaxKeyBytes-len(fn+"/account=222222222222/"+bucketOf(fn)+"/"))
 				return event(t, "sqs-sns", putObject(t, bucketOf(fn), k, []byte("fits"), nil))
 			}, written: 1},
 			badCase{name: "unicode key via s3 notification", fn: fn, payload: func(t *testing.T) []byte {
 				return event(t, "s3-put", putObject(t, bucketOf(fn), srcKey(fn, "日本語 ünïcödé 🚀 a+b%20c&d=e?f#g"), []byte("unicode"), nil))
 			}, written: 1, check: func(t *testing.T) {
-				if n := len(versions(t, fn+"/"+bucketOf(fn)+"/"+srcKey(fn, "日本語 ünïcödé 🚀 a+b%20c&d=e?f#g"))); n != 1 {
+				if n := len(versions(t, fn+"/account=222222222222/"+bucketOf(fn)+"/"+srcKey(fn, "日本語 ünïcödé 🚀 a+b%20c&d=e?f#g"))); n != 1 {
 					t.Errorf("%d versions under the exact unicode key, want 1", n)
 				}
 			}},
 			badCase{name: "unicode key via eventbridge, decomposed form", fn: fn, payload: func(t *testing.T) []byte {
 				return event(t, "sqs-eventbridge", putObject(t, bucketOf(fn), srcKey(fn, "cafe\u0301 \u202eRTL\u202c"), []byte("nfd"), nil))
 			}, written: 1, check: func(t *testing.T) {
-				if n := len(versions(t, fn+"/"+bucketOf(fn)+"/"+srcKey(fn, "cafe\u0301 \u202eRTL\u202c"))); n != 1 {
+				if n := len(versions(t, fn+"/account=222222222222/"+bucketOf(fn)+"/"+srcKey(fn, "cafe\u0301 \u202eRTL\u202c"))); n != 1 {
 					t.Errorf("%d versions under the exact decomposed key, want 1", n)
 				}
 			}},

@@ -95,7 +95,7 @@ func TestBillingLargeFile(t *testing.T) {
 	if r := invoke(t, "billing", event(t, shape, src), nil); r.code != 0 {
 		t.Fatalf("invoke billing: exit %d: %s", r.code, r.stderr)
 	}
-	vkey := "billing/" + src.Bucket + "/" + key
+	vkey := "billing/account=222222222222/" + src.Bucket + "/" + key
 	got, meta := hashVault(t, vkey, "")
 	if got != hex.EncodeToString(want[:]) || meta[schema.MetaSHA256] != got {
 		t.Fatalf("vault bytes hash to %s, logvault-sha256 %s, source %x", got, meta[schema.MetaSHA256], want)

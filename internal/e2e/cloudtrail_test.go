@@ -78,7 +78,7 @@ func vaultVersionCount(t *testing.T) int {
 // what a user would: bytes, SHA-256 metadata, S3 checksum, every metadata key.
 func checkVaulted(t *testing.T, src eventgen.Object, body []byte) *s3.GetObjectOutput {
 	t.Helper()
-	key := "cloudtrail/" + src.Bucket + "/" + src.Key
+	key := "cloudtrail/account=222222222222/" + src.Bucket + "/" + src.Key
 	out, err := admin(t).GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(stack.env["VAULT_BUCKET"]), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled})
 	if err != nil {
 		t.Fatalf("vault object %s: %v", key, err)
@@ -127,7 +127,7 @@ func TestEveryTriggerShapeShips(t *testing.T) {
 				t.Errorf("SQS response should list no failures: %s", r.stdout)
 			}
 			checkVaulted(t, src, body)
-			if n := len(versions(t, "cloudtrail/"+src.Bucket+"/"+src.Key)); n != 1 {
+			if n := len(versions(t, "cloudtrail/account=222222222222/"+src.Bucket+"/"+src.Key)); n != 1 {
 				t.Errorf("%d versions after one shipment, want 1", n)
 			}
 		})
@@ -136,7 +136,7 @@ func TestEveryTriggerShapeShips(t *testing.T) {
 
 func TestRedeliveryAndOverwrite(t *testing.T) {
 	key := "AWSLogs/222222222222/CloudTrail/us-east-1/2026/11/26/overwrite test: 1.json.gz"
-	vkey := "cloudtrail/" + stack.env["SOURCE_CLOUDTRAIL_BUCKET"] + "/" + key
+	vkey := "cloudtrail/account=222222222222/" + stack.env["SOURCE_CLOUDTRAIL_BUCKET"] + "/" + key
 	first := putSource(t, key, []byte(`{"Records":[1]}`))
 	ev := event(t, "sqs-s3", first)
 	for i := 0; i < 2; i++ {
@@ -236,7 +236,7 @@ func TestDestructiveActionsAreRefused(t *testing.T) {
 	if r := invoke(t, "cloudtrail", event(t, "s3-put", src), nil); r.code != 0 {
 		t.Fatalf("ship: %s", r.stderr)
 	}
-	vkey := "cloudtrail/" + src.Bucket + "/" + src.Key
+	vkey := "cloudtrail/account=222222222222/" + src.Bucket + "/" + src.Key
 	vid := versions(t, vkey)[0].VersionId
 	bucket := aws.String(stack.env["VAULT_BUCKET"])
 	ctx := context.Background()

@@ -73,7 +73,7 @@ func TestLargeObjectCopiedServerSide(t *testing.T) {
 			t.Errorf("a log line that is not JSON: %q", line)
 		}
 	}
-	vkey := "billing/" + bucket + "/" + key
+	vkey := "billing/account=222222222222/" + bucket + "/" + key
 	if got, meta := hashVault(t, vkey, ""); got != hex.EncodeToString(want[:]) || meta[schema.MetaSHA256] != got {
 		t.Fatalf("vault bytes hash to %s, logvault-sha256 %s, source %x", got, meta[schema.MetaSHA256], want)
 	}
@@ -113,7 +113,7 @@ func TestLargeObjectCopiedServerSide(t *testing.T) {
 		t.Errorf("the log says why %d times, want once naming %s:\n%s", n, other, r.stderr)
 	}
 	for _, o := range objs {
-		if got, _ := hashVault(t, "billing/"+other+"/"+o.Key, ""); got != hex.EncodeToString(want[:]) {
+		if got, _ := hashVault(t, "billing/account=222222222222/"+other+"/"+o.Key, ""); got != hex.EncodeToString(want[:]) {
 			t.Errorf("%s: vault bytes hash to %s, want %x", o.Key, got, want)
 		}
 	}
@@ -159,7 +159,8 @@ func TestServerSideCopySourceChangesMidway(t *testing.T) {
 	src := &changingSource{Client: accountB(t), t: t, size: int64(len(data)), other: other}
 	w := writer(t)
 	c := &lvship.Copier{
-		Source: &source.Reader{S3: src},
+		Account: "222222222222",
+		Source:  &source.Reader{S3: src},
 		Vault: &vault.Writer{S3: w, Uploader: vault.NewUploader(w), Bucket: stack.env["VAULT_BUCKET"], ExpectedOwner: stack.env["VAULT_EXPECTED_OWNER"],
 			Shipper: "logvault-billing/e2e", Copies: &vault.CopyState{}},
 		Kind:     schema.Classifier(schema.FunctionBilling),

@@ -131,7 +131,7 @@ func TestDigestCheck(t *testing.T) {
 			if listed == 0 {
 				listed = sc.digests * sc.logs
 			}
-			scope := trailintegrity.VaultKey(trail.Bucket, trailPrefix+"/")
+			scope := trailintegrity.VaultKey("222222222222", trail.Bucket, trailPrefix+"/")
 
 			// The package, with Account A's read access.
 			chk := &trailintegrity.Checker{S3: admin(t), Bucket: vault, ExpectedOwner: stack.env["VAULT_EXPECTED_OWNER"], Keys: keys}
@@ -226,7 +226,9 @@ func digestOverwrite(t *testing.T, o digesttest.Object, body []byte, meta map[st
 	}
 }
 
-func digestVaultKey(o digesttest.Object) string { return trailintegrity.VaultKey(o.Bucket, o.Key) }
+func digestVaultKey(o digesttest.Object) string {
+	return trailintegrity.VaultKey("222222222222", o.Bucket, o.Key)
+}
 
 var (
 	digestFlagOnce sync.Once

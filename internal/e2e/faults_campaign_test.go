@@ -352,7 +352,7 @@ func makeSources(t *testing.T, rng *rand.Rand, run string) []*shipment {
 		o := eventgen.Object{Bucket: s.bucket, Key: s.key, VersionID: aws.ToString(out.VersionId), ETag: trimQuotes(aws.ToString(out.ETag)), Size: int64(len(s.body))}
 		sum := sha256.Sum256(s.body)
 		results[i] = &shipment{fn: s.fn, kind: s.kind, size: o.Size, sha: hex.EncodeToString(sum[:]), shape: s.shape,
-			vaultKey: s.fn + "/" + s.bucket + "/" + s.key, body: eventBody(t, s.shape, o)}
+			vaultKey: s.fn + "/account=222222222222/" + s.bucket + "/" + s.key, body: eventBody(t, s.shape, o)}
 	}
 	// The rewrites go after their first versions, so versions are in order.
 	firsts := nCloudTrail + nDigests + nBilling
@@ -718,10 +718,10 @@ func compare(t *testing.T, ships []*shipment, run string) comparison {
 	admin := adminFor(t)
 	bucket := stack.env["VAULT_BUCKET"]
 	prefixes := []string{
-		"cloudtrail/" + stack.env["SOURCE_CLOUDTRAIL_BUCKET"] + "/AWSLogs/222222222222/CloudTrail/us-east-1/2026/11/26/campaign-" + run + "/",
-		"cloudtrail/" + stack.env["SOURCE_CLOUDTRAIL_BUCKET"] + "/AWSLogs/222222222222/CloudTrail-Digest/us-east-1/2026/11/26/campaign-" + run + "/",
-		"billing/" + stack.env["SOURCE_BILLING_BUCKET"] + "/cur2/campaign-" + run + "/",
-		"applogs/222222222222/campaign-" + run + "/",
+		"cloudtrail/account=222222222222/" + stack.env["SOURCE_CLOUDTRAIL_BUCKET"] + "/AWSLogs/222222222222/CloudTrail/us-east-1/2026/11/26/campaign-" + run + "/",
+		"cloudtrail/account=222222222222/" + stack.env["SOURCE_CLOUDTRAIL_BUCKET"] + "/AWSLogs/222222222222/CloudTrail-Digest/us-east-1/2026/11/26/campaign-" + run + "/",
+		"billing/account=222222222222/" + stack.env["SOURCE_BILLING_BUCKET"] + "/cur2/campaign-" + run + "/",
+		"applogs/account=222222222222/campaign-" + run + "/",
 	}
 	type item struct {
 		key string

@@ -42,7 +42,7 @@ import (
 func ship(t *testing.T, key string, body []byte) (eventgen.Object, string, vault.Receipt) {
 	t.Helper()
 	src := putSource(t, key, body)
-	return src, "cloudtrail/" + src.Bucket + "/" + src.Key, deliver(t, src)
+	return src, "cloudtrail/account=222222222222/" + src.Bucket + "/" + src.Key, deliver(t, src)
 }
 
 // deliver invokes the cloudtrail function on a notification of src and
@@ -167,7 +167,7 @@ func TestWriterDepositsReadableVersionsOnly(t *testing.T) {
 	ctx := context.Background()
 	bucket := aws.String(stack.env["VAULT_BUCKET"])
 	w := writer(t)
-	key := aws.String("cloudtrail/e2e-writer-rules/x.json")
+	key := aws.String("cloudtrail/account=222222222222/e2e-writer-rules/x.json")
 	body := func() io.Reader { return strings.NewReader("bytes") }
 	for name, in := range map[string]*s3.PutObjectInput{
 		"DEEP_ARCHIVE": {StorageClass: types.StorageClassDeepArchive},

@@ -73,8 +73,8 @@ func hexSHA(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(
 func TestVerifyAndRestore(t *testing.T) {
 	tag := fmt.Sprintf("verify-test-%d", time.Now().UnixNano())
 	ctBucket, billBucket := stack.env["SOURCE_CLOUDTRAIL_BUCKET"], stack.env["SOURCE_BILLING_BUCKET"]
-	ctPrefix := "cloudtrail/" + ctBucket + "/AWSLogs/" + tag + "/"
-	billPrefix := "billing/" + billBucket + "/cur2/" + tag + "/"
+	ctPrefix := "cloudtrail/account=222222222222/" + ctBucket + "/AWSLogs/" + tag + "/"
+	billPrefix := "billing/account=222222222222/" + billBucket + "/cur2/" + tag + "/"
 
 	// CloudTrail: two logs (one with a space and a plus in its key) and a digest.
 	sources := []string{
@@ -89,14 +89,14 @@ func TestVerifyAndRestore(t *testing.T) {
 		if r := invoke(t, "cloudtrail", event(t, "s3-put", src), nil); r.code != 0 {
 			t.Fatalf("ship %s: exit %d: %s", k, r.code, r.stderr)
 		}
-		bodies["cloudtrail/"+ctBucket+"/"+k] = body
+		bodies["cloudtrail/account=222222222222/"+ctBucket+"/"+k] = body
 	}
-	target := "cloudtrail/" + ctBucket + "/" + sources[1]
+	target := "cloudtrail/account=222222222222/" + ctBucket + "/" + sources[1]
 
 	// Billing: a 9 MiB report (multipart: 8 MiB + 1 MiB parts), re-delivered
 	// with new bytes twice under the same key.
 	billSource := "cur2/" + tag + "/data/BILLING_PERIOD=2026-11/" + tag + "-00001.csv.gz"
-	billKey := "billing/" + billBucket + "/" + billSource
+	billKey := "billing/account=222222222222/" + billBucket + "/" + billSource
 	var billBodies [][]byte
 	for i := 0; i < 3; i++ {
 		data := make([]byte, 9<<20+i)
@@ -241,7 +241,7 @@ func TestVerifyAndRestore(t *testing.T) {
 func TestRestoreMultipartCopy(t *testing.T) {
 	tag := fmt.Sprintf("restore-test-%d", time.Now().UnixNano())
 	billSource := "cur2/" + tag + "/data/BILLING_PERIOD=2026-11/" + tag + "-00001.csv.gz"
-	billKey := "billing/" + stack.env["SOURCE_BILLING_BUCKET"] + "/" + billSource
+	billKey := "billing/account=222222222222/" + stack.env["SOURCE_BILLING_BUCKET"] + "/" + billSource
 	var bodies [][]byte
 	for i := 0; i < 2; i++ {
 		data := make([]byte, 9<<20+i)
@@ -278,7 +278,7 @@ func TestRestoreMultipartCopy(t *testing.T) {
 	if ups := openUploads(t); len(ups) != 0 {
 		t.Errorf("%d multipart uploads left open", len(ups))
 	}
-	if r := cli(t, nil, "verify", "--prefix", "billing/"+stack.env["SOURCE_BILLING_BUCKET"]+"/cur2/"+tag+"/"); r.code != 0 {
+	if r := cli(t, nil, "verify", "--prefix", "billing/account=222222222222/"+stack.env["SOURCE_BILLING_BUCKET"]+"/cur2/"+tag+"/"); r.code != 0 {
 		t.Errorf("verify after a multipart restore: exit %d\n%s", r.code, r.stdout)
 	}
 }

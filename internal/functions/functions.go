@@ -49,10 +49,11 @@ var builders = map[string]func(base aws.Config, cfg config.Config, log *slog.Log
 		return copying(schema.FunctionBilling, base, cfg, log)
 	},
 	"applogs": func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
-		return &handler.AppLogsHandler{Function: "applogs", Log: log, Ship: &ship.Logs{Vault: vaultWriter("applogs", base, cfg, log)}}
+		return &handler.AppLogsHandler{Function: "applogs", Log: log, Ship: &ship.Logs{Account: cfg.SourceAccount, Vault: vaultWriter("applogs", base, cfg, log)}}
 	},
 	reconcile.Function: func(base aws.Config, cfg config.Config, log *slog.Logger) Handler {
 		return &reconcile.Scheduled{Buckets: cfg.ReconcileBuckets, Days: cfg.ReconcileDays, Log: log, Base: reconcile.Options{
+			Account:       cfg.SourceAccount,
 			SourceAPI:     s3.NewFromConfig(base, cfg.S3Options),
 			VaultAPI:      vault.NewS3Client(base, cfg, "logvault-"+reconcile.Function),
 			VaultBucket:   cfg.VaultBucket,
@@ -95,6 +96,9 @@ func FromEnv(ctx context.Context, name string, getenv func(string) string, logTo
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.ResolveSourceAccount(ctx, base); err != nil {
+		return nil, err
+	}
 	return New(name, base, cfg, Logger(cfg, logTo))
 }
 
@@ -110,6 +114,7 @@ func Copying(name string, base aws.Config, cfg config.Config, log *slog.Logger) 
 
 func copying(name string, base aws.Config, cfg config.Config, log *slog.Logger) *handler.S3Handler {
 	return &handler.S3Handler{Function: name, Log: log, Ship: &ship.Copier{
+		Account:  cfg.SourceAccount,
 		Source:   &source.Reader{S3: s3.NewFromConfig(base, cfg.S3Options)},
 		Vault:    vaultWriter(name, base, cfg, log),
 		Kind:     schema.Classifier(name),

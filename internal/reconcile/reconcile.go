@@ -33,7 +33,9 @@ const (
 type Options struct {
 	Source   Source
 	Function string // the function whose path ships the source (cloudtrail, billing)
-	Window   Window
+	// Account is the source account: its part of the vault is compared.
+	Account string
+	Window  Window
 	// SourceAPI lists and reads the source (Account B's credentials).
 	SourceAPI API
 	// VaultAPI lists and reads the vault (the writer's credentials, or an

@@ -24,6 +24,7 @@ import (
 )
 
 const (
+	acct     = "222222222222"
 	src      = "source-bucket"
 	vaultB   = "vault"
 	pageSize = 7 // small pages: every listing spans several
@@ -40,9 +41,10 @@ func newEnv(t *testing.T, versioned bool) *env {
 	srv.CreateBucket(src, s3mem.BucketConfig{Versioned: versioned, PageSize: pageSize})
 	srv.CreateBucket(vaultB, s3mem.BucketConfig{Versioned: true, PageSize: pageSize})
 	c := &ship.Copier{
-		Source: &source.Reader{S3: srv},
-		Vault:  &vault.Writer{S3: srv, Bucket: vaultB, Shipper: "logvault-cloudtrail/test"},
-		Kind:   schema.Classifier(schema.FunctionCloudTrail),
+		Account: acct,
+		Source:  &source.Reader{S3: srv},
+		Vault:   &vault.Writer{S3: srv, Bucket: vaultB, Shipper: "logvault-cloudtrail/test"},
+		Kind:    schema.Classifier(schema.FunctionCloudTrail),
 	}
 	e := &env{srv: srv}
 	e.ship = func(ctx context.Context, ref trigger.ObjectRef) (vault.Receipt, error) {
@@ -53,7 +55,7 @@ func newEnv(t *testing.T, versioned bool) *env {
 }
 
 func (e *env) opts() reconcile.Options {
-	return reconcile.Options{Source: reconcile.Source{Bucket: src}, Function: schema.FunctionCloudTrail, SourceAPI: e.srv, VaultAPI: e.srv, VaultBucket: vaultB, Workers: 4}
+	return reconcile.Options{Source: reconcile.Source{Bucket: src}, Function: schema.FunctionCloudTrail, Account: acct, SourceAPI: e.srv, VaultAPI: e.srv, VaultBucket: vaultB, Workers: 4}
 }
 
 func (e *env) put(t *testing.T, key string, body []byte) {
@@ -103,7 +105,7 @@ func TestReconcileThenBackfill(t *testing.T) {
 	}
 	for i, k := range oddKeys {
 		kind := schema.Classify(schema.FunctionCloudTrail, k)
-		vk, _ := schema.CopiedKey(kind, src, k)
+		vk, _ := schema.CopiedKey(kind, acct, src, k)
 		vs := e.srv.Versions(vaultB, vk)
 		if len(vs) != 1 || !bytes.Equal(vs[0].Body, body(i, k)) || vs[0].Metadata[schema.MetaKind] != string(kind) {
 			t.Errorf("%s: vault holds %d versions under %s (kind %s)", k, len(vs), vk, kind)
@@ -141,7 +143,7 @@ func TestReconcileThenBackfill(t *testing.T) {
 	if !slices.Equal(differs, want) {
 		t.Errorf("differs %v, want %v", differs, want)
 	}
-	if len(rep.VaultOnly) != 1 || rep.VaultOnly[0].VaultKey != "s3/"+src+"/z" {
+	if len(rep.VaultOnly) != 1 || rep.VaultOnly[0].VaultKey != "s3/account="+acct+"/"+src+"/z" {
 		t.Errorf("vault-only %+v, want s3/%s/z", rep.VaultOnly, src)
 	}
 	if len(rep.Hashed) != 1 || rep.Hashed[0] != "s3://"+src+"/a b.txt" {
@@ -199,7 +201,7 @@ func TestBackfillResumes(t *testing.T) {
 		t.Fatalf("second backfill %+v, %v", sum, err)
 	}
 	for i := range n {
-		if vs := e.srv.Versions(vaultB, fmt.Sprintf("s3/%s/k/%03d", src, i)); len(vs) != 1 {
+		if vs := e.srv.Versions(vaultB, fmt.Sprintf("s3/account=%s/%s/k/%03d", acct, src, i)); len(vs) != 1 {
 			t.Errorf("k/%03d: %d versions in the vault, want 1", i, len(vs))
 		}
 	}
@@ -230,7 +232,7 @@ func TestBackfillAllVersions(t *testing.T) {
 		t.Fatalf("backfill --all-versions %+v, %v: want 2 created, 3 overwrote", sum, err)
 	}
 	srcVs := e.srv.Versions(src, "multi")
-	vaultVs := e.srv.Versions(vaultB, "s3/"+src+"/multi")
+	vaultVs := e.srv.Versions(vaultB, "s3/account="+acct+"/"+src+"/multi")
 	if len(vaultVs) != len(srcVs) {
 		t.Fatalf("vault holds %d versions of multi, the source %d", len(vaultVs), len(srcVs))
 	}

@@ -106,7 +106,7 @@ func TestRestoredIsNotShippedOver(t *testing.T) {
 	if sum, err := reconcile.Backfill(ctx, reconcile.BackfillOptions{Options: e.opts(), Ship: e.ship}); err != nil || sum.Overwrote != 1 {
 		t.Fatalf("shipping the overwrite: %+v, %v", sum, err)
 	}
-	vk := "s3/" + src + "/evidence"
+	vk := "s3/account=" + acct + "/" + src + "/evidence"
 	genuine := e.srv.Versions(vaultB, vk)[0].VersionID
 	if _, err := restore.Restore(ctx, e.srv, vaultB, vk, genuine, restore.Options{Shipper: "logvault-restore/test"}); err != nil {
 		t.Fatal(err)

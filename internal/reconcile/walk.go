@@ -62,7 +62,7 @@ func (st *stream) advance(ctx context.Context) {
 func (s Options) walk(ctx context.Context, visit func(pair) error, vaultOnly func(vaultKey string, e entry)) error {
 	streams := map[string]*stream{}
 	for _, p := range vaultPrefixes() {
-		strip := p + "/" + s.Source.Bucket + "/"
+		strip := p + "/" + schema.AccountSegment + s.Account + "/" + s.Source.Bucket + "/"
 		st := &stream{l: newLister(s.VaultAPI, s.VaultBucket, strip+s.Source.Prefix, s.ExpectedOwner), strip: strip}
 		st.advance(ctx)
 		streams[p] = st
@@ -91,7 +91,7 @@ func (s Options) walk(ctx context.Context, visit func(pair) error, vaultOnly fun
 		}
 		p := pair{bucket: s.Source.Bucket, src: e, kind: schema.Classify(s.Function, e.Key)}
 		spec, _ := schema.Lookup(p.kind)
-		p.vaultKey, p.keyErr = schema.CopiedKey(p.kind, s.Source.Bucket, e.Key)
+		p.vaultKey, p.keyErr = schema.CopiedKey(p.kind, s.Account, s.Source.Bucket, e.Key)
 		if st := streams[spec.Prefix]; st != nil && p.keyErr == nil {
 			p.vault = skipTo(st, e.Key)
 			if st.l.err != nil { // not "missing": the vault could not be listed
@@ -157,7 +157,7 @@ func (st *versionStream) key() string { return strings.TrimPrefix(st.cur[0].Key,
 func (s Options) walkVersions(ctx context.Context, visit func(versionGroup) error) error {
 	streams := map[string]*versionStream{}
 	for _, p := range vaultPrefixes() {
-		strip := p + "/" + s.Source.Bucket + "/"
+		strip := p + "/" + schema.AccountSegment + s.Account + "/" + s.Source.Bucket + "/"
 		st := &versionStream{l: newVersionLister(s.VaultAPI, s.VaultBucket, strip+s.Source.Prefix, s.ExpectedOwner), strip: strip}
 		st.advance(ctx)
 		streams[p] = st
@@ -171,7 +171,7 @@ func (s Options) walkVersions(ctx context.Context, visit func(versionGroup) erro
 		key := vs[0].Key
 		g := versionGroup{bucket: s.Source.Bucket, key: key, kind: schema.Classify(s.Function, key)}
 		spec, _ := schema.Lookup(g.kind)
-		g.vaultKey, g.keyErr = schema.CopiedKey(g.kind, s.Source.Bucket, key)
+		g.vaultKey, g.keyErr = schema.CopiedKey(g.kind, s.Account, s.Source.Bucket, key)
 		if st := streams[spec.Prefix]; st != nil && g.keyErr == nil {
 			for st.cur != nil && st.key() < key {
 				st.advance(ctx)

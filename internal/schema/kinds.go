@@ -2,7 +2,6 @@ package schema
 
 import (
 	"regexp"
-	"strings"
 )
 
 // The functions that ship kinds (functions/NAME).
@@ -244,7 +243,7 @@ func Functions() []string {
 // version chooses: kinds sharing a prefix (CloudTrail logs and digests) are
 // told apart by the source key after the bucket.
 func VaultKind(vaultKey string) Kind {
-	first, rest, ok := strings.Cut(vaultKey, "/")
+	first, _, rest, ok := SplitKey(vaultKey)
 	if !ok {
 		return ""
 	}

@@ -17,12 +17,12 @@ func TestSamplesAreTheirKind(t *testing.T) {
 				t.Errorf("Classify(%s, %q) = %s, want %s", s.Function, key, got, s.Kind)
 				continue
 			}
-			vk, err := CopiedKey(got, "src-bucket", key)
+			vk, err := CopiedKey(got, "222222222222", "src-bucket", key)
 			if err != nil {
 				t.Errorf("CopiedKey(%s, %q): %v", got, key, err)
 				continue
 			}
-			if want := s.Prefix + "/src-bucket/" + key; vk != want {
+			if want := s.Prefix + "/account=222222222222/src-bucket/" + key; vk != want {
 				t.Errorf("vault key of %q = %q, want %q", key, vk, want)
 			}
 			if back := VaultKind(vk); back != s.Kind {
@@ -61,17 +61,22 @@ func TestClassifyFallsBack(t *testing.T) {
 
 func TestVaultKind(t *testing.T) {
 	for key, want := range map[string]Kind{
-		"cloudtrail/b/AWSLogs/1/CloudTrail/us-east-1/2026/11/26/x.json.gz":  KindCloudTrail,
-		"cloudtrail/b/AWSLogs/1/CloudTrail-Digest/us-east-1/x.json.gz":      KindCloudTrailDigest,
-		"cloudtrail/b/prefix/AWSLogs/o-abc/1/CloudTrail-Digest/us-east-1/x": KindCloudTrailDigest,
-		"cloudtrail/b/older/layout.json":                                    KindCloudTrail,
-		"billing/b/r.csv.gz":                                                KindBilling,
-		"applogs/1/g/2026/11/26/s/1.ndjson.gz":                              KindAppLogs,
-		"s3/b/x":                                                            KindS3,
-		"vpc-flow-logs/b/AWSLogs/1/vpcflowlogs/x":                           KindVPCFlowLogs,
-		"logvault-drill/canary":                                             KindDrill,
-		"elsewhere/x":                                                       "",
-		"nokey":                                                             "",
+		"cloudtrail/b/AWSLogs/1/CloudTrail/us-east-1/2026/11/26/x.json.gz":                  KindCloudTrail,
+		"cloudtrail/b/AWSLogs/1/CloudTrail-Digest/us-east-1/x.json.gz":                      KindCloudTrailDigest,
+		"cloudtrail/b/prefix/AWSLogs/o-abc/1/CloudTrail-Digest/us-east-1/x":                 KindCloudTrailDigest,
+		"cloudtrail/b/older/layout.json":                                                    KindCloudTrail,
+		"billing/b/r.csv.gz":                                                                KindBilling,
+		"applogs/1/g/2026/11/26/s/1.ndjson.gz":                                              KindAppLogs,
+		"s3/b/x":                                                                            KindS3,
+		"vpc-flow-logs/b/AWSLogs/1/vpcflowlogs/x":                                           KindVPCFlowLogs,
+		"logvault-drill/canary":                                                             KindDrill,
+		"cloudtrail/account=333333333333/b/AWSLogs/1/CloudTrail-Digest/us-east-1/x.json.gz": KindCloudTrailDigest,
+		"cloudtrail/account=333333333333/b/AWSLogs/1/CloudTrail/us-east-1/x.json.gz":        KindCloudTrail,
+		"applogs/account=222222222222/g/2026/11/26/s/1.ndjson.gz":                           KindAppLogs,
+		"logvault-drill/account=222222222222/run/victim.txt":                                KindDrill,
+		"cloudtrail/account=12/b/AWSLogs/1/CloudTrail/x.json.gz":                            "",
+		"elsewhere/x": "",
+		"nokey":       "",
 	} {
 		if got := VaultKind(key); got != want {
 			t.Errorf("VaultKind(%q) = %q, want %q", key, got, want)
@@ -113,7 +118,7 @@ func TestRegistry(t *testing.T) {
 	if got := strings.Join(Functions(), ","); got != "cloudtrail,billing,applogs" {
 		t.Errorf("Functions() = %s", got)
 	}
-	if _, err := CopiedKey(KindAppLogs, "b", "k"); err == nil {
+	if _, err := CopiedKey(KindAppLogs, "222222222222", "b", "k"); err == nil {
 		t.Error("applogs is built, not copied: CopiedKey must refuse it")
 	}
 }

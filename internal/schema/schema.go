@@ -50,18 +50,67 @@ const Prefix = "logvault-"
 // RequiredMeta are the keys every vaulted version carries, whatever its kind.
 var RequiredMeta = []string{MetaSHA256, MetaKind, MetaSource, MetaShippedAt, MetaShipper}
 
-// CopiedKey is the vault key of an object copied byte for byte from a source
-// bucket: "<kind-prefix>/<source-bucket>/<source-key>", the prefix from the
-// registry (CloudTrail digest files live beside the logs they certify).
-func CopiedKey(k Kind, bucket, key string) (string, error) {
+// AccountSegment starts the second segment of every vault key written
+// since vaults serve several source accounts: "<kind-prefix>/account=<id>/…".
+// The writer's session may write and read only keys with its own account
+// there (infra/vault.yaml), so one member account cannot touch another's
+// logs. "=" cannot occur in a bucket name, so a key of the earlier layout
+// (without the segment) is never mistaken for one of this layout.
+const AccountSegment = "account="
+
+// ValidAccount reports whether id is a 12-digit AWS account id.
+func ValidAccount(id string) bool {
+	return len(id) == 12 && strings.Trim(id, "0123456789") == ""
+}
+
+// AccountPrefix is where the vault keeps kind k's objects from account:
+// "<kind-prefix>/account=<account>/".
+func AccountPrefix(k Kind, account string) (string, error) {
+	spec, ok := Lookup(k)
+	if !ok {
+		return "", fmt.Errorf("schema: unknown kind %q", k)
+	}
+	if !ValidAccount(account) {
+		return "", fmt.Errorf("schema: source account %q is not a 12-digit AWS account id", account)
+	}
+	return spec.Prefix + "/" + AccountSegment + account + "/", nil
+}
+
+// CopiedKey is the vault key of an object copied byte for byte from a
+// source bucket of account: "<kind-prefix>/account=<account>/<source-bucket>/<source-key>",
+// the prefix from the registry (CloudTrail digest files live beside the
+// logs they certify).
+func CopiedKey(k Kind, account, bucket, key string) (string, error) {
 	if bucket == "" || key == "" {
 		return "", fmt.Errorf("schema: source bucket and key are required (got bucket %q, key %q)", bucket, key)
 	}
-	spec, ok := Lookup(k)
-	if !ok || !Copied(k) {
+	if !Copied(k) {
 		return "", fmt.Errorf("schema: kind %q is not copied from a bucket", k)
 	}
-	return checkLength(spec.Prefix+"/"+bucket+"/"+key, "s3://"+bucket+"/"+key)
+	prefix, err := AccountPrefix(k, account)
+	if err != nil {
+		return "", err
+	}
+	return checkLength(prefix+bucket+"/"+key, "s3://"+bucket+"/"+key)
+}
+
+// SplitKey reads a vault key of either layout: its first segment (the kind
+// prefix), the source account ("" for a key of the earlier layout,
+// "<kind-prefix>/<rest>"), and what follows them (for copied kinds,
+// "<source-bucket>/<source-key>").
+func SplitKey(vaultKey string) (prefix, account, rest string, ok bool) {
+	prefix, rest, ok = strings.Cut(vaultKey, "/")
+	if !ok || prefix == "" {
+		return "", "", "", false
+	}
+	if seg, after, found := strings.Cut(rest, "/"); found && strings.HasPrefix(seg, AccountSegment) {
+		id := strings.TrimPrefix(seg, AccountSegment)
+		if !ValidAccount(id) {
+			return "", "", "", false
+		}
+		return prefix, id, after, true
+	}
+	return prefix, "", rest, true
 }
 
 // checkLength returns key, or an error naming its length and what it was
@@ -100,15 +149,25 @@ func Stamp(m map[string]string, shipper string, at time.Time) map[string]string 
 func SourceURI(bucket, key string) string { return "s3://" + bucket + "/" + key }
 
 // AppLogsKey is the vault key of one CloudWatch Logs DATA_MESSAGE:
-// applogs/<owner>/<log-group without leading />/<yyyy>/<mm>/<dd>/<log-stream>/<first-event-id>.ndjson.gz,
-// dated by the first event (UTC), so a retried payload maps to the same key.
+// applogs/account=<owner>/<log-group without leading />/<yyyy>/<mm>/<dd>/<log-stream>/<first-event-id>.ndjson.gz,
+// dated by the first event (UTC), so a retried payload maps to the same
+// key. The owner is the account of the log group, which is the account
+// shipping it (a subscription filter delivers to a function of its own
+// account): a payload of another owner is refused by the shipper.
 func AppLogsKey(owner, logGroup, logStream, firstEventID string, firstEventMillis int64) (string, error) {
 	group := strings.TrimPrefix(logGroup, "/")
 	if owner == "" || group == "" || logStream == "" || firstEventID == "" {
 		return "", fmt.Errorf("schema: owner, log group, log stream and first event id are required (got %q, %q, %q, %q)", owner, logGroup, logStream, firstEventID)
 	}
+	if !ValidAccount(owner) {
+		return "", fmt.Errorf("schema: the owner must be the 12-digit account id of the log group (required for the key), got %.64q", owner)
+	}
+	prefix, err := AccountPrefix(KindAppLogs, owner)
+	if err != nil {
+		return "", err
+	}
 	day := time.UnixMilli(firstEventMillis).UTC().Format("2006/01/02")
-	return checkLength("applogs/"+owner+"/"+group+"/"+day+"/"+logStream+"/"+firstEventID+".ndjson.gz", AppLogsSource(owner, logGroup, logStream))
+	return checkLength(prefix+group+"/"+day+"/"+logStream+"/"+firstEventID+".ndjson.gz", AppLogsSource(owner, logGroup, logStream))
 }
 
 // AppLogsSource names a log stream as "cwlogs://<owner>/<log-group>/<log-stream>".

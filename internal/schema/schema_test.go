@@ -7,27 +7,59 @@ import (
 )
 
 func TestCopiedKey(t *testing.T) {
+	const acct = "222222222222"
+	long := MaxKeyBytes - len("billing/account=222222222222/cur/")
 	tests := []struct {
-		kind        Kind
-		bucket, key string
-		want        string
-		wantErr     bool
+		kind                 Kind
+		account, bucket, key string
+		want                 string
+		wantErr              bool
 	}{
-		{KindCloudTrail, "trail", "AWSLogs/1/CloudTrail/us-east-1/2026/11/26/a b:c.json.gz", "cloudtrail/trail/AWSLogs/1/CloudTrail/us-east-1/2026/11/26/a b:c.json.gz", false},
-		{KindCloudTrailDigest, "trail", "AWSLogs/1/CloudTrail-Digest/x.json.gz", "cloudtrail/trail/AWSLogs/1/CloudTrail-Digest/x.json.gz", false},
-		{KindBilling, "cur", "r/data/BILLING_PERIOD=2026-11/p.parquet", "billing/cur/r/data/BILLING_PERIOD=2026-11/p.parquet", false},
-		{KindAppLogs, "b", "k", "", true},
-		{KindCloudTrail, "", "k", "", true},
-		{KindCloudTrail, "b", "", "", true},
+		{KindCloudTrail, acct, "trail", "AWSLogs/1/CloudTrail/us-east-1/2026/11/26/a b:c.json.gz", "cloudtrail/account=222222222222/trail/AWSLogs/1/CloudTrail/us-east-1/2026/11/26/a b:c.json.gz", false},
+		{KindCloudTrailDigest, acct, "trail", "AWSLogs/1/CloudTrail-Digest/x.json.gz", "cloudtrail/account=222222222222/trail/AWSLogs/1/CloudTrail-Digest/x.json.gz", false},
+		{KindBilling, "333333333333", "cur", "r/data/BILLING_PERIOD=2026-11/p.parquet", "billing/account=333333333333/cur/r/data/BILLING_PERIOD=2026-11/p.parquet", false},
+		{KindAppLogs, acct, "b", "k", "", true},
+		{KindCloudTrail, acct, "", "k", "", true},
+		{KindCloudTrail, acct, "b", "", "", true},
+		// Every key is in an account's part of the vault: no account, no key.
+		{KindCloudTrail, "", "b", "k", "", true},
+		{KindCloudTrail, "22222222222", "b", "k", "", true},
+		{KindCloudTrail, "2222222222x2", "b", "k", "", true},
+		{KindCloudTrail, "*", "b", "k", "", true},
 		// S3 keys reach 1024 bytes; under the prefix the vault key must too.
-		{KindBilling, "cur", strings.Repeat("k", MaxKeyBytes-len("billing/cur/")), "billing/cur/" + strings.Repeat("k", MaxKeyBytes-len("billing/cur/")), false},
-		{KindBilling, "cur", strings.Repeat("k", MaxKeyBytes-len("billing/cur/")+1), "", true},
-		{KindCloudTrail, "trail", strings.Repeat("é", 512), "", true},
+		{KindBilling, acct, "cur", strings.Repeat("k", long), "billing/account=222222222222/cur/" + strings.Repeat("k", long), false},
+		{KindBilling, acct, "cur", strings.Repeat("k", long+1), "", true},
+		{KindCloudTrail, acct, "trail", strings.Repeat("é", 512), "", true},
 	}
 	for _, tt := range tests {
-		got, err := CopiedKey(tt.kind, tt.bucket, tt.key)
+		got, err := CopiedKey(tt.kind, tt.account, tt.bucket, tt.key)
 		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("CopiedKey(%s, %q, %q) = %q, %v; want %q, error %v", tt.kind, tt.bucket, tt.key, got, err, tt.want, tt.wantErr)
+			t.Errorf("CopiedKey(%s, %q, %q, %q) = %q, %v; want %q, error %v", tt.kind, tt.account, tt.bucket, tt.key, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+// TestSplitKey: both layouts read back; a key of the earlier layout
+// (no account segment) is never taken for one of this layout, since "="
+// cannot be in a bucket name.
+func TestSplitKey(t *testing.T) {
+	for _, tt := range []struct {
+		key, prefix, account, rest string
+		ok                         bool
+	}{
+		{"cloudtrail/account=222222222222/trail/AWSLogs/x.json.gz", "cloudtrail", "222222222222", "trail/AWSLogs/x.json.gz", true},
+		{"cloudtrail/trail/AWSLogs/x.json.gz", "cloudtrail", "", "trail/AWSLogs/x.json.gz", true},
+		{"cloudtrail/222222222222/AWSLogs/x.json.gz", "cloudtrail", "", "222222222222/AWSLogs/x.json.gz", true}, // a bucket named like an account
+		{"applogs/account=222222222222/aws/lambda/f/2026/11/26/s/1.ndjson.gz", "applogs", "222222222222", "aws/lambda/f/2026/11/26/s/1.ndjson.gz", true},
+		{"applogs/222222222222/aws/lambda/f/2026/11/26/s/1.ndjson.gz", "applogs", "", "222222222222/aws/lambda/f/2026/11/26/s/1.ndjson.gz", true},
+		{"cloudtrail/account=2222/trail/k", "", "", "", false},
+		{"cloudtrail/account=/trail/k", "", "", "", false},
+		{"noslash", "", "", "", false},
+		{"/x", "", "", "", false},
+	} {
+		p, a, r, ok := SplitKey(tt.key)
+		if p != tt.prefix || a != tt.account || r != tt.rest || ok != tt.ok {
+			t.Errorf("SplitKey(%q) = %q, %q, %q, %v; want %q, %q, %q, %v", tt.key, p, a, r, ok, tt.prefix, tt.account, tt.rest, tt.ok)
 		}
 	}
 }
@@ -55,17 +87,17 @@ func TestAppLogsKey(t *testing.T) {
 			want                     string
 		}{
 			{"lambda log group", owner, "/aws/lambda/checkout", stream, id, noon,
-				"applogs/222222222222/aws/lambda/checkout/2026/11/26/" + stream + "/" + id + ".ndjson.gz"},
+				"applogs/account=222222222222/aws/lambda/checkout/2026/11/26/" + stream + "/" + id + ".ndjson.gz"},
 			{"group without leading slash", owner, "checkout-api", "i-0abc/app.log", "1", noon,
-				"applogs/222222222222/checkout-api/2026/11/26/i-0abc/app.log/1.ndjson.gz"},
+				"applogs/account=222222222222/checkout-api/2026/11/26/i-0abc/app.log/1.ndjson.gz"},
 			{"last millisecond before midnight UTC", owner, "/g", "s", "1", lastMilli,
-				"applogs/222222222222/g/2026/11/26/s/1.ndjson.gz"},
+				"applogs/account=222222222222/g/2026/11/26/s/1.ndjson.gz"},
 			{"midnight UTC starts the next day", owner, "/g", "s", "1", midnight,
-				"applogs/222222222222/g/2026/11/27/s/1.ndjson.gz"},
+				"applogs/account=222222222222/g/2026/11/27/s/1.ndjson.gz"},
 			{"new year", owner, "/g", "s", "1", ms(time.Date(2026, 12, 31, 23, 59, 59, 999_000_000, time.UTC)),
-				"applogs/222222222222/g/2026/12/31/s/1.ndjson.gz"},
-			{"epoch", owner, "/g", "s", "1", 0, "applogs/222222222222/g/1970/01/01/s/1.ndjson.gz"},
-			{"before the epoch", owner, "/g", "s", "1", -1, "applogs/222222222222/g/1969/12/31/s/1.ndjson.gz"},
+				"applogs/account=222222222222/g/2026/12/31/s/1.ndjson.gz"},
+			{"epoch", owner, "/g", "s", "1", 0, "applogs/account=222222222222/g/1970/01/01/s/1.ndjson.gz"},
+			{"before the epoch", owner, "/g", "s", "1", -1, "applogs/account=222222222222/g/1969/12/31/s/1.ndjson.gz"},
 		}
 		for _, tt := range tests {
 			got, err := AppLogsKey(tt.owner, tt.group, tt.stream, tt.id, tt.millis)
@@ -87,6 +119,8 @@ func TestAppLogsKeyErrors(t *testing.T) {
 		{"empty log stream", "222222222222", "/aws/lambda/checkout", "", "1"},
 		{"empty first event id", "222222222222", "/aws/lambda/checkout", "s", ""},
 		{"everything empty", "", "", "", ""},
+		{"owner not an account id", "CloudwatchLogs", "/g", "s", "1"},
+		{"owner too short", "2222", "/g", "s", "1"},
 	}
 	for _, tt := range tests {
 		got, err := AppLogsKey(tt.owner, tt.group, tt.stream, tt.id, 1795678975266)
@@ -110,8 +144,8 @@ func TestKeysOverS3Limit(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "over S3's limit of 1024 bytes") || !strings.Contains(err.Error(), "cwlogs://222222222222/ggg") {
 		t.Errorf("AppLogsKey of the longest group and stream: %v, want an error naming the limit and the stream", err)
 	}
-	_, err = CopiedKey(KindCloudTrail, "trail", strings.Repeat("a/", 512))
-	if err == nil || !strings.Contains(err.Error(), "would be 1041 bytes") || strings.Contains(err.Error(), "\n") || len(err.Error()) > 400 {
+	_, err = CopiedKey(KindCloudTrail, "222222222222", "trail", strings.Repeat("a/", 512))
+	if err == nil || !strings.Contains(err.Error(), "would be 1062 bytes") || strings.Contains(err.Error(), "\n") || len(err.Error()) > 400 {
 		t.Errorf("CopiedKey of a 1024-byte key: %v, want one short line naming the length", err)
 	}
 }
@@ -133,7 +167,7 @@ func TestAppLogsSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := AppLogsSource("222222222222", "/aws/lambda/checkout", "s")
-	if k, s := strings.TrimPrefix(key, "applogs/"), strings.TrimPrefix(src, "cwlogs://"); !strings.HasPrefix(k, "222222222222/aws/lambda/checkout/") || !strings.HasPrefix(s, "222222222222/aws/lambda/checkout/") {
+	if k, s := strings.TrimPrefix(key, "applogs/account="), strings.TrimPrefix(src, "cwlogs://"); !strings.HasPrefix(k, "222222222222/aws/lambda/checkout/") || !strings.HasPrefix(s, "222222222222/aws/lambda/checkout/") {
 		t.Errorf("key %q and source %q spell the log group differently", key, src)
 	}
 }

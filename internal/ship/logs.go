@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
 
 	"github.com/logvault/logvault/internal/cwlogs"
 	"github.com/logvault/logvault/internal/schema"
@@ -12,12 +13,18 @@ import (
 
 // Logs ships CloudWatch Logs DATA_MESSAGEs as gzip NDJSON vault objects.
 type Logs struct {
-	Vault *vault.Writer
+	// Account is the source account: only its own log groups' payloads
+	// are shipped, under its part of the vault.
+	Account string
+	Vault   *vault.Writer
 }
 
 // Ship renders d and writes it under its deterministic key; a retried
 // payload renders the same bytes and so is a duplicate.
 func (l *Logs) Ship(ctx context.Context, d *cwlogs.Batch) (vault.Receipt, error) {
+	if d.Owner != l.Account {
+		return vault.Receipt{}, fmt.Errorf("ship: DATA_MESSAGE of account %.64q, not of %s, the account shipping it: a subscription delivers its own account's log groups", d.Owner, l.Account)
+	}
 	id, timestamp := d.First()
 	key, err := schema.AppLogsKey(d.Owner, d.LogGroup, d.LogStream, id, timestamp)
 	if err != nil {

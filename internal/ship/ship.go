@@ -25,8 +25,10 @@ const DefaultMemoryLimit = vault.MinPartSize
 
 // Copier ships objects byte for byte from source buckets to the vault.
 type Copier struct {
-	Source *source.Reader
-	Vault  *vault.Writer
+	// Account is the source account: the account segment of the vault keys.
+	Account string
+	Source  *source.Reader
+	Vault   *vault.Writer
 	// Kind classifies a source key (e.g. CloudTrail logs vs digests).
 	Kind func(key string) schema.Kind
 	// MemoryLimit overrides DefaultMemoryLimit when positive.
@@ -43,7 +45,7 @@ type Copier struct {
 // only after the vault confirmed the version (or found it already current).
 func (c *Copier) Ship(ctx context.Context, ref trigger.ObjectRef) (vault.Receipt, error) {
 	kind := c.Kind(ref.Key)
-	key, err := schema.CopiedKey(kind, ref.Bucket, ref.Key)
+	key, err := schema.CopiedKey(kind, c.Account, ref.Bucket, ref.Key)
 	if err != nil {
 		return vault.Receipt{}, err
 	}

@@ -60,6 +60,7 @@ func (e *env) copier(get source.Getter, vaultName string, memoryLimit int64) *sh
 // copierWith is copier with a copy strategy for objects over memoryLimit.
 func (e *env) copierWith(get source.Getter, vaultName string, memoryLimit int64, strategy ship.Strategy) *ship.Copier {
 	return &ship.Copier{
+		Account:     "222222222222",
 		Strategy:    strategy,
 		Source:      &source.Reader{S3: get},
 		Vault:       &vault.Writer{S3: e.srv, Bucket: vaultName, Shipper: "logvault-cloudtrail/test", Now: func() time.Time { return now }},
@@ -120,7 +121,7 @@ func TestShipMemoryAndSpool(t *testing.T) {
 			body := randomBytes(tc.size)
 			ref := e.upload(t, srcBucket, tc.key, body)
 			wantKind := schema.Classify(schema.FunctionCloudTrail, tc.key)
-			wantKey, err := schema.CopiedKey(wantKind, srcBucket, tc.key)
+			wantKey, err := schema.CopiedKey(wantKind, "222222222222", srcBucket, tc.key)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,7 +249,7 @@ func TestShipIncompleteSourceWritesNothing(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Ship of a truncated source succeeded: %+v", rec)
 			}
-			if n := len(e.srv.Versions(vaultBucket, "cloudtrail/"+srcBucket+"/"+logKey)); n != 0 {
+			if n := len(e.srv.Versions(vaultBucket, "cloudtrail/account=222222222222/"+srcBucket+"/"+logKey)); n != 0 {
 				t.Errorf("vault holds %d versions after a failed read, want none", n)
 			}
 			e.assertSpoolEmpty(t)
@@ -259,7 +260,7 @@ func TestShipIncompleteSourceWritesNothing(t *testing.T) {
 func TestShipPinsTheNotifiedVersion(t *testing.T) {
 	ctx := context.Background()
 	first, second := []byte("the bytes CloudTrail wrote first"), []byte("bytes written over them afterwards")
-	vaultKey := func(bucket string) string { return "cloudtrail/" + bucket + "/" + logKey }
+	vaultKey := func(bucket string) string { return "cloudtrail/account=222222222222/" + bucket + "/" + logKey }
 
 	t.Run("versioned source", func(t *testing.T) {
 		e := newEnv(t)
@@ -320,7 +321,7 @@ func TestShipMissingSource(t *testing.T) {
 			}
 		})
 	}
-	if n := len(e.srv.Versions(vaultBucket, "cloudtrail/"+srcBucket+"/"+ref.Key)); n != 0 {
+	if n := len(e.srv.Versions(vaultBucket, "cloudtrail/account=222222222222/"+srcBucket+"/"+ref.Key)); n != 0 {
 		t.Errorf("vault holds %d versions, want none", n)
 	}
 }
@@ -335,7 +336,7 @@ func TestHashReadInRanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs := e.srv.Versions(vaultBucket, "cloudtrail/"+srcBucket+"/"+logKey)
+	vs := e.srv.Versions(vaultBucket, "cloudtrail/account=222222222222/"+srcBucket+"/"+logKey)
 	if rec.SHA256 != hexSum(body) || len(vs) != 1 || !bytes.Equal(vs[0].Body, body) {
 		t.Fatalf("receipt sha256 %s (want %s), %d versions", rec.SHA256, hexSum(body), len(vs))
 	}

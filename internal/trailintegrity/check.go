@@ -146,17 +146,27 @@ func ScopePrefix(p string) (string, error) {
 	return "", fmt.Errorf("prefix %q is outside %s, where CloudTrail logs and digests are vaulted (give a vault key prefix such as %s<source-bucket>/AWSLogs/)", p, vaultRoot, vaultRoot)
 }
 
-// VaultKey is the vault key of a CloudTrail file s3://bucket/key.
-func VaultKey(bucket, key string) string { return vaultRoot + bucket + "/" + key }
+// VaultKey is the vault key of a CloudTrail file s3://bucket/key shipped
+// from account: cloudtrail/account=<account>/<bucket>/<key>, or, for an
+// account of "", the earlier layout cloudtrail/<bucket>/<key>. A digest
+// and the files it lists are in the same bucket, so they share the
+// digest's account (or its layout).
+func VaultKey(account, bucket, key string) string {
+	if account == "" {
+		return vaultRoot + bucket + "/" + key
+	}
+	return vaultRoot + schema.AccountSegment + account + "/" + bucket + "/" + key
+}
 
-// splitVaultKey returns the source bucket and key of a cloudtrail/ vault key.
-func splitVaultKey(vk string) (bucket, key string, ok bool) {
-	rest, ok := strings.CutPrefix(vk, vaultRoot)
-	if !ok {
-		return "", "", false
+// splitVaultKey returns the source account ("" in the earlier layout),
+// bucket and key of a cloudtrail/ vault key.
+func splitVaultKey(vk string) (account, bucket, key string, ok bool) {
+	prefix, account, rest, ok := schema.SplitKey(vk)
+	if !ok || prefix+"/" != vaultRoot {
+		return "", "", "", false
 	}
 	bucket, key, ok = strings.Cut(rest, "/")
-	return bucket, key, ok && bucket != "" && key != ""
+	return account, bucket, key, ok && bucket != "" && key != ""
 }
 
 // isLogKey tells CloudTrail log files (…/CloudTrail/….json.gz) from other
@@ -168,6 +178,7 @@ func isLogKey(key string) bool {
 // vaulted is a digest file as the vault holds it.
 type vaulted struct {
 	key               string // vault key
+	account           string // source account ("" in the earlier layout)
 	srcBucket, srcKey string
 	found             bool
 	file              *File
@@ -204,7 +215,7 @@ func (c *Checker) Check(ctx context.Context, prefix string) (*Report, error) {
 	}
 	var digestKeys, logKeys []string
 	for _, k := range keys {
-		_, src, ok := splitVaultKey(k)
+		_, _, src, ok := splitVaultKey(k)
 		switch {
 		case !ok:
 		case schema.VaultKind(k) == schema.KindCloudTrailDigest:
@@ -259,7 +270,7 @@ func (c *Checker) Check(ctx context.Context, prefix string) (*Report, error) {
 			continue
 		}
 		for _, lf := range v.file.LogFiles {
-			k := VaultKey(lf.S3Bucket, lf.S3Object)
+			k := VaultKey(v.account, lf.S3Bucket, lf.S3Object)
 			id := k + "\x00" + strings.ToLower(lf.HashValue)
 			if seenTask[id] {
 				continue
@@ -414,7 +425,7 @@ func (c *Checker) checkChain(ctx context.Context, v *vaulted, lookup func(contex
 		sort.Strings(null)
 		return []problem{{ChainBroken, "previous-digest fields partly null: " + strings.Join(null, ", ")}}, nil, nil
 	}
-	prevKey := VaultKey(*f.PreviousDigestS3Bucket, *f.PreviousDigestS3Object)
+	prevKey := VaultKey(v.account, *f.PreviousDigestS3Bucket, *f.PreviousDigestS3Object)
 	prev, err := lookup(ctx, prevKey)
 	if err != nil {
 		return nil, nil, err
@@ -546,7 +557,7 @@ func (c *Checker) matchingVersion(ctx context.Context, key, want string) string 
 // fetchDigest reads and parses the current version of a vaulted digest.
 func (c *Checker) fetchDigest(ctx context.Context, key string) (*vaulted, error) {
 	v := &vaulted{key: key}
-	v.srcBucket, v.srcKey, _ = splitVaultKey(key)
+	v.account, v.srcBucket, v.srcKey, _ = splitVaultKey(key)
 	out, err := c.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(c.Bucket), Key: aws.String(key), ExpectedBucketOwner: c.owner()})
 	if err != nil {
 		if s3err.NotFound(err) {

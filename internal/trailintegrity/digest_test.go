@@ -65,15 +65,20 @@ func (f *fakeS3) del(key string) {
 	f.keys[key] = append(f.keys[key], &fakeVersion{id: "dm" + strconv.Itoa(f.seq), deleted: true})
 }
 
+// layoutAccount is the source account the fixtures ship from: the account
+// segment of the vault keys ("" ships with the earlier layout).
+var layoutAccount = "222222222222"
+
 // ship vaults a source object as the cloudtrail function does: at
-// cloudtrail/<bucket>/<key>, with the source's user metadata kept.
+// cloudtrail/account=<account>/<bucket>/<key>, with the source's user
+// metadata kept.
 func (f *fakeS3) ship(o digesttest.Object) string {
 	meta := maps.Clone(o.Metadata)
 	if meta == nil {
 		meta = map[string]string{}
 	}
 	meta["logvault-kind"] = "cloudtrail"
-	return f.put(trailintegrity.VaultKey(o.Bucket, o.Key), o.Body, meta)
+	return f.put(trailintegrity.VaultKey(layoutAccount, o.Bucket, o.Key), o.Body, meta)
 }
 
 func (f *fakeS3) shipChain(c *digesttest.Chain) {
@@ -219,7 +224,7 @@ func (f *fixture) check(prefix string) *trailintegrity.Report {
 	return rep
 }
 
-func vk(o digesttest.Object) string { return trailintegrity.VaultKey(o.Bucket, o.Key) }
+func vk(o digesttest.Object) string { return trailintegrity.VaultKey(layoutAccount, o.Bucket, o.Key) }
 
 // problems maps the vault key of every problem to its result.
 func problems(rep *trailintegrity.Report) map[string]trailintegrity.Result {
@@ -276,6 +281,24 @@ func TestValidChain(t *testing.T) {
 	}
 	if r := rep.Results[3]; r.Key != vk(f.chain.Digests[1]) || r.Detail != "2 log files" {
 		t.Errorf("fourth row %+v, want the second digest", r)
+	}
+}
+
+// TestEarlierLayout: a vault written before keys carried the source
+// account (cloudtrail/<bucket>/<key>) is checked as before, and a
+// tampered log in it is still found.
+func TestEarlierLayout(t *testing.T) {
+	layoutAccount = ""
+	t.Cleanup(func() { layoutAccount = "222222222222" })
+	f := newFixture(t, 3, 2)
+	rep := f.check("")
+	wantProblems(t, rep, nil)
+	if rep.Digests != 3 || rep.Logs != 6 || !strings.HasPrefix(rep.Results[0].Key, "cloudtrail/"+f.chain.Digests[0].Bucket+"/") {
+		t.Errorf("digests %d, logs %d, first key %q; want 3, 6, the earlier layout", rep.Digests, rep.Logs, rep.Results[0].Key)
+	}
+	f.s3.put(vk(f.chain.Logs[1][0]), []byte("tampered"), map[string]string{"logvault-kind": "cloudtrail"})
+	if got := problems(f.check("")); got[vk(f.chain.Logs[1][0])].Status != trailintegrity.Altered {
+		t.Errorf("a tampered log in the earlier layout: %+v, want Altered", got)
 	}
 }
 
@@ -492,7 +515,7 @@ func TestPrefixScopeFetchesPreviousDigestOutside(t *testing.T) {
 	fk := newFake(t)
 	fk.shipChain(chain)
 	f := &fixture{t: t, s3: fk, signer: s, chain: chain, keys: keys}
-	day2 := trailintegrity.VaultKey(trailBucket, "AWSLogs/222222222222/CloudTrail-Digest/us-east-1/2026/11/27/")
+	day2 := trailintegrity.VaultKey(layoutAccount, trailBucket, "AWSLogs/222222222222/CloudTrail-Digest/us-east-1/2026/11/27/")
 	rep := f.check(day2)
 	wantProblems(t, rep, nil)
 	if rep.Digests != 2 || rep.Prefix != day2 {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/logvault/logvault/internal/config"
@@ -33,6 +34,14 @@ func NewS3Client(base aws.Config, cfg config.Config, sessionName string) *s3.Cli
 			if cfg.VaultExternalID != "" {
 				o.ExternalID = aws.String(cfg.VaultExternalID)
 			}
+			// The writer role binds the session to the account that assumed
+			// it (infra/vault.yaml): this tag must equal that account, and
+			// the session may then write and read only that account's part
+			// of the vault. Not transitive: the writer's session cannot pass
+			// it on.
+			if cfg.SourceAccount != "" {
+				o.Tags = []ststypes.Tag{{Key: aws.String(SourceAccountTag), Value: aws.String(cfg.SourceAccount)}}
+			}
 		})
 		cache := aws.NewCredentialsCache(provider, func(o *aws.CredentialsCacheOptions) {
 			o.ExpiryWindow = 5 * time.Minute
@@ -44,6 +53,10 @@ func NewS3Client(base aws.Config, cfg config.Config, sessionName string) *s3.Cli
 	}
 	return s3.NewFromConfig(vcfg, opts...)
 }
+
+// SourceAccountTag is the session tag binding a writer session to the
+// account that assumed the role.
+const SourceAccountTag = "logvault-source-account"
 
 // RefreshOnExpiredToken adds a step to every attempt of an S3 call: when
 // S3 refuses the credentials as expired or invalid (ExpiredToken,
