@@ -18,6 +18,11 @@ var modelledKeys = map[string]bool{
 	"aws:principalservicename":  true,
 	"aws:principalisawsservice": true,
 	"sts:externalid":            true, // absent, right and wrong are tried
+	// The writer's session-tag binding: no tag, the caller's own account,
+	// another account, and the tag made transitive are tried.
+	"aws:requesttag/logvault-source-account": true,
+	"aws:tagkeys":                            true,
+	"sts:transitivetagkeys":                  true,
 }
 
 // unmodelledMarker turns an operator into one the evaluator does not know,
@@ -30,7 +35,7 @@ var modelNotes = []string{
 	"Account A principals other than the writer, the break-glass role and the template's roles: administrators whose identity policy allows * on *",
 	"the roles whose policies are read (the template's, or the writer and break-glass roles live): only those policies grant (a boundary, session policy or SCP could only take rights away)",
 	"object actions are asked for a key no policy names and for a key of every object pattern the policies name",
-	"condition keys other than aws:PrincipalArn, aws:PrincipalAccount, aws:userid, aws:ResourceAccount, aws:SecureTransport (true and false), aws:PrincipalServiceName, aws:PrincipalIsAWSService and sts:ExternalId (absent, right, wrong) are not modelled: a condition on one counts as met in an Allow and unmet in a Deny, so a Deny resting on the region, a tag or a request header protects nothing here",
+	"condition keys other than aws:PrincipalArn, aws:PrincipalAccount, aws:userid, aws:ResourceAccount, aws:SecureTransport (true and false), aws:PrincipalServiceName, aws:PrincipalIsAWSService, sts:ExternalId (absent, right, wrong) and, for AssumeRole, the session tag logvault-source-account (absent, the caller's account, another account, transitive) are not modelled: a condition on one counts as met in an Allow and unmet in a Deny, so a Deny resting on the region, a tag or a request header protects nothing here",
 	"patterns in Principal, aws:PrincipalArn, aws:PrincipalAccount and aws:userid are instantiated with principals an attacker could create that match them",
 }
 

@@ -474,6 +474,17 @@ Resource: !Sub "${VaultBucket.Arn}/*"`), []string{"logging.s3.amazonaws.com", "c
 		{"the trust without the ExternalId", func(t *testing.T, n *tmplNode) {
 			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals")
 		}, []string{"Account B function role", "sts:AssumeRole", "without the ExternalId"}, false},
+		{"the trust without the session-tag binding", func(t *testing.T, n *tmplNode) {
+			deleteMapKey(mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals"), "aws:RequestTag/logvault-source-account")
+		}, []string{"Account B function role", "sts:AssumeRole", "tagged with another account", "bound to the account that assumes it"}, false},
+		{"the binding tag may be made transitive", func(t *testing.T, n *tmplNode) {
+			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "Null")
+		}, []string{"Account B function role", "sts:AssumeRole", "transitive"}, false},
+		{"the binding tag compared with a pattern", func(t *testing.T, n *tmplNode) {
+			c := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
+			deleteMapKey(mapValue(c, "StringEquals"), "aws:RequestTag/logvault-source-account")
+			setMapValue(c, "StringLike", snippet(t, `{"aws:RequestTag/logvault-source-account": "*"}`))
+		}, []string{"sts:AssumeRole", "tagged with another account"}, false},
 		{"the trust open to Account B's every principal", func(t *testing.T, n *tmplNode) {
 			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "ArnEquals")
 		}, []string{"arn:aws:iam::222222222222:root", "sts:AssumeRole", "with the ExternalId"}, false},

@@ -352,59 +352,68 @@ func (a *auditor) trusts(ps []principal) {
 			}
 			for _, act := range stsActions {
 				for _, ext := range []string{"", a.v.ExternalID, wrongExternalID} {
-					if !writer && ext != "" {
-						continue
-					}
-					ctx := p.context(a.v, true)
-					if ext != "" {
-						ctx["sts:ExternalId"] = []string{ext}
-					}
-					req := policy.Request{Principal: p.display(), Action: act, Resource: r.ARN, Context: ctx}
-					if p.kind == kindAnonymous {
-						req.Principal = ""
-					}
-					a.rep.Asked++
-					res := r.Trust.D.Evaluate(req)
-					if a.v.RCP != nil && strings.HasPrefix(act, "sts:") && a.v.RCP.D.Evaluate(req).Decision == policy.ExplicitDeny {
-						continue
-					}
-					if res.Decision == policy.Allow && p.kind == kindRole && !a.roleMayCall(p, req, r.Trust) {
-						// A role whose policies the proof reads also needs its
-						// own Allow, unless the trust names it.
-						continue
-					}
-					if res.Decision != policy.Allow {
-						if writer && p.function && ext == a.v.ExternalID && act == "sts:AssumeRole" {
-							a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("the function role %s cannot assume the writer with the ExternalId: the functions cannot work", p.principalArn))
+					for _, tv := range tagVariants {
+						if !writer && (ext != "" || tv.tag != "") {
+							continue
 						}
-						continue
+						ctx := p.context(a.v, true)
+						if ext != "" {
+							ctx["sts:ExternalId"] = []string{ext}
+						}
+						tv.apply(ctx, p, a.v)
+						req := policy.Request{Principal: p.display(), Action: act, Resource: r.ARN, Context: ctx}
+						if p.kind == kindAnonymous {
+							req.Principal = ""
+						}
+						a.rep.Asked++
+						res := r.Trust.D.Evaluate(req)
+						if a.v.RCP != nil && strings.HasPrefix(act, "sts:") && a.v.RCP.D.Evaluate(req).Decision == policy.ExplicitDeny {
+							continue
+						}
+						if res.Decision == policy.Allow && p.kind == kindRole && !a.roleMayCall(p, req, r.Trust) {
+							// A role whose policies the proof reads also needs its
+							// own Allow, unless the trust names it.
+							continue
+						}
+						if res.Decision != policy.Allow {
+							if writer && p.function && ext == a.v.ExternalID && act == "sts:AssumeRole" && tv.tag == "own" && !tv.transitive {
+								a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("the function role %s cannot assume the writer with the ExternalId: the functions cannot work", p.principalArn))
+							}
+							continue
+						}
+						if r.ARN == a.v.BreakGlassARN && (p.anyAdmin || !p.inA(a.v)) {
+							a.find(Finding{Principal: p.display(), Who: p.who, Action: act, Resource: r.ARN,
+								Cause: "allowed by the break-glass role's trust policy (" + res.Statement + "): it must name specific principals (with MFA), never an account or a pattern that lets any administrator or another account in"})
+							continue
+						}
+						if !writer && !p.inA(a.v) && p.kind != kindService {
+							a.find(Finding{Principal: p.display(), Who: p.who, Action: act, Resource: r.ARN,
+								Cause: "allowed by the trust policy of " + r.Name + " (" + res.Statement + "): a role of the vault's account that a principal outside it may assume gives them whatever the role may do"})
+							continue
+						}
+						if !writer {
+							in = append(in, p.display())
+							continue
+						}
+						if p.function && ext == a.v.ExternalID && (act == "sts:AssumeRole" || act == "sts:TagSession" || act == "sts:SetSourceIdentity") {
+							if tv.tag == "own" && !tv.transitive {
+								continue
+							}
+							a.find(Finding{Principal: p.display(), Who: p.who, Action: act, Resource: r.ARN, Context: "with the ExternalId, " + tv.name,
+								Cause: "allowed by the writer's trust policy (" + res.Statement + "): a writer session must be bound to the account that assumes it, by the session tag " +
+									sourceAccountTag + " = ${aws:PrincipalAccount}, not transitive; without the binding, a source account's session can write and read another account's part of the vault"})
+							continue
+						}
+						ctxText := "without the ExternalId"
+						switch ext {
+						case a.v.ExternalID:
+							ctxText = "with the ExternalId"
+						case wrongExternalID:
+							ctxText = "with a wrong ExternalId"
+						}
+						a.find(Finding{Principal: p.display(), Who: p.who, Action: act, Resource: r.ARN, Context: ctxText,
+							Cause: "allowed by the writer's trust policy (" + res.Statement + "): only the function roles, with the ExternalId, may"})
 					}
-					if r.ARN == a.v.BreakGlassARN && (p.anyAdmin || !p.inA(a.v)) {
-						a.find(Finding{Principal: p.display(), Who: p.who, Action: act, Resource: r.ARN,
-							Cause: "allowed by the break-glass role's trust policy (" + res.Statement + "): it must name specific principals (with MFA), never an account or a pattern that lets any administrator or another account in"})
-						continue
-					}
-					if !writer && !p.inA(a.v) && p.kind != kindService {
-						a.find(Finding{Principal: p.display(), Who: p.who, Action: act, Resource: r.ARN,
-							Cause: "allowed by the trust policy of " + r.Name + " (" + res.Statement + "): a role of the vault's account that a principal outside it may assume gives them whatever the role may do"})
-						continue
-					}
-					if !writer {
-						in = append(in, p.display())
-						continue
-					}
-					if p.function && ext == a.v.ExternalID && (act == "sts:AssumeRole" || act == "sts:TagSession" || act == "sts:SetSourceIdentity") {
-						continue
-					}
-					ctxText := "without the ExternalId"
-					switch ext {
-					case a.v.ExternalID:
-						ctxText = "with the ExternalId"
-					case wrongExternalID:
-						ctxText = "with a wrong ExternalId"
-					}
-					a.find(Finding{Principal: p.display(), Who: p.who, Action: act, Resource: r.ARN, Context: ctxText,
-						Cause: "allowed by the writer's trust policy (" + res.Statement + "): only the function roles, with the ExternalId, may"})
 				}
 			}
 		}
@@ -412,6 +421,46 @@ func (a *auditor) trusts(ps []principal) {
 			sort.Strings(in)
 			a.report(fmt.Sprintf("role %s can be assumed by: %s", r.ARN, strings.Join(dedupe(in), ", ")))
 		}
+	}
+}
+
+// sourceAccountTag is the session tag binding a writer session to the
+// account that assumed the role (docs/threat-model.md).
+const sourceAccountTag = "logvault-source-account"
+
+// tagVariant is a way a caller may tag the session it asks for.
+type tagVariant struct {
+	name       string
+	tag        string // "": no tag; "own": the caller's account; "other": another account
+	transitive bool
+}
+
+// tagVariants are the session tags the proof tries on every AssumeRole of
+// the writer: none, the binding tag honestly, the tag naming another
+// account, and the honest tag made transitive.
+var tagVariants = []tagVariant{
+	{"without session tags", "", false},
+	{"tagged with its own account", "own", false},
+	{"tagged with another account", "other", false},
+	{"tagged with its own account, transitive", "own", true},
+}
+
+// apply puts the variant's request-tag keys into ctx for caller p.
+func (tv tagVariant) apply(ctx map[string][]string, p principal, v *Vault) {
+	if tv.tag == "" {
+		return
+	}
+	value := p.account
+	if tv.tag == "other" || value == "" {
+		value = v.other()
+		if value == p.account {
+			value = "555555555555"
+		}
+	}
+	ctx["aws:RequestTag/"+sourceAccountTag] = []string{value}
+	ctx["aws:TagKeys"] = []string{sourceAccountTag}
+	if tv.transitive {
+		ctx["sts:TransitiveTagKeys"] = []string{sourceAccountTag}
 	}
 }
 

@@ -197,7 +197,10 @@ func TestLoadVaultWriterRole(t *testing.T) {
 		runEval(t, trust, []evalCase{
 			{"Account B user (not a function role) with the ExternalId", assume(bUser, "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
 			{"a role whose name extends a function role's", assume("arn:aws:iam::"+acctB+":role/logvault-cloudtrail-x", "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
-			{"a function role session with the ExternalId", assume(bSess, "sts:ExternalId", externalID), policy.Allow, "TrustLogvaultFunctionsWithExternalId"},
+			{"a function role session with the ExternalId and its account's tag", assume(bSess, "sts:ExternalId", externalID, "aws:RequestTag/logvault-source-account", acctB, "aws:TagKeys", "logvault-source-account"), policy.Allow, "TrustLogvaultFunctionsWithExternalId"},
+			{"a function role session with the ExternalId, no session tag", assume(bSess, "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
+			{"a function role session tagging another account", assume(bSess, "sts:ExternalId", externalID, "aws:RequestTag/logvault-source-account", "333333333333", "aws:TagKeys", "logvault-source-account"), policy.ImplicitDeny, ""},
+			{"a function role session with the tag transitive", assume(bSess, "sts:ExternalId", externalID, "aws:RequestTag/logvault-source-account", acctB, "aws:TagKeys", "logvault-source-account", "sts:TransitiveTagKeys", "logvault-source-account"), policy.ImplicitDeny, ""},
 			{"a function role session without an ExternalId", assume(bSess), policy.ImplicitDeny, ""},
 			{"Account B user without an ExternalId", assume(bUser), policy.ImplicitDeny, ""},
 			{"Account B user with a wrong ExternalId", assume(bUser, "sts:ExternalId", "logvault-wrong"), policy.ImplicitDeny, ""},

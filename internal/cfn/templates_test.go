@@ -1122,7 +1122,8 @@ func TestSAMTemplateRoles(t *testing.T) {
 
 			// Account A can trust the role by the name this template gives it.
 			got2 := vaultTrust.Evaluate(policy.Request{Principal: sess, Action: "sts:AssumeRole", Resource: tplWriterRole,
-				Context: map[string][]string{"aws:PrincipalArn": {tplRoleArn(f)}, "aws:PrincipalAccount": {tplAcctB}, "sts:ExternalId": {tplExternalID}, "aws:SecureTransport": {"true"}}})
+				Context: map[string][]string{"aws:PrincipalArn": {tplRoleArn(f)}, "aws:PrincipalAccount": {tplAcctB}, "sts:ExternalId": {tplExternalID}, "aws:SecureTransport": {"true"},
+					"aws:RequestTag/logvault-source-account": {tplAcctB}, "aws:TagKeys": {"logvault-source-account"}}})
 			if got2.Decision != policy.Allow {
 				t.Errorf("infra/vault.yaml's writer trust (FunctionRoleArns: the function role ARNs) does not let %s assume it: %v %q", tplRoleArn(f), got2.Decision, got2.Assumed)
 			}

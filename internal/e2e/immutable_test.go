@@ -387,7 +387,7 @@ func checkAWSCLI(t *testing.T, awsCLI, env string) {
 	if err == nil || !strings.Contains(out, "AccessDenied") {
 		t.Errorf("the operator suspending versioning with the AWS CLI: %v:\n%s", err, out)
 	}
-	out, err = run(`aws sts assume-role --role-arn "$VAULT_ROLE_ARN" --role-session-name cli --external-id "$VAULT_EXTERNAL_ID" --query Credentials.AccessKeyId --output text`)
+	out, err = run(`aws sts assume-role --role-arn "$VAULT_ROLE_ARN" --role-session-name cli --external-id "$VAULT_EXTERNAL_ID" --tags Key=logvault-source-account,Value=222222222222 --query Credentials.AccessKeyId --output text`)
 	if err != nil || !strings.HasPrefix(strings.TrimSpace(out), "ASIA") {
 		t.Errorf("AssumeRole of the writer with the AWS CLI: %v:\n%s", err, out)
 	}

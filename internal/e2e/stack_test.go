@@ -20,9 +20,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/logvault/logvault/internal/local"
+	"github.com/logvault/logvault/internal/vault"
 )
 
 // stack is the running local stack shared by the tests.
@@ -259,6 +261,7 @@ func assumeWriter(t *testing.T, externalID string) *sts.AssumeRoleOutput {
 		RoleArn:         aws.String(stack.env["VAULT_ROLE_ARN"]),
 		RoleSessionName: aws.String("e2e"),
 		ExternalId:      aws.String(externalID),
+		Tags:            []ststypes.Tag{{Key: aws.String(vault.SourceAccountTag), Value: aws.String(local.AccountB)}},
 	})
 	if err != nil {
 		t.Fatalf("AssumeRole with the right ExternalId: %v", err)

@@ -24,11 +24,12 @@ import (
 // replaced the bucket policy (which AWS always lets it do).
 type authorizer struct {
 	mu       sync.RWMutex
-	policies map[string]storedPolicy       // by bucket
-	owners   map[string]string             // bucket -> owning account, as ownerOf found it
-	identity map[string][]*policy.Document // by principal ARN (a session's role ARN)
-	ownerOf  func(bucket string) string    // the owning account of any other bucket ("" if none)
-	log      *log.Logger                   // denials resting on an assumption, and Denies
+	policies map[string]storedPolicy               // by bucket
+	owners   map[string]string                     // bucket -> owning account, as ownerOf found it
+	identity map[string][]*policy.Document         // by principal ARN (a session's role ARN)
+	ownerOf  func(bucket string) string            // the owning account of any other bucket ("" if none)
+	tagsOf   func(access string) map[string]string // a session's tags (nil for long-term keys)
+	log      *log.Logger                           // denials resting on an assumption, and Denies
 }
 
 // storedPolicy is a bucket policy as put (raw) and as parsed.
@@ -40,7 +41,7 @@ type storedPolicy struct {
 func newAuthorizer(logger *log.Logger) *authorizer {
 	return &authorizer{
 		policies: map[string]storedPolicy{}, owners: map[string]string{}, identity: map[string][]*policy.Document{},
-		ownerOf: func(string) string { return "" }, log: logger,
+		ownerOf: func(string) string { return "" }, tagsOf: func(string) map[string]string { return nil }, log: logger,
 	}
 }
 
@@ -149,6 +150,12 @@ func (a *authorizer) allowed(acc auth.Account, action, resource string, reqCtx m
 	}
 	ctx["aws:PrincipalArn"] = []string{pa}
 	ctx["aws:PrincipalAccount"] = []string{caller}
+	if org := OrganizationOf(caller); org != "" {
+		ctx["aws:PrincipalOrgID"] = []string{org}
+	}
+	for k, v := range a.tagsOf(acc.Access) {
+		ctx["aws:PrincipalTag/"+k] = []string{v}
+	}
 	if _, set := ctx["aws:SecureTransport"]; !set {
 		ctx["aws:SecureTransport"] = []string{"true"} // the stack serves TLS only
 	}

@@ -19,6 +19,10 @@ type identity struct {
 	secret  string
 	token   string    // session token; "" for long-term keys
 	expires time.Time // zero for long-term keys
+	// tags are a session's tags (aws:PrincipalTag/<key>); transitive are
+	// the keys a session it assumes inherits.
+	tags       map[string]string
+	transitive map[string]bool
 }
 
 // iamService is versitygw's view of the local accounts. It gives every
@@ -86,8 +90,9 @@ func (s *iamService) allowPrincipal(arn string) {
 	s.principals[arn] = true
 }
 
-// mintSession creates temporary credentials for a session of roleARN.
-func (s *iamService) mintSession(roleARN, sessionName string, ttl time.Duration) (access, secret, token string, expires time.Time) {
+// mintSession creates temporary credentials for a session of roleARN with
+// its session tags (tags) and the keys of those that are transitive.
+func (s *iamService) mintSession(roleARN, sessionName string, ttl time.Duration, tags map[string]string, transitive map[string]bool) (access, secret, token string, expires time.Time) {
 	access = "ASIA" + randomID(16)
 	secret = randomSecret(30)
 	token = randomSecret(96)
@@ -98,9 +103,20 @@ func (s *iamService) mintSession(roleARN, sessionName string, ttl time.Duration)
 	defer s.mu.Unlock()
 	s.identities[access] = &identity{
 		account: auth.Account{Access: access, Role: auth.RoleUser, Arn: sessionARN, RoleArn: roleARN},
-		secret:  secret, token: token, expires: expires,
+		secret:  secret, token: token, expires: expires, tags: tags, transitive: transitive,
 	}
 	return access, secret, token, expires
+}
+
+// sessionTags returns the tags and the transitive keys of the identity
+// with this access key (none for long-term keys).
+func (s *iamService) sessionTags(access string) (map[string]string, map[string]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, ok := s.identities[access]; ok {
+		return id.tags, id.transitive
+	}
+	return nil, nil
 }
 
 // lookup returns the live identity for an access key and its secret.

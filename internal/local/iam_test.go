@@ -95,7 +95,7 @@ func TestDeriveSigningKeyLongTermKey(t *testing.T) {
 // TestListUserAccountsOmitsSessions: temporary credentials are no accounts.
 func TestListUserAccountsOmitsSessions(t *testing.T) {
 	iam := newTestIAM()
-	access, _, _, _ := iam.mintSession(WriterRoleARN, "s", time.Hour)
+	access, _, _, _ := iam.mintSession(WriterRoleARN, "s", time.Hour, nil, nil)
 	accs, err := iam.ListUserAccounts()
 	if err != nil {
 		t.Fatal(err)

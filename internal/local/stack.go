@@ -42,9 +42,16 @@ import (
 
 // The fixed shape of the local stack.
 const (
-	Region           = "us-east-1"
-	AccountA         = "111111111111" // the vault account
-	AccountB         = "222222222222" // the application account
+	Region   = "us-east-1"
+	AccountA = "111111111111" // the vault account
+	AccountB = "222222222222" // the application account
+	AccountC = "333333333333" // a second source account of the same organization
+	// AccountOutside is an account of no organization the stack knows: one
+	// the vault must never trust.
+	AccountOutside = "444444444444"
+	// Organization is the AWS Organization of Accounts A, B and C
+	// (aws:PrincipalOrgID of their principals).
+	Organization     = "o-logvaultlocal1"
 	VaultBucket      = "logvault-local-vault"
 	CloudTrailBucket = "logvault-local-cloudtrail"
 	BillingBucket    = "logvault-local-billing"
@@ -59,6 +66,15 @@ const (
 	WriterRoleName = "logvault-vault-writer"
 	BreakGlassRole = "logvault-break-glass"
 )
+
+// OrganizationOf is the organization of a local account, "" for none.
+func OrganizationOf(account string) string {
+	switch account {
+	case AccountA, AccountB, AccountC:
+		return Organization
+	}
+	return ""
+}
 
 // OperatorARN is the local Account A administrator who is not break-glass:
 // an IAM user whose identity policy allows s3:* on everything.
@@ -159,6 +175,7 @@ func Serve(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	authz.tagsOf = func(access string) map[string]string { tags, _ := iam.sessionTags(access); return tags }
 	authz.ownerOf = func(bucket string) string {
 		acl, err := be.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String(bucket)})
 		if err != nil {

@@ -205,6 +205,10 @@ func (s *stsServer) assumeRole(r *http.Request, caller auth.Account, form url.Va
 			return nil, &stsError{http.StatusBadRequest, "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."}
 		}
 	}
+	tags, transitive, err := s.sessionTags(caller, form)
+	if err != nil {
+		return nil, err
+	}
 	// A role session is judged as its role, as AWS does for trust policies
 	// and for aws:PrincipalArn.
 	principal := caller.Arn
@@ -217,14 +221,49 @@ func (s *stsServer) assumeRole(r *http.Request, caller auth.Account, form url.Va
 		"aws:SecureTransport":  {strconv.FormatBool(r.TLS != nil)},
 		"sts:RoleSessionName":  {sessionName},
 	}
+	if org := OrganizationOf(accountOf(caller.Arn)); org != "" {
+		ctxKeys["aws:PrincipalOrgID"] = []string{org}
+	}
 	if _, ok := form["ExternalId"]; ok {
 		ctxKeys["sts:ExternalId"] = []string{externalID}
 	}
-	res := ro.trust.Evaluate(policy.Request{Principal: principal, Action: "sts:AssumeRole", Resource: roleARN, Context: ctxKeys})
-	if res.Decision != policy.Allow || !res.Exact() { // an Allow resting on an assumption is no Allow
-		return nil, denied
+	callerTags, _ := s.iam.sessionTags(caller.Access)
+	for k, v := range callerTags {
+		ctxKeys["aws:PrincipalTag/"+k] = []string{v}
 	}
-	access, secret, token, expires := s.iam.mintSession(roleARN, sessionName, duration)
+	// The tags the request passes (and those it inherits) are judged as AWS
+	// does: aws:RequestTag/<key> and aws:TagKeys for each, and
+	// sts:TransitiveTagKeys for those it makes transitive.
+	var keys, trans []string
+	for k, v := range tags {
+		ctxKeys["aws:RequestTag/"+k] = []string{v}
+		keys = append(keys, k)
+	}
+	for k := range transitive {
+		trans = append(trans, k)
+	}
+	if len(keys) > 0 {
+		sort.Strings(keys)
+		ctxKeys["aws:TagKeys"] = keys
+	}
+	if len(trans) > 0 {
+		sort.Strings(trans)
+		ctxKeys["sts:TransitiveTagKeys"] = trans
+	}
+	actions := []string{"sts:AssumeRole"}
+	if len(tags) > 0 {
+		actions = append(actions, "sts:TagSession") // passing session tags needs it too
+	}
+	for _, action := range actions {
+		res := ro.trust.Evaluate(policy.Request{Principal: principal, Action: action, Resource: roleARN, Context: ctxKeys})
+		if res.Decision != policy.Allow || !res.Exact() { // an Allow resting on an assumption is no Allow
+			if action == "sts:TagSession" {
+				return nil, &stsError{http.StatusForbidden, "AccessDenied", fmt.Sprintf("User: %s is not authorized to perform: sts:TagSession on resource: %s", caller.Arn, roleARN)}
+			}
+			return nil, denied
+		}
+	}
+	access, secret, token, expires := s.iam.mintSession(roleARN, sessionName, duration, tags, transitive)
 	out := &assumeRoleResponse{}
 	out.Result.Credentials.AccessKeyID = access
 	out.Result.Credentials.SecretAccessKey = secret
@@ -233,6 +272,60 @@ func (s *stsServer) assumeRole(r *http.Request, caller auth.Account, form url.Va
 	out.Result.AssumedRoleUser.AssumedRoleID = "AROA" + randomID(17) + ":" + sessionName
 	out.Result.AssumedRoleUser.Arn = "arn:aws:sts::" + accountOf(roleARN) + ":assumed-role/" + roleARN[strings.LastIndex(roleARN, "/")+1:] + "/" + sessionName
 	return out, nil
+}
+
+// tagKeyRE and tagValueRE are STS's patterns for session tags.
+var (
+	tagKeyRE   = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+	tagValueRE = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
+)
+
+// sessionTags reads the request's session tags (Tags.member.N.Key/Value)
+// and transitive keys (TransitiveTagKeys.member.N), and adds the caller's
+// transitive tags, which a chained session inherits and may not override:
+// what AssumeRole does with them on AWS.
+func (s *stsServer) sessionTags(caller auth.Account, form url.Values) (map[string]string, map[string]bool, error) {
+	invalid := func(msg string) error { return &stsError{http.StatusBadRequest, "InvalidParameterValue", msg} }
+	tags, transitive := map[string]string{}, map[string]bool{}
+	lower := map[string]string{} // tag keys are unique regardless of case
+	for n := 1; ; n++ {
+		k, ok := form[fmt.Sprintf("Tags.member.%d.Key", n)]
+		if !ok {
+			break
+		}
+		key, value := k[0], form.Get(fmt.Sprintf("Tags.member.%d.Value", n))
+		if !tagKeyRE.MatchString(key) || !tagValueRE.MatchString(value) {
+			return nil, nil, invalid(fmt.Sprintf("session tag %q=%q: keys are 1-128 and values 0-256 characters of letters, digits, spaces and _.:/=+-@", key, value))
+		}
+		if _, dup := lower[strings.ToLower(key)]; dup {
+			return nil, nil, invalid(fmt.Sprintf("duplicate session tag key %q (keys are case-insensitive)", key))
+		}
+		lower[strings.ToLower(key)] = key
+		tags[key] = value
+	}
+	if len(tags) > 50 {
+		return nil, nil, invalid("more than 50 session tags")
+	}
+	for n := 1; ; n++ {
+		k, ok := form[fmt.Sprintf("TransitiveTagKeys.member.%d", n)]
+		if !ok {
+			break
+		}
+		key, known := lower[strings.ToLower(k[0])]
+		if !known {
+			return nil, nil, invalid(fmt.Sprintf("transitive tag key %q is not a session tag of the request", k[0]))
+		}
+		transitive[key] = true
+	}
+	inherited, inheritedTransitive := s.iam.sessionTags(caller.Access)
+	for k := range inheritedTransitive {
+		if key, clash := lower[strings.ToLower(k)]; clash {
+			return nil, nil, invalid(fmt.Sprintf("session tag %q would override the transitive tag %q the caller's session carries", key, k))
+		}
+		tags[k] = inherited[k]
+		transitive[k] = true
+	}
+	return tags, transitive, nil
 }
 
 // authenticate checks the request's SigV4 signature (header form) and

@@ -18,11 +18,13 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 	"github.com/versity/versitygw/auth"
 
 	"github.com/logvault/logvault/infra"
 	"github.com/logvault/logvault/internal/policy"
+	"github.com/logvault/logvault/internal/vault"
 )
 
 // Fixed test keys. Account B's user is what the Lambdas' keys stand for.
@@ -141,6 +143,22 @@ func apiError(t *testing.T, err error) (string, int) {
 	return ae.ErrorCode(), status
 }
 
+// bTag is the session tag binding a writer session to Account B.
+var bTag = []ststypes.Tag{tag(vault.SourceAccountTag, AccountB)}
+
+// caseTags is a case's tags: the binding tag unless it gives its own or none.
+func caseTags(tags []ststypes.Tag, none bool) []ststypes.Tag {
+	switch {
+	case none:
+		return nil
+	case tags != nil:
+		return tags
+	}
+	return bTag
+}
+
+func tag(k, v string) ststypes.Tag { return ststypes.Tag{Key: aws.String(k), Value: aws.String(v)} }
+
 func TestAssumeRole(t *testing.T) {
 	type creds struct{ access, secret string }
 	b := creds{testBAccess, testBSecret}
@@ -157,6 +175,9 @@ func TestAssumeRole(t *testing.T) {
 		wantStatus int
 		wantMsg    string // a substring of the error message, when not ""
 		wantTTL    time.Duration
+		tags       []ststypes.Tag // nil: the binding tag of Account B
+		noTags     bool
+		transitive []string
 	}{
 		{name: "right ExternalId", caller: b, externalID: aws.String(testExternalID), wantTTL: time.Hour},
 		{name: "right ExternalId, DurationSeconds 900", caller: b, externalID: aws.String(testExternalID), duration: aws.Int32(900), wantTTL: 15 * time.Minute},
@@ -180,6 +201,15 @@ func TestAssumeRole(t *testing.T) {
 		{name: "unknown access key", caller: creds{"AKIAUNKNOWNUNKNOWN00", testBSecret}, externalID: aws.String(testExternalID), wantCode: "InvalidClientTokenId", wantStatus: 403},
 		{name: "body tampered after signing", caller: b, externalID: aws.String(testExternalID), wrap: tamperExternalID, wantCode: "SignatureDoesNotMatch", wantStatus: 403},
 		{name: "server clock 20 minutes ahead", caller: b, externalID: aws.String(testExternalID), skew: 20 * time.Minute, wantCode: "SignatureDoesNotMatch", wantStatus: 403, wantMsg: "expired"},
+		// The writer session is bound to the account that assumes it.
+		{name: "no session tag", caller: b, externalID: aws.String(testExternalID), noTags: true, wantCode: "AccessDenied", wantStatus: 403},
+		{name: "session tag of another account", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(vault.SourceAccountTag, accountC)}, wantCode: "AccessDenied", wantStatus: 403},
+		{name: "session tag of the vault's account", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(vault.SourceAccountTag, AccountA)}, wantCode: "AccessDenied", wantStatus: 403},
+		{name: "a second session tag", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(vault.SourceAccountTag, AccountB), tag("team", "x")}, wantCode: "AccessDenied", wantStatus: 403},
+		{name: "the tag made transitive", caller: b, externalID: aws.String(testExternalID), transitive: []string{vault.SourceAccountTag}, wantCode: "AccessDenied", wantStatus: 403},
+		{name: "a tag with a character STS refuses", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(vault.SourceAccountTag, "2222*")}, wantCode: "InvalidParameterValue", wantStatus: 400},
+		{name: "the same key twice, in two cases", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(vault.SourceAccountTag, AccountB), tag("Logvault-Source-Account", AccountB)}, wantCode: "InvalidParameterValue", wantStatus: 400},
+		{name: "transitive key that is no tag", caller: b, externalID: aws.String(testExternalID), transitive: []string{"other"}, wantCode: "InvalidParameterValue", wantStatus: 400},
 		{name: "server clock 20 minutes behind", caller: b, externalID: aws.String(testExternalID), skew: -20 * time.Minute, wantCode: "SignatureDoesNotMatch", wantStatus: 403, wantMsg: "expired"},
 	}
 	for _, c := range cases {
@@ -195,10 +225,12 @@ func TestAssumeRole(t *testing.T) {
 				session = "logvault-cloudtrail"
 			}
 			out, err := f.client(c.caller.access, c.caller.secret, "", c.wrap).AssumeRole(context.Background(), &sts.AssumeRoleInput{
-				RoleArn:         aws.String(roleARN),
-				RoleSessionName: aws.String(session),
-				ExternalId:      c.externalID,
-				DurationSeconds: c.duration,
+				RoleArn:           aws.String(roleARN),
+				RoleSessionName:   aws.String(session),
+				ExternalId:        c.externalID,
+				DurationSeconds:   c.duration,
+				Tags:              caseTags(c.tags, c.noTags),
+				TransitiveTagKeys: c.transitive,
 			})
 			if c.wantCode != "" {
 				if err == nil {
@@ -254,6 +286,7 @@ func TestAssumeRoleMintedCredentials(t *testing.T) {
 	f := newSTSFixture(t)
 	const session = "ship-1"
 	out, err := f.client(testBAccess, testBSecret, "", nil).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		Tags:            bTag,
 		RoleArn:         aws.String(WriterRoleARN),
 		RoleSessionName: aws.String(session),
 		ExternalId:      aws.String(testExternalID),
@@ -295,6 +328,7 @@ func TestAssumeRoleMintedCredentials(t *testing.T) {
 	// A session's credentials are not Account B's: they cannot assume the
 	// writer role again (role chaining from Account A is not trusted).
 	_, err = f.client(access, secret, token, nil).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		Tags:            bTag,
 		RoleArn:         aws.String(WriterRoleARN),
 		RoleSessionName: aws.String("chain"),
 		ExternalId:      aws.String(testExternalID),
@@ -319,9 +353,10 @@ func TestAssumeRoleMintedCredentials(t *testing.T) {
 // cannot call STS any more.
 func TestAssumeRoleExpiredCallerToken(t *testing.T) {
 	f := newSTSFixture(t)
-	access, secret, token, _ := f.iam.mintSession(testBRoleARN, "fn", time.Minute)
+	access, secret, token, _ := f.iam.mintSession(testBRoleARN, "fn", time.Minute, nil, nil)
 	f.clock.Set(f.base.Add(2 * time.Minute))
 	_, err := f.client(access, secret, token, nil).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		Tags:            bTag,
 		RoleArn:         aws.String(WriterRoleARN),
 		RoleSessionName: aws.String("fn"),
 		ExternalId:      aws.String(testExternalID),
@@ -338,9 +373,10 @@ func TestAssumeRoleExpiredCallerToken(t *testing.T) {
 // Account B runs as a role session (ASIA key + token) and assumes the writer.
 func TestAssumeRoleFromLambdaRoleSession(t *testing.T) {
 	f := newSTSFixture(t)
-	access, secret, token, _ := f.iam.mintSession(testBRoleARN, "logvault-cloudtrail", time.Hour)
+	access, secret, token, _ := f.iam.mintSession(testBRoleARN, "logvault-cloudtrail", time.Hour, nil, nil)
 	c := f.client(access, secret, token, nil)
 	out, err := c.AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		Tags:            bTag,
 		RoleArn:         aws.String(WriterRoleARN),
 		RoleSessionName: aws.String("logvault-cloudtrail"),
 		ExternalId:      aws.String(testExternalID),
@@ -352,6 +388,7 @@ func TestAssumeRoleFromLambdaRoleSession(t *testing.T) {
 		t.Errorf("AccessKeyId %q", aws.ToString(out.Credentials.AccessKeyId))
 	}
 	_, err = c.AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		Tags:            bTag,
 		RoleArn:         aws.String(WriterRoleARN),
 		RoleSessionName: aws.String("logvault-cloudtrail"),
 		ExternalId:      aws.String("logvault-wrong"),
@@ -364,6 +401,7 @@ func TestAssumeRoleFromLambdaRoleSession(t *testing.T) {
 	}
 	// The session token is part of the signature: a session key without it is refused.
 	if _, err := f.client(access, secret, "", nil).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		Tags:            bTag,
 		RoleArn:         aws.String(WriterRoleARN),
 		RoleSessionName: aws.String("logvault-cloudtrail"),
 		ExternalId:      aws.String(testExternalID),
@@ -387,7 +425,7 @@ func TestAssumeRolePrincipalArnOfRoleSession(t *testing.T) {
 	}
 	const pinned = "arn:aws:iam::" + AccountA + ":role/pinned-writer"
 	f.sts.roles[pinned] = &role{arn: pinned, trust: trust, maxSessionDuration: time.Hour, assumable: true}
-	access, secret, token, _ := f.iam.mintSession(testBRoleARN, "fn", time.Hour)
+	access, secret, token, _ := f.iam.mintSession(testBRoleARN, "fn", time.Hour, nil, nil)
 	_, err = f.client(access, secret, token, nil).AssumeRole(context.Background(), &sts.AssumeRoleInput{
 		RoleArn:         aws.String(pinned),
 		RoleSessionName: aws.String("fn"),
@@ -399,6 +437,7 @@ func TestAssumeRolePrincipalArnOfRoleSession(t *testing.T) {
 	}
 	// Account B's IAM user is not a logvault-* role: refused.
 	_, err = f.client(testBAccess, testBSecret, "", nil).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		Tags:            bTag,
 		RoleArn:         aws.String(pinned),
 		RoleSessionName: aws.String("fn"),
 		ExternalId:      aws.String(testExternalID),
@@ -414,6 +453,7 @@ func TestAssumeRoleRequestID(t *testing.T) {
 	f := newSTSFixture(t)
 	c := f.client(testBAccess, testBSecret, "", nil)
 	out, err := c.AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		Tags:            bTag,
 		RoleArn:         aws.String(WriterRoleARN),
 		RoleSessionName: aws.String("rid"),
 		ExternalId:      aws.String(testExternalID),
@@ -423,6 +463,7 @@ func TestAssumeRoleRequestID(t *testing.T) {
 	}
 	okID, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
 	_, err = c.AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		Tags:            bTag,
 		RoleArn:         aws.String(WriterRoleARN),
 		RoleSessionName: aws.String("rid"),
 		ExternalId:      aws.String("logvault-wrong"),
@@ -441,4 +482,69 @@ func flip(c byte) string {
 		return "B"
 	}
 	return "A"
+}
+
+// TestSessionTagsAsOnAWS: the tags a session was given are its
+// aws:PrincipalTag keys in every S3 decision; a transitive tag is inherited
+// by the session it assumes, which may not override it; passing tags needs
+// sts:TagSession in the trust policy.
+func TestSessionTagsAsOnAWS(t *testing.T) {
+	f := newSTSFixture(t)
+	out, err := f.client(testBAccess, testBSecret, "", nil).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		RoleArn: aws.String(WriterRoleARN), RoleSessionName: aws.String("fn"), ExternalId: aws.String(testExternalID), Tags: bTag,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	access := aws.ToString(out.Credentials.AccessKeyId)
+	tags, transitive := f.iam.sessionTags(access)
+	if tags[vault.SourceAccountTag] != AccountB || len(tags) != 1 || len(transitive) != 0 {
+		t.Errorf("session tags %v, transitive %v; want only %s=%s, none transitive", tags, transitive, vault.SourceAccountTag, AccountB)
+	}
+	authz := f.iam.authz
+	authz.tagsOf = func(a string) map[string]string { t, _ := f.iam.sessionTags(a); return t }
+	own, err := policy.Parse([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject",
+		"Resource":"arn:aws:s3:::vault/cloudtrail/account=${aws:PrincipalTag/logvault-source-account}/*"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	authz.attach(WriterRoleARN, own)
+	authz.owners["vault"] = AccountA
+	id, err := f.iam.lookup(access, aws.ToString(out.Credentials.SessionToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		key  string
+		want bool
+	}{
+		{"cloudtrail/account=" + AccountB + "/b/k", true},
+		{"cloudtrail/account=" + accountC + "/b/k", false},
+		{"cloudtrail/b/k", false},
+	} {
+		if ok, why := authz.allowed(id.account, "s3:PutObject", "arn:aws:s3:::vault/"+c.key, nil); ok != c.want {
+			t.Errorf("the Account B writer session PutObject %s: allowed %v (%s), want %v", c.key, ok, why, c.want)
+		}
+	}
+
+	// Chaining: a transitive tag comes along and cannot be overridden.
+	chain, err := policy.Parse([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + AccountA + `:root"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const next = "arn:aws:iam::" + AccountA + ":role/next"
+	f.sts.roles[next] = &role{arn: next, trust: chain, maxSessionDuration: time.Hour, assumable: true}
+	sa, ss, st, _ := f.iam.mintSession(WriterRoleARN, "chained", time.Hour, map[string]string{"team": "a", "keep": "x"}, map[string]bool{"team": true})
+	c := f.client(sa, ss, st, nil)
+	out, err = c.AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(next), RoleSessionName: aws.String("next")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tags, transitive := f.iam.sessionTags(aws.ToString(out.Credentials.AccessKeyId)); tags["team"] != "a" || tags["keep"] != "" || !transitive["team"] {
+		t.Errorf("chained session tags %v, transitive %v; want team=a inherited and transitive, keep not", tags, transitive)
+	}
+	_, err = c.AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(next), RoleSessionName: aws.String("next"), Tags: []ststypes.Tag{tag("Team", "b")}})
+	if code, _ := apiError(t, err); code != "InvalidParameterValue" {
+		t.Errorf("overriding an inherited transitive tag: %v, want InvalidParameterValue", err)
+	}
 }
