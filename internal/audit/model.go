@@ -20,9 +20,10 @@ var modelledKeys = map[string]bool{
 	"sts:externalid":            true, // absent, right and wrong are tried
 	// The writer's session-tag binding: no tag, the caller's own account,
 	// another account, and the tag made transitive are tried.
-	"aws:requesttag/logvault-source-account": true,
-	"aws:tagkeys":                            true,
-	"sts:transitivetagkeys":                  true,
+	"aws:requesttag/logvault-source-account":   true,
+	"aws:principaltag/logvault-source-account": true, // the writer's sessions carry it
+	"aws:tagkeys":           true,
+	"sts:transitivetagkeys": true,
 }
 
 // unmodelledMarker turns an operator into one the evaluator does not know,

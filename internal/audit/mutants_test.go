@@ -474,6 +474,12 @@ Resource: !Sub "${VaultBucket.Arn}/*"`), []string{"logging.s3.amazonaws.com", "c
 		{"the trust without the ExternalId", func(t *testing.T, n *tmplNode) {
 			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals")
 		}, []string{"Account B function role", "sts:AssumeRole", "without the ExternalId"}, false},
+		{"the writer's objects not confined to its account's part", func(t *testing.T, n *tmplNode) {
+			setMapValue(statement(t, n.writerInline(), "DepositAndRead"), "Resource", snippet(t, `!Sub "${VaultBucket.Arn}/*"`))
+		}, []string{"writer session bound to account 222222222222", "s3:PutObject", "account 333333333333's part of the vault"}, false},
+		{"the account segment matched by a wildcard", func(t *testing.T, n *tmplNode) {
+			setMapValue(statement(t, n.writerInline(), "DepositAndRead"), "Resource", snippet(t, `!Sub "${VaultBucket.Arn}/*/account=${!aws:PrincipalTag/logvault-source-account}/*"`))
+		}, []string{"writer session bound to account 222222222222", "s3:GetObject", "part of the vault"}, false},
 		{"the trust without the session-tag binding", func(t *testing.T, n *tmplNode) {
 			deleteMapKey(mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals"), "aws:RequestTag/logvault-source-account")
 		}, []string{"Account B function role", "sts:AssumeRole", "tagged with another account", "bound to the account that assumes it"}, false},

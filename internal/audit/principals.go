@@ -45,9 +45,10 @@ type principal struct {
 	userid       string // aws:userid
 	service      string // for kindService: the service principal
 	kind         kind
-	role         *Role // for kindRole
-	function     bool  // one of the function roles the writer trusts
-	anyAdmin     bool  // stands for any Account A administrator (no name a policy chose)
+	role         *Role             // for kindRole
+	function     bool              // one of the function roles the writer trusts
+	tags         map[string]string // a session's tags (aws:PrincipalTag/<key>)
+	anyAdmin     bool              // stands for any Account A administrator (no name a policy chose)
 }
 
 func (p principal) display() string {
@@ -77,6 +78,9 @@ func (p principal) context(v *Vault, tls bool) map[string][]string {
 	}
 	if p.userid != "" {
 		ctx["aws:userid"] = []string{p.userid}
+	}
+	for k, v := range p.tags {
+		ctx["aws:PrincipalTag/"+k] = []string{v}
 	}
 	if p.kind == kindService {
 		ctx["aws:PrincipalServiceName"] = []string{p.service}
@@ -164,7 +168,16 @@ func principals(v *Vault) []principal {
 		p.role = r
 		who := "role " + r.Name + " of the template"
 		if r.ARN == v.WriterARN {
-			who = "writer role"
+			// A writer session is bound to the source account that assumed
+			// it (the trust's session tag): Account B's, and another's.
+			p.tags = map[string]string{sourceAccountTag: v.TrustedAccount}
+			add(p, "writer role (session of Account B)", kindRole)
+			q := p
+			q.tags = map[string]string{sourceAccountTag: v.other()}
+			q.arn = strings.TrimSuffix(p.arn, "/s") + "/c"
+			q.userid = strings.TrimSuffix(p.userid, ":s") + ":c"
+			add(q, "writer role (session of another source account)", kindRole)
+			continue
 		}
 		add(p, who, kindRole)
 	}

@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/logvault/logvault/internal/policy"
+	"github.com/logvault/logvault/internal/schema"
 )
 
 // Finding is one way the vault is not what it must be.
@@ -500,8 +501,55 @@ func (a *auditor) writerRequest(action, resource string) policy.Request {
 // writerRequestIn is a request of the writer's session on a resource of
 // account acct.
 func (a *auditor) writerRequestIn(action, resource, acct string) policy.Request {
+	return a.writerSessionIn(action, resource, acct, a.v.TrustedAccount)
+}
+
+// writerSessionIn is a request of a writer session bound to source account
+// src (its logvault-source-account session tag) on a resource of acct.
+func (a *auditor) writerSessionIn(action, resource, acct, src string) policy.Request {
 	return policy.Request{Principal: a.v.WriterARN, Action: action, Resource: resource,
-		Context: map[string][]string{"aws:PrincipalArn": {a.v.WriterARN}, "aws:PrincipalAccount": {a.v.AccountA}, "aws:ResourceAccount": {acct}, "aws:SecureTransport": {"true"}}}
+		Context: map[string][]string{"aws:PrincipalArn": {a.v.WriterARN}, "aws:PrincipalAccount": {a.v.AccountA}, "aws:ResourceAccount": {acct}, "aws:SecureTransport": {"true"},
+			"aws:PrincipalTag/" + sourceAccountTag: {src}}}
+}
+
+// writerConfined proves that a writer session bound to one source account
+// may deposit and read only in that account's part of the vault
+// (<kind-prefix>/account=<id>/, docs/design.md): not in another account's
+// part, and not under keys of the earlier layout, which belong to no
+// account. It warns when a session cannot deposit in its own part.
+func (a *auditor) writerConfined() {
+	w := a.v.role(a.v.WriterARN)
+	if w == nil {
+		return
+	}
+	own, other := a.v.TrustedAccount, a.v.other()
+	seen := map[string]bool{}
+	for _, k := range schema.Kinds() {
+		if seen[k.Prefix] {
+			continue
+		}
+		seen[k.Prefix] = true
+		for _, act := range []string{"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:AbortMultipartUpload"} {
+			for _, c := range []struct{ key, whose string }{
+				{k.Prefix + "/" + schema.AccountSegment + other + "/b/k", "account " + other + "'s part of the vault"},
+				{k.Prefix + "/b/k", "a key of the earlier layout (no account's part)"},
+				{k.Prefix + "/" + schema.AccountSegment + own + "x/b/k", "a key whose account segment only starts with its own account"},
+				{k.Prefix + "/" + schema.AccountSegment + other + "/b/" + schema.AccountSegment + own + "/k", "account " + other + "'s part (a key naming its own account deeper down)"},
+			} {
+				res := a.v.BucketARN() + "/" + c.key
+				a.rep.Asked++
+				if r, by := decide(w, a.writerSessionIn(act, res, a.v.AccountA, own)); by != "" && r.Decision == policy.Allow {
+					a.find(Finding{Principal: a.v.WriterARN, Who: "writer session bound to account " + own, Action: act, Resource: res,
+						Cause: "allowed by " + by + ": a writer session may " + act + " only in its own account's part of the vault, not in " + c.whose + " (scope the writer's Resource to <kind-prefix>/account=${aws:PrincipalTag/" + sourceAccountTag + "}/*)"})
+				}
+			}
+		}
+		res := a.v.BucketARN() + "/" + k.Prefix + "/" + schema.AccountSegment + own + "/b/k"
+		a.rep.Asked++
+		if r, _ := decide(w, a.writerSessionIn("s3:PutObject", res, a.v.AccountA, own)); r.Decision != policy.Allow {
+			a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("a writer session bound to account %s cannot deposit %s: the functions cannot ship kind %s", own, res, k.Kind))
+		}
+	}
 }
 
 // roleChanges asks who may change, replace or pass the writer and
@@ -662,6 +710,7 @@ func (a *auditor) properties() {
 		}
 	}
 	a.writerOnlyS3()
+	a.writerConfined()
 	for _, id := range sortedKeys(a.v.AccessGrants) {
 		g := a.v.AccessGrants[id]
 		switch {
@@ -778,7 +827,10 @@ var otherKeys = []string{"k", "K", "0", "cloudtrail/AWSLogs/1/CloudTrail/us-east
 func witnesses(v *Vault) []string {
 	prefix := v.BucketARN() + "/"
 	keys := map[string]bool{prefix + "logvault-audit/any-key": true}
-	fill := strings.NewReplacer("*", "x", "?", "x")
+	// A policy variable in a pattern is filled with the value Account B's
+	// writer session gives it (its source-account tag), so the witness is
+	// a key that session's own statement names.
+	fill := strings.NewReplacer("${aws:PrincipalTag/"+sourceAccountTag+"}", v.TrustedAccount, "*", "x", "?", "x")
 	for _, d := range v.docs() {
 		for _, s := range d.D.Statements {
 			for _, r := range append(append([]string{}, s.Resource...), s.NotResource...) {

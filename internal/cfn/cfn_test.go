@@ -10,6 +10,7 @@ import (
 	"github.com/logvault/logvault/infra"
 	"github.com/logvault/logvault/internal/cfn"
 	"github.com/logvault/logvault/internal/policy"
+	"github.com/logvault/logvault/internal/schema"
 )
 
 const (
@@ -214,16 +215,49 @@ func TestLoadVaultWriterRole(t *testing.T) {
 	perms := parsePolicy(t, r.Policies[0].PolicyDocument)
 	t.Run("write-only permissions", func(t *testing.T) {
 		op := func(action, resource, resourceAccount string) policy.Request {
-			return policy.Request{Principal: writerSess, Action: action, Resource: resource, Context: reqCtx(writerSess, writerARN, true, "aws:ResourceAccount", resourceAccount)}
+			return policy.Request{Principal: writerSess, Action: action, Resource: resource, Context: reqCtx(writerSess, writerARN, true, "aws:ResourceAccount", resourceAccount,
+				"aws:PrincipalTag/logvault-source-account", acctB)}
 		}
+		ownPart := bucketARN + "/cloudtrail/account=" + acctB + "/src/AWSLogs/x.json.gz"
 		runEval(t, perms, []evalCase{
-			{"PutObject", op("s3:PutObject", objectARN, acctA), policy.Allow, "DepositAndRead"},
+			{"PutObject in its account's part", op("s3:PutObject", ownPart, acctA), policy.Allow, "DepositAndRead"},
+			{"GetObjectVersion in its account's part", op("s3:GetObjectVersion", ownPart, acctA), policy.Allow, "DepositAndRead"},
+			{"PutObject in another account's part", op("s3:PutObject", bucketARN+"/cloudtrail/account=333333333333/src/x", acctA), policy.ImplicitDeny, ""},
+			{"GetObject in another account's part", op("s3:GetObject", bucketARN+"/billing/account=333333333333/src/x", acctA), policy.ImplicitDeny, ""},
+			{"GetObject of a key of the earlier layout", op("s3:GetObject", objectARN, acctA), policy.ImplicitDeny, ""},
+			{"PutObject in another part naming its account deeper", op("s3:PutObject", bucketARN+"/cloudtrail/account=333333333333/account="+acctB+"/x", acctA), policy.ImplicitDeny, ""},
 			{"ListBucket", op("s3:ListBucket", bucketARN, acctA), policy.Allow, "List"},
 			{"DeleteObject", op("s3:DeleteObject", objectARN, acctA), policy.ImplicitDeny, ""},
 			{"PutObject into another bucket", op("s3:PutObject", "arn:aws:s3:::other/x", acctA), policy.ImplicitDeny, ""},
 			// A bucket of the vault's name in another account (a look-alike).
-			{"PutObject into a look-alike of another account", op("s3:PutObject", objectARN, acctB), policy.ImplicitDeny, ""},
+			{"PutObject into a look-alike of another account", op("s3:PutObject", ownPart, acctB), policy.ImplicitDeny, ""},
 		})
+	})
+	// Every kind prefix of the registry is a part the session may deposit
+	// in, and no other: the template's list and internal/schema's agree.
+	t.Run("every kind prefix", func(t *testing.T) {
+		prefixes := map[string]bool{}
+		for _, k := range schema.Kinds() {
+			prefixes[k.Prefix] = true
+		}
+		for p := range prefixes {
+			req := policy.Request{Principal: writerSess, Action: "s3:PutObject", Resource: bucketARN + "/" + p + "/account=" + acctB + "/b/k",
+				Context: reqCtx(writerSess, writerARN, true, "aws:ResourceAccount", acctA, "aws:PrincipalTag/logvault-source-account", acctB)}
+			if got := perms.Evaluate(req); got.Decision != policy.Allow || !got.Exact() {
+				t.Errorf("kind prefix %s/: the writer may not deposit in its account's part (%v %q): add it to DepositAndRead", p, got.Decision, got.Assumed)
+			}
+		}
+		for _, st := range perms.Statements {
+			if st.Sid != "DepositAndRead" {
+				continue
+			}
+			for _, r := range st.Resource {
+				p := strings.TrimSuffix(strings.TrimPrefix(r, bucketARN+"/"), "/account=${aws:PrincipalTag/logvault-source-account}/*")
+				if !prefixes[p] {
+					t.Errorf("DepositAndRead names %s, whose prefix %q is no kind of the registry", r, p)
+				}
+			}
+		}
 	})
 }
 
