@@ -54,6 +54,8 @@ const (
 	Organization     = "o-logvaultlocal1"
 	VaultBucket      = "logvault-local-vault"
 	CloudTrailBucket = "logvault-local-cloudtrail"
+	// CloudTrailBucketC is Account C's trail bucket (SOURCE_C_CLOUDTRAIL_BUCKET).
+	CloudTrailBucketC = "logvault-local-c-cloudtrail"
 	BillingBucket    = "logvault-local-billing"
 	// UnversionedBucket is owned by Account A, never versioned, and grants
 	// the writer role what it has on the vault: a vault misconfigured
@@ -94,6 +96,10 @@ const BreakGlassRoleARN = "arn:aws:iam::" + AccountA + ":role/" + BreakGlassRole
 // administrator, which locally also plays the functions' execution roles.
 const accountBUserARN = "arn:aws:iam::" + AccountB + ":user/logvault-local"
 
+// accountCUserARN is Account C's administrator, which, like Account B's,
+// plays its function roles.
+const accountCUserARN = "arn:aws:iam::" + AccountC + ":user/logvault-local"
+
 // functionRoleARNs are the execution roles template.yaml creates in Account
 // B; with accountBUserARN they are infra/vault.yaml's FunctionRoleArns.
 var functionRoleARNs = []string{
@@ -107,6 +113,7 @@ var functionRoleARNs = []string{
 type secrets struct {
 	AdminAccess, AdminSecret           string
 	BAccess, BSecret                   string
+	CAccess, CSecret                   string
 	OperatorAccess, OperatorSecret     string
 	BreakGlassAccess, BreakGlassSecret string
 	ExternalID                         string
@@ -151,10 +158,12 @@ func Serve(ctx context.Context, o Options) error {
 	authz := newAuthorizer(log.New(os.Stdout, "", log.LstdFlags))
 	iam := newIAMService(authz)
 	iam.addUser(sec.BAccess, sec.BSecret, accountBUserARN, auth.RoleUserPlus)
+	iam.addUser(sec.CAccess, sec.CSecret, accountCUserARN, auth.RoleUserPlus)
 	iam.addUser(sec.OperatorAccess, sec.OperatorSecret, OperatorARN, auth.RoleUser)
 	iam.addRoleKey(sec.BreakGlassAccess, sec.BreakGlassSecret, breakGlassSessionARN, BreakGlassRoleARN)
 	iam.allowPrincipal(WriterRoleARN)
 	authz.attach(accountBUserARN, adminPolicy)
+	authz.attach(accountCUserARN, adminPolicy)
 	for _, admin := range []string{OperatorARN, BreakGlassRoleARN} {
 		authz.attach(admin, administratorPolicy)
 	}
@@ -238,6 +247,9 @@ func Serve(ctx context.Context, o Options) error {
 		"VAULT_BREAK_GLASS_ACCESS_KEY_ID":     sec.BreakGlassAccess,
 		"VAULT_BREAK_GLASS_SECRET_ACCESS_KEY": sec.BreakGlassSecret,
 		"SOURCE_CLOUDTRAIL_BUCKET":            CloudTrailBucket,
+		"ACCOUNT_C_ACCESS_KEY_ID":             sec.CAccess,
+		"ACCOUNT_C_SECRET_ACCESS_KEY":         sec.CSecret,
+		"SOURCE_C_CLOUDTRAIL_BUCKET":          CloudTrailBucketC,
 		"SOURCE_BILLING_BUCKET":               BillingBucket,
 		"LOCAL_UNVERSIONED_BUCKET":            UnversionedBucket,
 		"LOCAL_FOREIGN_BUCKET":                ForeignBucket,
@@ -446,6 +458,10 @@ func setup(ctx context.Context, env Env, sec secrets, vault vaultConfig, gwErr <
 	if err != nil {
 		return err
 	}
+	c, err := ClientFor(env, sec.CAccess, sec.CSecret, "")
+	if err != nil {
+		return err
+	}
 	for {
 		if _, err := admin.ListBuckets(ctx, &s3.ListBucketsInput{}); err == nil {
 			break
@@ -462,7 +478,7 @@ func setup(ctx context.Context, env Env, sec secrets, vault vaultConfig, gwErr <
 		c    *s3.Client
 		name string
 		lock bool
-	}{{admin, VaultBucket, vault.lock != nil}, {b, CloudTrailBucket, false}, {b, BillingBucket, false}, {b, ForeignBucket, false}} {
+	}{{admin, VaultBucket, vault.lock != nil}, {b, CloudTrailBucket, false}, {b, BillingBucket, false}, {b, ForeignBucket, false}, {c, CloudTrailBucketC, false}} {
 		if err := createBucket(ctx, bk.c, bk.name, bk.lock); err != nil {
 			return err
 		}
@@ -485,9 +501,12 @@ func setup(ctx context.Context, env Env, sec secrets, vault vaultConfig, gwErr <
 	}
 	// Account B lets the writer read its source buckets, as docs/deploy.md tells
 	// it to, so that large objects are copied server-side.
-	for _, name := range []string{CloudTrailBucket, BillingBucket} {
-		if _, err := b.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(SourceGrant(name, WriterRoleARN))}); err != nil {
-			return fmt.Errorf("local stack: bucket policy of %s: %w", name, err)
+	for _, bk := range []struct {
+		c    *s3.Client
+		name string
+	}{{b, CloudTrailBucket}, {b, BillingBucket}, {c, CloudTrailBucketC}} {
+		if _, err := bk.c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bk.name), Policy: aws.String(SourceGrant(bk.name, WriterRoleARN))}); err != nil {
+			return fmt.Errorf("local stack: bucket policy of %s: %w", bk.name, err)
 		}
 	}
 	// The two misconfigured vaults the tests point the functions at.
@@ -577,6 +596,7 @@ func loadSecrets(path string) (secrets, error) {
 	}
 	fill(&s.AdminAccess, &s.AdminSecret, AccountA)
 	fill(&s.BAccess, &s.BSecret, AccountB)
+	fill(&s.CAccess, &s.CSecret, AccountC)
 	fill(&s.OperatorAccess, &s.OperatorSecret, "AKIA"+randomID(16))
 	fill(&s.BreakGlassAccess, &s.BreakGlassSecret, "AKIA"+randomID(16))
 	if s.ExternalID == "" {
