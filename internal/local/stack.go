@@ -56,7 +56,7 @@ const (
 	CloudTrailBucket = "logvault-local-cloudtrail"
 	// CloudTrailBucketC is Account C's trail bucket (SOURCE_C_CLOUDTRAIL_BUCKET).
 	CloudTrailBucketC = "logvault-local-c-cloudtrail"
-	BillingBucket    = "logvault-local-billing"
+	BillingBucket     = "logvault-local-billing"
 	// UnversionedBucket is owned by Account A, never versioned, and grants
 	// the writer role what it has on the vault: a vault misconfigured
 	// without versioning, for the tests (LOCAL_UNVERSIONED_BUCKET).
