@@ -283,6 +283,7 @@ func TestSAMTemplateFunctions(t *testing.T) {
 		"VAULT_ROLE_ARN":       tplWriterRole,
 		"VAULT_EXTERNAL_ID":    tplExternalID,
 		"VAULT_EXPECTED_OWNER": tplAcctA,
+		"VAULT_SOURCE_ACCOUNT": tplAcctB,
 		"LOG_LEVEL":            "info",
 	}
 	for _, f := range tplFunctions {
@@ -1040,7 +1041,7 @@ func TestSAMTemplateRoles(t *testing.T) {
 
 			// The grants, exactly.
 			got, docs := tplGrants(t, r.Policies)
-			want := []tplGrant{{"sts:AssumeRole", tplWriterRole}}
+			want := []tplGrant{{"sts:AssumeRole", tplWriterRole}, {"sts:TagSession", tplWriterRole}}
 			for _, b := range f.buckets {
 				obj := "arn:aws:s3:::" + b + "/*"
 				want = append(want, tplGrant{"s3:GetObject", obj}, tplGrant{"s3:GetObjectVersion", obj})
@@ -1073,6 +1074,8 @@ func TestSAMTemplateRoles(t *testing.T) {
 			}
 			cases := []tplCase{
 				{"AssumeRole the vault writer", req("sts:AssumeRole", tplWriterRole), policy.Allow},
+				{"TagSession the vault writer (the source-account binding)", req("sts:TagSession", tplWriterRole), policy.Allow},
+				{"TagSession another role", req("sts:TagSession", "arn:aws:iam::"+tplAcctA+":role/other"), policy.ImplicitDeny},
 				{"AssumeRole another role", req("sts:AssumeRole", otherRole), policy.ImplicitDeny},
 				{"GetObject from another bucket", req("s3:GetObject", otherBucket), policy.ImplicitDeny},
 				{"GetObject from the vault directly", req("s3:GetObject", vaultObject), policy.ImplicitDeny},
