@@ -833,9 +833,20 @@ func witnesses(v *Vault) []string {
 	fill := strings.NewReplacer("${aws:PrincipalTag/"+sourceAccountTag+"}", v.TrustedAccount, "*", "x", "?", "x")
 	for _, d := range v.docs() {
 		for _, s := range d.D.Statements {
+			perAccount := false
 			for _, r := range append(append([]string{}, s.Resource...), s.NotResource...) {
 				if !strings.HasPrefix(r, prefix) || r == prefix+"*" {
 					continue
+				}
+				// The writer's per-kind parts (<kind>/account=${tag}/*) are
+				// alike: one stands for them here (each costs a full pass
+				// over every principal and action), and writerConfined
+				// checks every kind prefix.
+				if strings.Contains(r, "${aws:PrincipalTag/") {
+					if perAccount {
+						continue
+					}
+					perAccount = true
 				}
 				keys[fill.Replace(r)] = true
 				for _, k := range otherKeys {
