@@ -480,6 +480,25 @@ Resource: !Sub "${VaultBucket.Arn}/*"`), []string{"logging.s3.amazonaws.com", "c
 		{"the account segment matched by a wildcard", func(t *testing.T, n *tmplNode) {
 			setMapValue(statement(t, n.writerInline(), "DepositAndRead"), "Resource", snippet(t, `!Sub "${VaultBucket.Arn}/*/account=${!aws:PrincipalTag/logvault-source-account}/*"`))
 		}, []string{"writer session bound to account 222222222222", "s3:GetObject", "part of the vault"}, false},
+		// Found by the red team: each passed the audit before it asked the
+		// bucket policy, adversarial tag values and a second tag.
+		{"the bucket policy grants the writer every object", addStatement(`{Sid: WriterReadsAll, Effect: Allow, Principal: {AWS: !GetAtt WriterRole.Arn}, Action: [s3:GetObject, s3:GetObjectVersion], Resource: !Sub "${VaultBucket.Arn}/*"}`),
+			[]string{"writer session bound to account 222222222222", "s3:GetObject", "part of the vault", "bucket policy"}, false},
+		{"the binding admits a fourth account too", func(t *testing.T, n *tmplNode) {
+			setMapValue(mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals"), "aws:RequestTag/logvault-source-account", snippet(t, `["${aws:PrincipalAccount}", "444444444444"]`))
+		}, []string{"sts:AssumeRole", "tagged with a fourth account"}, false},
+		{"the binding only requires the tag to end with the account", func(t *testing.T, n *tmplNode) {
+			c := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
+			deleteMapKey(mapValue(c, "StringEquals"), "aws:RequestTag/logvault-source-account")
+			setMapValue(c, "StringLike", snippet(t, `{"aws:RequestTag/logvault-source-account": "*${aws:PrincipalAccount}"}`))
+		}, []string{"sts:AssumeRole", "another account's part followed by its own account"}, false},
+		{"a second session tag allowed", func(t *testing.T, n *tmplNode) {
+			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "ForAllValues:StringEquals")
+		}, []string{"sts:AssumeRole", "a second tag", "and no other"}, false},
+		{"the writer reads the attributes of every object", func(t *testing.T, n *tmplNode) {
+			seq := n.writerInline()
+			seq.Content = append(seq.Content, snippet(t, `{Sid: Attributes, Effect: Allow, Action: [s3:GetObjectAttributes], Resource: !Sub "${VaultBucket.Arn}/*"}`))
+		}, []string{"writer session bound to account 222222222222", "s3:GetObjectAttributes", "part of the vault"}, false},
 		{"the trust without the session-tag binding", func(t *testing.T, n *tmplNode) {
 			deleteMapKey(mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals"), "aws:RequestTag/logvault-source-account")
 		}, []string{"Account B function role", "sts:AssumeRole", "tagged with another account", "bound to the account that assumes it"}, false},

@@ -400,6 +400,11 @@ func (a *auditor) trusts(ps []principal) {
 							if tv.tag == "own" && !tv.transitive {
 								continue
 							}
+							if tv.tag == "own+extra" {
+								a.find(Finding{Principal: p.display(), Who: p.who, Action: act, Resource: r.ARN, Context: "with the ExternalId, " + tv.name,
+									Cause: "allowed by the writer's trust policy (" + res.Statement + "): a writer session may carry the " + sourceAccountTag + " tag and no other (ForAllValues:StringEquals aws:TagKeys)"})
+								continue
+							}
 							a.find(Finding{Principal: p.display(), Who: p.who, Action: act, Resource: r.ARN, Context: "with the ExternalId, " + tv.name,
 								Cause: "allowed by the writer's trust policy (" + res.Statement + "): a writer session must be bound to the account that assumes it, by the session tag " +
 									sourceAccountTag + " = ${aws:PrincipalAccount}, not transitive; without the binding, a source account's session can write and read another account's part of the vault"})
@@ -443,6 +448,10 @@ var tagVariants = []tagVariant{
 	{"without session tags", "", false},
 	{"tagged with its own account", "own", false},
 	{"tagged with another account", "other", false},
+	{"tagged with a fourth account", "fourth", false},
+	{"tagged with the vault's account", "vault", false},
+	{"tagged with another account's part followed by its own account", "other/own", false},
+	{"tagged with its own account and a second tag", "own+extra", false},
 	{"tagged with its own account, transitive", "own", true},
 }
 
@@ -451,15 +460,30 @@ func (tv tagVariant) apply(ctx map[string][]string, p principal, v *Vault) {
 	if tv.tag == "" {
 		return
 	}
+	other := v.other()
+	if other == p.account {
+		other = "555555555555"
+	}
 	value := p.account
-	if tv.tag == "other" || value == "" {
-		value = v.other()
-		if value == p.account {
-			value = "555555555555"
-		}
+	switch tv.tag {
+	case "other":
+		value = other
+	case "fourth":
+		value = "444444444444"
+	case "vault":
+		value = v.AccountA
+	case "other/own":
+		value = other + "/" + p.account
+	}
+	if value == "" {
+		value = other
 	}
 	ctx["aws:RequestTag/"+sourceAccountTag] = []string{value}
 	ctx["aws:TagKeys"] = []string{sourceAccountTag}
+	if tv.tag == "own+extra" {
+		ctx["aws:RequestTag/team"] = []string{"x"}
+		ctx["aws:TagKeys"] = []string{sourceAccountTag, "team"}
+	}
 	if tv.transitive {
 		ctx["sts:TransitiveTagKeys"] = []string{sourceAccountTag}
 	}
@@ -515,38 +539,52 @@ func (a *auditor) writerSessionIn(action, resource, acct, src string) policy.Req
 // writerConfined proves that a writer session bound to one source account
 // may deposit and read only in that account's part of the vault
 // (<kind-prefix>/account=<id>/, docs/design.md): not in another account's
-// part, and not under keys of the earlier layout, which belong to no
-// account. It warns when a session cannot deposit in its own part.
+// part (several accounts, Account A's included), not under keys of the
+// earlier layout, which belong to no account, and not under a look-alike
+// segment. It decides as AWS does within Account A: the writer's identity
+// policies or the bucket policy may allow, a Deny in either stops. It
+// warns when a session cannot deposit in its own part.
 func (a *auditor) writerConfined() {
 	w := a.v.role(a.v.WriterARN)
 	if w == nil {
 		return
 	}
-	own, other := a.v.TrustedAccount, a.v.other()
+	own := a.v.TrustedAccount
+	p := session(a.v.AccountA, "/", a.v.WriterARN[strings.LastIndexByte(a.v.WriterARN, '/')+1:])
+	p.principalArn, p.role, p.kind = a.v.WriterARN, w, kindRole
+	p.tags = map[string]string{sourceAccountTag: own}
+	others := []string{a.v.other(), "444444444444", a.v.AccountA}
+	actions := []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject", "s3:GetObjectVersion",
+		"s3:GetObjectAttributes", "s3:GetObjectVersionAttributes", "s3:GetObjectRetention", "s3:GetObjectLegalHold"}
 	seen := map[string]bool{}
 	for _, k := range schema.Kinds() {
 		if seen[k.Prefix] {
 			continue
 		}
 		seen[k.Prefix] = true
-		for _, act := range []string{"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:AbortMultipartUpload"} {
-			for _, c := range []struct{ key, whose string }{
-				{k.Prefix + "/" + schema.AccountSegment + other + "/b/k", "account " + other + "'s part of the vault"},
-				{k.Prefix + "/b/k", "a key of the earlier layout (no account's part)"},
-				{k.Prefix + "/" + schema.AccountSegment + own + "x/b/k", "a key whose account segment only starts with its own account"},
-				{k.Prefix + "/" + schema.AccountSegment + other + "/b/" + schema.AccountSegment + own + "/k", "account " + other + "'s part (a key naming its own account deeper down)"},
-			} {
+		type place struct{ key, whose string }
+		places := []place{
+			{k.Prefix + "/b/k", "a key of the earlier layout (no account's part)"},
+			{k.Prefix + "/" + schema.AccountSegment + own + "x/b/k", "a key whose account segment only starts with its own account"},
+		}
+		for _, o := range others {
+			places = append(places,
+				place{k.Prefix + "/" + schema.AccountSegment + o + "/b/k", "account " + o + "'s part of the vault"},
+				place{k.Prefix + "/" + schema.AccountSegment + o + "/" + own + "/k", "account " + o + "'s part (a key naming its own account after the segment)"},
+				place{k.Prefix + "/" + schema.AccountSegment + o + "/b/" + schema.AccountSegment + own + "/k", "account " + o + "'s part (a key naming its own account deeper down)"})
+		}
+		for _, act := range actions {
+			for _, c := range places {
 				res := a.v.BucketARN() + "/" + c.key
-				a.rep.Asked++
-				if r, by := decide(w, a.writerSessionIn(act, res, a.v.AccountA, own)); by != "" && r.Decision == policy.Allow {
+				if v := a.s3(p, act, res, true); v.allowed {
 					a.find(Finding{Principal: a.v.WriterARN, Who: "writer session bound to account " + own, Action: act, Resource: res,
-						Cause: "allowed by " + by + ": a writer session may " + act + " only in its own account's part of the vault, not in " + c.whose + " (scope the writer's Resource to <kind-prefix>/account=${aws:PrincipalTag/" + sourceAccountTag + "}/*)"})
+						Cause: "allowed by " + v.by + ": a writer session may " + act + " only in its own account's part of the vault, not in " + c.whose +
+							" (scope the writer's Resource to <kind-prefix>/account=${aws:PrincipalTag/" + sourceAccountTag + "}/* and grant it nothing in the bucket policy)"})
 				}
 			}
 		}
 		res := a.v.BucketARN() + "/" + k.Prefix + "/" + schema.AccountSegment + own + "/b/k"
-		a.rep.Asked++
-		if r, _ := decide(w, a.writerSessionIn("s3:PutObject", res, a.v.AccountA, own)); r.Decision != policy.Allow {
+		if v := a.s3(p, "s3:PutObject", res, true); !v.allowed {
 			a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("a writer session bound to account %s cannot deposit %s: the functions cannot ship kind %s", own, res, k.Kind))
 		}
 	}
