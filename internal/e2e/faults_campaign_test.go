@@ -38,6 +38,7 @@ import (
 	"github.com/logvault/logvault/internal/eventgen"
 	"github.com/logvault/logvault/internal/faults"
 	"github.com/logvault/logvault/internal/functions"
+	"github.com/logvault/logvault/internal/local"
 	"github.com/logvault/logvault/internal/schema"
 )
 
@@ -150,6 +151,9 @@ func TestFaultCampaign(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_S3", s3p.URL)
 	t.Setenv("AWS_ENDPOINT_URL_STS", stsp.URL)
 	t.Setenv("LOG_LEVEL", "info")
+	// As template.yaml sets it for the deployed functions (no STS call at a
+	// cold start; the campaign throttles STS).
+	t.Setenv("VAULT_SOURCE_ACCOUNT", local.AccountB)
 	getenv := func(k string) string {
 		if k == "GOMEMLIMIT" {
 			return "off" // one process hosts every instance: no per-function soft limit
