@@ -100,7 +100,10 @@ func runDemo(ctx context.Context, out io.Writer, dir string, keep bool) error {
 		return err
 	}
 	key := "AWSLogs/222222222222/CloudTrail/us-east-1/2026/11/26/222222222222_CloudTrail_us-east-1_20261126T1205Z_demo.json.gz"
-	vkey := "cloudtrail/" + schema.AccountSegment + local.AccountB + "/" + d.env["SOURCE_CLOUDTRAIL_BUCKET"] + "/" + key
+	vkey, err := schema.CopiedKey(schema.KindCloudTrail, local.AccountB, d.env["SOURCE_CLOUDTRAIL_BUCKET"], key)
+	if err != nil {
+		return err
+	}
 
 	d.step("2. CloudTrail delivers a log file to the source bucket; its notification reaches the cloudtrail function via SQS")
 	if err := d.shipSample(b, key, `{"Records":[{"eventName":"ConsoleLogin","userIdentity":{"type":"Root"}}]}`); err != nil {

@@ -432,7 +432,7 @@ func (a *auditor) trusts(ps []principal) {
 
 // sourceAccountTag is the session tag binding a writer session to the
 // account that assumed the role (docs/threat-model.md).
-const sourceAccountTag = "logvault-source-account"
+const sourceAccountTag = schema.SourceAccountTag
 
 // tagVariant is a way a caller may tag the session it asks for.
 type tagVariant struct {

@@ -124,7 +124,11 @@ func (d *Drill) Run(ctx context.Context) (Report, error) {
 		now = d.Now
 	}
 	run := now().UTC().Format("20060102T150405.000000000Z")
-	base := Prefix + schema.AccountSegment + d.Account + "/" + run
+	part, err := schema.AccountPrefix(schema.KindDrill, d.Account)
+	if err != nil {
+		return Report{Identity: d.Identity, Bucket: d.Bucket}, fmt.Errorf("drill: %w", err)
+	}
+	base := part + run
 	victim := base + "/victim.txt"
 	original := base + "/original.txt"
 	rep := Report{Identity: d.Identity, Bucket: d.Bucket, Canary: victim}

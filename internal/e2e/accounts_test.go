@@ -17,7 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/logvault/logvault/internal/local"
-	"github.com/logvault/logvault/internal/vault"
+	"github.com/logvault/logvault/internal/schema"
 )
 
 // TestWriterSessionsConfinedToTheirAccount: on the local stack, with
@@ -32,7 +32,7 @@ func TestWriterSessionsConfinedToTheirAccount(t *testing.T) {
 		in := &sts.AssumeRoleInput{RoleArn: aws.String(stack.env["VAULT_ROLE_ARN"]), RoleSessionName: aws.String("e2e-accounts"),
 			ExternalId: aws.String(stack.env["VAULT_EXTERNAL_ID"])}
 		if tagValue != "" {
-			in.Tags = []ststypes.Tag{{Key: aws.String(vault.SourceAccountTag), Value: aws.String(tagValue)}}
+			in.Tags = []ststypes.Tag{{Key: aws.String(schema.SourceAccountTag), Value: aws.String(tagValue)}}
 		}
 		return c.AssumeRole(ctx, in)
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/logvault/logvault/internal/local"
-	"github.com/logvault/logvault/internal/vault"
+	"github.com/logvault/logvault/internal/schema"
 )
 
 // stack is the running local stack shared by the tests.
@@ -261,7 +261,7 @@ func assumeWriter(t *testing.T, externalID string) *sts.AssumeRoleOutput {
 		RoleArn:         aws.String(stack.env["VAULT_ROLE_ARN"]),
 		RoleSessionName: aws.String("e2e"),
 		ExternalId:      aws.String(externalID),
-		Tags:            []ststypes.Tag{{Key: aws.String(vault.SourceAccountTag), Value: aws.String(local.AccountB)}},
+		Tags:            []ststypes.Tag{{Key: aws.String(schema.SourceAccountTag), Value: aws.String(local.AccountB)}},
 	})
 	if err != nil {
 		t.Fatalf("AssumeRole with the right ExternalId: %v", err)

@@ -24,7 +24,7 @@ import (
 
 	"github.com/logvault/logvault/infra"
 	"github.com/logvault/logvault/internal/policy"
-	"github.com/logvault/logvault/internal/vault"
+	"github.com/logvault/logvault/internal/schema"
 )
 
 // Fixed test keys. Account B's user is what the Lambdas' keys stand for.
@@ -144,7 +144,7 @@ func apiError(t *testing.T, err error) (string, int) {
 }
 
 // bTag is the session tag binding a writer session to Account B.
-var bTag = []ststypes.Tag{tag(vault.SourceAccountTag, AccountB)}
+var bTag = []ststypes.Tag{tag(schema.SourceAccountTag, AccountB)}
 
 // caseTags is a case's tags: the binding tag unless it gives its own or none.
 func caseTags(tags []ststypes.Tag, none bool) []ststypes.Tag {
@@ -203,12 +203,12 @@ func TestAssumeRole(t *testing.T) {
 		{name: "server clock 20 minutes ahead", caller: b, externalID: aws.String(testExternalID), skew: 20 * time.Minute, wantCode: "SignatureDoesNotMatch", wantStatus: 403, wantMsg: "expired"},
 		// The writer session is bound to the account that assumes it.
 		{name: "no session tag", caller: b, externalID: aws.String(testExternalID), noTags: true, wantCode: "AccessDenied", wantStatus: 403},
-		{name: "session tag of another account", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(vault.SourceAccountTag, accountC)}, wantCode: "AccessDenied", wantStatus: 403},
-		{name: "session tag of the vault's account", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(vault.SourceAccountTag, AccountA)}, wantCode: "AccessDenied", wantStatus: 403},
-		{name: "a second session tag", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(vault.SourceAccountTag, AccountB), tag("team", "x")}, wantCode: "AccessDenied", wantStatus: 403},
-		{name: "the tag made transitive", caller: b, externalID: aws.String(testExternalID), transitive: []string{vault.SourceAccountTag}, wantCode: "AccessDenied", wantStatus: 403},
-		{name: "a tag with a character STS refuses", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(vault.SourceAccountTag, "2222*")}, wantCode: "InvalidParameterValue", wantStatus: 400},
-		{name: "the same key twice, in two cases", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(vault.SourceAccountTag, AccountB), tag("Logvault-Source-Account", AccountB)}, wantCode: "InvalidParameterValue", wantStatus: 400},
+		{name: "session tag of another account", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(schema.SourceAccountTag, accountC)}, wantCode: "AccessDenied", wantStatus: 403},
+		{name: "session tag of the vault's account", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(schema.SourceAccountTag, AccountA)}, wantCode: "AccessDenied", wantStatus: 403},
+		{name: "a second session tag", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(schema.SourceAccountTag, AccountB), tag("team", "x")}, wantCode: "AccessDenied", wantStatus: 403},
+		{name: "the tag made transitive", caller: b, externalID: aws.String(testExternalID), transitive: []string{schema.SourceAccountTag}, wantCode: "AccessDenied", wantStatus: 403},
+		{name: "a tag with a character STS refuses", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(schema.SourceAccountTag, "2222*")}, wantCode: "InvalidParameterValue", wantStatus: 400},
+		{name: "the same key twice, in two cases", caller: b, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(schema.SourceAccountTag, AccountB), tag("Logvault-Source-Account", AccountB)}, wantCode: "InvalidParameterValue", wantStatus: 400},
 		{name: "transitive key that is no tag", caller: b, externalID: aws.String(testExternalID), transitive: []string{"other"}, wantCode: "InvalidParameterValue", wantStatus: 400},
 		{name: "server clock 20 minutes behind", caller: b, externalID: aws.String(testExternalID), skew: -20 * time.Minute, wantCode: "SignatureDoesNotMatch", wantStatus: 403, wantMsg: "expired"},
 	}
@@ -498,8 +498,8 @@ func TestSessionTagsAsOnAWS(t *testing.T) {
 	}
 	access := aws.ToString(out.Credentials.AccessKeyId)
 	tags, transitive := f.iam.sessionTags(access)
-	if tags[vault.SourceAccountTag] != AccountB || len(tags) != 1 || len(transitive) != 0 {
-		t.Errorf("session tags %v, transitive %v; want only %s=%s, none transitive", tags, transitive, vault.SourceAccountTag, AccountB)
+	if tags[schema.SourceAccountTag] != AccountB || len(tags) != 1 || len(transitive) != 0 {
+		t.Errorf("session tags %v, transitive %v; want only %s=%s, none transitive", tags, transitive, schema.SourceAccountTag, AccountB)
 	}
 	authz := f.iam.authz
 	authz.tagsOf = func(a string) map[string]string { t, _ := f.iam.sessionTags(a); return t }

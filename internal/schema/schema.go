@@ -58,6 +58,11 @@ var RequiredMeta = []string{MetaSHA256, MetaKind, MetaSource, MetaShippedAt, Met
 // (without the segment) is never mistaken for one of this layout.
 const AccountSegment = "account="
 
+// SourceAccountTag is the session tag that binds a writer session to the
+// account that assumed the role (infra/vault.yaml's trust requires it to
+// equal that account; the writer's Resource follows it).
+const SourceAccountTag = "logvault-source-account"
+
 // ValidAccount reports whether id is a 12-digit AWS account id.
 func ValidAccount(id string) bool {
 	return len(id) == 12 && strings.Trim(id, "0123456789") == ""

@@ -152,10 +152,11 @@ func ScopePrefix(p string) (string, error) {
 // and the files it lists are in the same bucket, so they share the
 // digest's account (or its layout).
 func VaultKey(account, bucket, key string) string {
-	if account == "" {
-		return vaultRoot + bucket + "/" + key
+	part, err := schema.AccountPrefix(schema.KindCloudTrail, account)
+	if err != nil { // "" (or no account id): the earlier layout
+		part = vaultRoot
 	}
-	return vaultRoot + schema.AccountSegment + account + "/" + bucket + "/" + key
+	return part + bucket + "/" + key
 }
 
 // splitVaultKey returns the source account ("" in the earlier layout),

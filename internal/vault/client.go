@@ -15,6 +15,7 @@ import (
 
 	"github.com/logvault/logvault/internal/config"
 	"github.com/logvault/logvault/internal/s3err"
+	"github.com/logvault/logvault/internal/schema"
 )
 
 // NewS3Client returns an S3 client acting as the vault writer: with
@@ -40,7 +41,7 @@ func NewS3Client(base aws.Config, cfg config.Config, sessionName string) *s3.Cli
 			// of the vault. Not transitive: the writer's session cannot pass
 			// it on.
 			if cfg.SourceAccount != "" {
-				o.Tags = []ststypes.Tag{{Key: aws.String(SourceAccountTag), Value: aws.String(cfg.SourceAccount)}}
+				o.Tags = []ststypes.Tag{{Key: aws.String(schema.SourceAccountTag), Value: aws.String(cfg.SourceAccount)}}
 			}
 		})
 		cache := aws.NewCredentialsCache(provider, func(o *aws.CredentialsCacheOptions) {
@@ -53,10 +54,6 @@ func NewS3Client(base aws.Config, cfg config.Config, sessionName string) *s3.Cli
 	}
 	return s3.NewFromConfig(vcfg, opts...)
 }
-
-// SourceAccountTag is the session tag binding a writer session to the
-// account that assumed the role.
-const SourceAccountTag = "logvault-source-account"
 
 // RefreshOnExpiredToken adds a step to every attempt of an S3 call: when
 // S3 refuses the credentials as expired or invalid (ExpiredToken,
