@@ -91,7 +91,7 @@ func auditCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&live, "live", false, "prove what is deployed, read with Account A's credentials, instead of a template")
 	cmd.Flags().StringVar(&writerRole, "writer-role", "", "with --live: the writer role's ARN (default VAULT_ROLE_ARN)")
 	cmd.Flags().StringVar(&breakGlass, "break-glass-role", "", "with --live: the break-glass role's ARN (default arn:aws:iam::<Account A>:role/"+audit.BreakGlassRoleName+")")
-	cmd.Flags().StringSliceVar(&functionRoles, "function-roles", nil, "with --live: the function roles (template.yaml's) that alone may assume the writer (default: those the writer's trust names, an assumption the report states)")
+	cmd.Flags().StringSliceVar(&functionRoles, "function-roles", nil, "with --live: the function roles that alone may assume the writer: template.yaml's role names (the same in every source account) or exact ARNs (default: those the writer's trust names, an assumption the report states)")
 	return cmd
 }
 

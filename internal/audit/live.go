@@ -102,9 +102,18 @@ func readLive(ctx context.Context, s3c LiveS3, iamc LiveIAM, o LiveOptions) (*Va
 	l.role(o.BreakGlass, "the break-glass role")
 
 	v.ExternalID = o.ExternalID
-	v.FunctionRoles = o.FunctionRoles
+	// A role name (the same in every source account) stands for that role
+	// in each source account the proof models.
+	for _, f := range o.FunctionRoles {
+		if strings.HasPrefix(f, "arn:") {
+			v.FunctionRoles = append(v.FunctionRoles, f)
+		} else {
+			v.FunctionRoles = append(v.FunctionRoles, functionRoleARNs([]string{f})...)
+		}
+	}
 	if writer != nil && writer.Trust != nil {
-		roles, ids := trusted(writer.Trust.D, o.Account)
+		roles, ids, org := trusted(writer.Trust.D, o.Account)
+		v.Organization = org
 		if v.FunctionRoles == nil {
 			v.FunctionRoles = roles
 			v.Notes = append(v.Notes, fmt.Sprintf("the function roles are taken from the writer's trust policy (%s); give --function-roles to check the trust against the roles template.yaml created", orNone(roles)))
@@ -432,7 +441,7 @@ func decodeDoc(name, encoded string) (Doc, error) {
 // trusted reads the writer's trust: the exact role and user ARNs outside
 // Account A its Allow statements name (as Principal or as aws:PrincipalArn
 // values), and the ExternalIds they require.
-func trusted(d *policy.Document, accountA string) (roles, externalIDs []string) {
+func trusted(d *policy.Document, accountA string) (roles, externalIDs []string, org string) {
 	rs, ids := map[string]bool{}, map[string]bool{}
 	addRole := func(p string) {
 		if !strings.ContainsAny(p, "*?") && (strings.Contains(p, ":role/") || strings.Contains(p, ":user/")) && accountOfARN(p) != accountA {
@@ -449,22 +458,38 @@ func trusted(d *policy.Document, accountA string) (roles, externalIDs []string) 
 			}
 		}
 		for op, keys := range s.Condition {
-			if lop := strings.ToLower(op); strings.Contains(lop, "like") || strings.Contains(lop, "not") {
+			lop := strings.ToLower(op)
+			if strings.Contains(lop, "not") {
 				continue
 			}
 			for k, vals := range keys {
 				for _, x := range vals {
 					switch strings.ToLower(k) {
 					case "sts:externalid":
-						ids[x] = true
+						if !strings.Contains(lop, "like") {
+							ids[x] = true
+						}
+					case "aws:principalorgid":
+						if !strings.Contains(lop, "like") {
+							org = x
+						}
 					case "aws:principalarn":
+						// A role name in any account (arn:aws:iam::*:role/<name>,
+						// the organization's trust) stands for that role in
+						// every source account the proof models.
+						if parts := strings.SplitN(x, ":", 6); len(parts) == 6 && parts[4] == "*" && strings.HasPrefix(parts[5], "role/") && !strings.ContainsAny(parts[5], "*?") {
+							for _, r := range functionRoleARNs([]string{strings.TrimPrefix(parts[5], "role/")}) {
+								rs[r] = true
+							}
+							continue
+						}
 						addRole(x)
 					}
 				}
 			}
 		}
 	}
-	return sortedKeys(rs), sortedKeys(ids)
+	return sortedKeys(rs), sortedKeys(ids), org
 }
 
 func roleName(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }

@@ -40,8 +40,8 @@ var errDenied = &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access D
 func notFound(code string) error { return &smithy.GenericAPIError{Code: code, Message: "not found"} }
 
 func newFakeVault(t *testing.T) *fakeVault {
-	d := cfn.VaultDeployment{VaultAccount: "111111111111", TrustedAccount: "222222222222", ExternalID: "the-external-id",
-		FunctionRoleARNs: []string{"arn:aws:iam::222222222222:role/logvault-cloudtrail"}, BreakGlassRoleName: BreakGlassRoleName,
+	d := cfn.VaultDeployment{VaultAccount: "111111111111", OrganizationID: "o-livetestorg1", ExternalID: "the-external-id",
+		FunctionRoleNames: []string{"logvault-cloudtrail"}, BreakGlassRoleName: BreakGlassRoleName,
 		BucketName: "vault", WriterRoleName: "logvault-vault-writer"}
 	tmpl, err := cfn.Load(infra.VaultTemplate, d.Values())
 	if err != nil {
@@ -178,12 +178,21 @@ func TestLive(t *testing.T) {
 		want [][]string // nil: the proof holds
 	}{
 		{"deployed as the template says", func(*fakeVault, *LiveOptions) {}, nil},
-		{"function roles given", func(_ *fakeVault, o *LiveOptions) {
-			o.FunctionRoles = []string{"arn:aws:iam::222222222222:role/logvault-cloudtrail"}
+		{"function roles given by name", func(_ *fakeVault, o *LiveOptions) {
+			o.FunctionRoles = []string{"logvault-cloudtrail"}
+		}, nil},
+		{"function roles given by ARN in each source account", func(_ *fakeVault, o *LiveOptions) {
+			o.FunctionRoles = []string{"arn:aws:iam::222222222222:role/logvault-cloudtrail", "arn:aws:iam::333333333333:role/logvault-cloudtrail"}
 		}, nil},
 		{"the trust names a role the operator did not give", func(_ *fakeVault, o *LiveOptions) {
-			o.FunctionRoles = []string{"arn:aws:iam::222222222222:role/logvault-billing"}
+			o.FunctionRoles = []string{"logvault-billing"}
 		}, [][]string{{"logvault-cloudtrail", "sts:AssumeRole", "with the ExternalId"}}},
+		{"the trust lets any account of the Organization in by any role", func(f *fakeVault, _ *LiveOptions) {
+			f.trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"sts:ExternalId":"the-external-id","aws:PrincipalOrgID":"o-livetestorg1","aws:RequestTag/logvault-source-account":"${aws:PrincipalAccount}"}}}]}`
+		}, [][]string{{"any Account B role", "sts:AssumeRole", "with the ExternalId"}}},
+		{"the trust lets anyone in by a function role's name", func(f *fakeVault, _ *LiveOptions) {
+			f.trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"sts:ExternalId":"the-external-id","aws:RequestTag/logvault-source-account":"${aws:PrincipalAccount}"},"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/logvault-cloudtrail"}}}]}`
+		}, [][]string{{"444444444444", "sts:AssumeRole", "outside the Organization"}}},
 		{"no bucket policy", func(f *fakeVault, _ *LiveOptions) { f.errs["GetBucketPolicy"] = notFound("NoSuchBucketPolicy") },
 			[][]string{{"Account A admin", "s3:DeleteBucketPolicy", "no Deny stops it"}}},
 		{"policy unreadable", func(f *fakeVault, _ *LiveOptions) { f.errs["GetBucketPolicy"] = errDenied },

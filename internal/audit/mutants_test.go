@@ -192,7 +192,7 @@ func TestHarmlessEditsPass(t *testing.T) {
 		{"the break-glass ARN joined and the trust narrowed", func(t *testing.T, n *tmplNode) {
 			c := mapValue(mapValue(statement(t, n.get(bucketStatements...), allowList), "Condition"), "ArnNotEquals")
 			setMapValue(c, "aws:PrincipalArn", snippet(t, `!Join ["", ["arn:", !Ref "AWS::Partition", ":iam::", !Ref "AWS::AccountId", ":role/", !Ref BreakGlassRoleName]]`))
-			setMapValue(mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals"), "aws:PrincipalAccount", snippet(t, `!Ref TrustedAccountId`))
+			setMapValue(mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals"), "aws:PrincipalAccount", snippet(t, `!Ref TrustedAccountIds`))
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -241,13 +241,13 @@ func TestMutantsFail(t *testing.T) {
 	writerOutside := func(actions, account string) func(t *testing.T, n *tmplNode) {
 		return func(t *testing.T, n *tmplNode) {
 			seq := n.writerInline()
-			seq.Content = append(seq.Content, snippet(t, `{Sid: Outside, Effect: Allow, Action: [`+actions+`], Resource: "arn:aws:s3:::*/*", Condition: {StringEquals: {"aws:ResourceAccount": !Ref `+account+`}}}`))
+			seq.Content = append(seq.Content, snippet(t, `{Sid: Outside, Effect: Allow, Action: [`+actions+`], Resource: "arn:aws:s3:::*/*", Condition: {StringEquals: {"aws:ResourceAccount": `+account+`}}}`))
 		}
 	}
 	mutants := []mutant{
-		{"the writer reads Account A's other buckets", writerOutside("s3:GetObject", "AWS::AccountId"), []string{"let it read", "in account 111111111111"}, false},
-		{"the writer writes into Account B's buckets", writerOutside("s3:GetObject, s3:PutObject", "TrustedAccountId"), []string{"deposit outside the vault"}, false},
-		{"the writer deletes versions in Account B's buckets", writerOutside("s3:GetObject, s3:DeleteObjectVersion", "TrustedAccountId"), []string{"s3:DeleteObjectVersion", "outside the vault the writer may only read"}, false},
+		{"the writer reads Account A's other buckets", writerOutside("s3:GetObject", `!Ref AWS::AccountId`), []string{"let it read", "in account 111111111111"}, false},
+		{"the writer writes into Account B's buckets", writerOutside("s3:GetObject, s3:PutObject", `"222222222222"`), []string{"deposit outside the vault"}, false},
+		{"the writer deletes versions in Account B's buckets", writerOutside("s3:GetObject, s3:DeleteObjectVersion", `"222222222222"`), []string{"s3:DeleteObjectVersion", "outside the vault the writer may only read"}, false},
 		{"both Denies exempt the template's role prefix", exempt("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/logvault-*"),
 			[]string{"assumed-role/logvault-x/s", "s3:DeleteObjectVersion", "no Deny stops it"}, false},
 		{"the exemption names the writer too", func(t *testing.T, n *tmplNode) {
@@ -260,9 +260,23 @@ func TestMutantsFail(t *testing.T) {
 			[]string{"user/logvault-break-glass", "s3:DeleteBucketPolicy", "no Deny stops it"}, false},
 		{"the writer's trust admits a user of a function role's name", func(t *testing.T, n *tmplNode) {
 			c := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
-			deleteMapKey(c, "ArnEquals")
-			setMapValue(c, "ArnLike", snippet(t, `{"aws:PrincipalArn": !Sub "arn:aws:iam::${TrustedAccountId}:*/logvault-cloudtrail"}`))
-		}, []string{"arn:aws:iam::222222222222:user/logvault-cloudtrail", "sts:AssumeRole", "with the ExternalId"}, false},
+			setMapValue(c, "ArnLike", snippet(t, `{"aws:PrincipalArn": "arn:aws:iam::*:*/logvault-cloudtrail"}`))
+		}, []string{":user/logvault-cloudtrail", "sts:AssumeRole", "with the ExternalId"}, false},
+		// The Organization's trust (issue: one vault for an Organization).
+		{"the writer's trust drops aws:PrincipalOrgID", func(t *testing.T, n *tmplNode) {
+			c := mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals")
+			deleteMapKey(c, "aws:PrincipalOrgID")
+		}, []string{"arn:aws:sts::444444444444:assumed-role/logvault-cloudtrail/s", "sts:AssumeRole", "outside the Organization"}, false},
+		{"the writer's trust names the function roles by a wildcard", func(t *testing.T, n *tmplNode) {
+			c := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
+			setMapValue(c, "ArnLike", snippet(t, `{"aws:PrincipalArn": "arn:aws:iam::*:role/logvault-*"}`))
+		}, []string{"assumed-role/logvault-x/s", "sts:AssumeRole", "with the ExternalId"}, false},
+		{"the FunctionRoleNames parameter admits a wildcard name", func(t *testing.T, n *tmplNode) {
+			setMapValue(n.get("Parameters", "FunctionRoleNames"), "AllowedPattern", snippet(t, `"^[\\w+=,.@*-]{1,64}$"`))
+		}, []string{"sts:AssumeRole", "with the ExternalId", `FunctionRoleNames = "logvault-*"`}, true},
+		{"the vault's own account may ship", func(t *testing.T, n *tmplNode) {
+			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringNotEquals")
+		}, []string{"arn:aws:sts::111111111111:assumed-role/logvault-cloudtrail/s", "sts:AssumeRole", "the vault's own account never ships"}, true},
 		{"the allow-list is kept in one region only (a condition)", func(t *testing.T, n *tmplNode) {
 			setMapValue(n.get("Conditions"), "InPrimaryRegion", snippet(t, `!Equals [!Ref "AWS::Region", us-east-1]`))
 			seq := n.get(bucketStatements...)
@@ -368,7 +382,7 @@ Rules: [{Status: Enabled, Destination: {Bucket: "arn:aws:s3:::attacker-logs", Ac
 Type: AWS::S3::BucketPolicy
 Properties:
   Bucket: !Ref Copy
-  PolicyDocument: {Version: "2012-10-17", Statement: [{Sid: ShareCopy, Effect: Allow, Principal: {AWS: !Sub "arn:aws:iam::${TrustedAccountId}:root"}, Action: s3:GetObject, Resource: !Sub "${Copy.Arn}/*"}]}
+  PolicyDocument: {Version: "2012-10-17", Statement: [{Sid: ShareCopy, Effect: Allow, Principal: {AWS: "arn:aws:iam::222222222222:root"}, Action: s3:GetObject, Resource: !Sub "${Copy.Arn}/*"}]}
 `))
 			setMapValue(n.get("Resources", "VaultBucket", "Properties"), "ReplicationConfiguration", snippet(t, `
 Role: !GetAtt WriterRole.Arn
@@ -394,7 +408,7 @@ Properties:
   AssumeRolePolicyDocument:
     Version: "2012-10-17"
     Statement:
-      - {Effect: Allow, Principal: {AWS: !Sub "arn:aws:iam::${TrustedAccountId}:root"}, Action: sts:AssumeRole}
+      - {Effect: Allow, Principal: {AWS: "arn:aws:iam::222222222222:root"}, Action: sts:AssumeRole}
   Policies:
     - PolicyName: fix-break-glass
       PolicyDocument:
@@ -445,9 +459,17 @@ Condition: {StringLike: {"token.actions.githubusercontent.com:sub": "repo:*"}}`)
 			setMapValue(p, "Default", snippet(t, `"*"`))
 			deleteMapKey(p, "AllowedPattern")
 		}, []string{"parameter BreakGlassRoleName", `"*"`}, true},
-		{"FunctionRoleArns admits a wildcard", func(t *testing.T, n *tmplNode) {
-			deleteMapKey(n.get("Parameters", "FunctionRoleArns"), "AllowedPattern")
-		}, []string{"sts:AssumeRole", "with parameter FunctionRoleArns"}, true},
+		{"FunctionRoleNames admits anything", func(t *testing.T, n *tmplNode) {
+			deleteMapKey(n.get("Parameters", "FunctionRoleNames"), "AllowedPattern")
+		}, []string{"sts:AssumeRole", "with parameter FunctionRoleNames"}, true},
+		{"OrganizationId admits a pattern", func(t *testing.T, n *tmplNode) {
+			deleteMapKey(n.get("Parameters", "OrganizationId"), "AllowedPattern")
+			s := mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals")
+			orgID := mapValue(s, "aws:PrincipalOrgID")
+			deleteMapKey(s, "aws:PrincipalOrgID")
+			setMapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringLike", snippet(t, `{}`))
+			setMapValue(mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringLike"), "aws:PrincipalOrgID", orgID)
+		}, []string{"444444444444", "sts:AssumeRole", `OrganizationId = "*"`}, true},
 		{"a service may put without aws:SourceAccount", addStatement(`
 Sid: LogDelivery
 Effect: Allow
@@ -511,7 +533,7 @@ Resource: !Sub "${VaultBucket.Arn}/*"`), []string{"logging.s3.amazonaws.com", "c
 			setMapValue(c, "StringLike", snippet(t, `{"aws:RequestTag/logvault-source-account": "*"}`))
 		}, []string{"sts:AssumeRole", "tagged with another account"}, false},
 		{"the trust open to Account B's every principal", func(t *testing.T, n *tmplNode) {
-			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "ArnEquals")
+			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "ArnLike")
 		}, []string{"arn:aws:iam::222222222222:root", "sts:AssumeRole", "with the ExternalId"}, false},
 		{"TLS no longer required", func(t *testing.T, n *tmplNode) {
 			removeStatement(t, n.get(bucketStatements...), "DenyInsecureTransport")

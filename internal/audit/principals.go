@@ -79,6 +79,9 @@ func (p principal) context(v *Vault, tls bool) map[string][]string {
 	if p.userid != "" {
 		ctx["aws:userid"] = []string{p.userid}
 	}
+	if org := v.orgOf(p.account); org != "" && p.kind != kindService && p.kind != kindAnonymous {
+		ctx["aws:PrincipalOrgID"] = []string{org}
+	}
 	for k, v := range p.tags {
 		ctx["aws:PrincipalTag/"+k] = []string{v}
 	}
@@ -131,22 +134,41 @@ func principals(v *Vault) []principal {
 	var ps []principal
 	add := func(p principal, who string, k kind) {
 		p.who, p.kind = who, k
+		p.function = p.function || p.principalArn != "" && slices.Contains(v.FunctionRoles, p.principalArn)
 		ps = append(ps, p)
 	}
 	b := v.TrustedAccount
 	add(root(b), "Account B root", kindExternal)
 	add(session(b, "/", "any-role"), "any Account B role", kindExternal)
 	add(user(b, "any-user"), "any Account B user", kindExternal)
+	// Every function role of Account B; of another source account, one
+	// stands for all (they are alike but for the account); and one role of
+	// a function role's name in an account of no Organization and in the
+	// vault's own account (an administrator there can create it).
+	others, lookalikes := map[string]bool{}, false
 	for _, f := range v.FunctionRoles {
 		parts := strings.SplitN(f, ":", 6)
 		if len(parts) != 6 || !strings.HasPrefix(parts[5], "role/") {
 			continue
 		}
 		path, name := splitRole(strings.TrimPrefix(parts[5], "role"))
-		fn := session(parts[4], path, name)
-		fn.function = true
-		add(fn, "Account B function role", kindExternal)
+		if parts[4] != b {
+			if !others[parts[4]] {
+				others[parts[4]] = true
+				add(session(parts[4], path, name), "function role of another source account", kindExternal)
+			}
+			continue
+		}
+		add(session(parts[4], path, name), "Account B function role", kindExternal)
+		if !lookalikes {
+			lookalikes = true
+			add(session(Outsider, path, name), "a role of a function role's name in an account outside the Organization", kindExternal)
+			a := session(v.AccountA, path, name)
+			a.anyAdmin = true
+			add(a, "a role of a function role's name in Account A", kindAdmin)
+		}
 	}
+	add(root(Outsider), "the root of an account outside the Organization", kindExternal)
 	anyRole, anyUser := session(v.AccountA, "/", "Admin"), user(v.AccountA, "admin")
 	anyRole.anyAdmin, anyUser.anyAdmin = true, true
 	add(anyRole, "Account A admin role (not break-glass)", kindAdmin)
@@ -277,7 +299,7 @@ func instances(v *Vault, n string) []principal {
 		// matches whole ARNs: a role, a user or a root of any account.
 		filled := fill.Replace(n)
 		name := filled[strings.LastIndexByte(filled, '/')+1:]
-		for _, acct := range []string{v.AccountA, v.other()} {
+		for _, acct := range []string{v.AccountA, v.other(), Outsider} {
 			for _, res := range []string{"role/" + name, "user/" + name, "role/x", "user/x", "root"} {
 				arn := "arn:aws:iam::" + acct + ":" + res
 				if globMatch(n, arn) {
@@ -296,7 +318,7 @@ func instances(v *Vault, n string) []principal {
 	}
 	accounts := []string{parts[4]}
 	if wild && strings.ContainsAny(parts[4], "*?") {
-		accounts = []string{v.AccountA, v.other()}
+		accounts = []string{v.AccountA, v.other(), Outsider}
 	}
 	svc := parts[2]
 	var out []principal

@@ -417,8 +417,15 @@ func (a *auditor) trusts(ps []principal) {
 						case wrongExternalID:
 							ctxText = "with a wrong ExternalId"
 						}
+						why := ""
+						switch {
+						case p.inA(a.v):
+							why = ": the vault's own account never ships, or its administrators could deposit into the vault they administer"
+						case p.account != "" && a.v.orgOf(p.account) != a.v.Organization:
+							why = ": an account outside the Organization (and not listed) must never get a writer session"
+						}
 						a.find(Finding{Principal: p.display(), Who: p.who, Action: act, Resource: r.ARN, Context: ctxText,
-							Cause: "allowed by the writer's trust policy (" + res.Statement + "): only the function roles, with the ExternalId, may"})
+							Cause: "allowed by the writer's trust policy (" + res.Statement + "): only the function roles, with the ExternalId, may" + why})
 					}
 				}
 			}

@@ -176,7 +176,7 @@ func TestInstances(t *testing.T) {
 		kinds   []kind
 	}{
 		{"arn:aws:iam::111111111111:role/logvault-*", []string{"arn:aws:sts::111111111111:assumed-role/logvault-x/s"}, []kind{kindAdmin}},
-		{"arn:aws:iam::*:role/*break-glass", []string{"arn:aws:sts::111111111111:assumed-role/xbreak-glass/s", "arn:aws:sts::333333333333:assumed-role/xbreak-glass/s"}, []kind{kindAdmin, kindExternal}},
+		{"arn:aws:iam::*:role/*break-glass", []string{"arn:aws:sts::111111111111:assumed-role/xbreak-glass/s", "arn:aws:sts::333333333333:assumed-role/xbreak-glass/s", "arn:aws:sts::444444444444:assumed-role/xbreak-glass/s"}, []kind{kindAdmin, kindExternal, kindExternal}},
 		{"222222222222", []string{"arn:aws:iam::222222222222:root"}, []kind{kindExternal}},
 		{"arn:aws:iam::111111111111:root", []string{"arn:aws:iam::111111111111:root"}, []kind{kindRoot}},
 		{"arn:aws:iam::222222222222:role/path/special", []string{"arn:aws:sts::222222222222:assumed-role/special/s"}, []kind{kindExternal}},

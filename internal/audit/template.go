@@ -19,11 +19,14 @@ import (
 // parameter not named here takes its Default, or a placeholder.
 func canonicalParams() map[string]string {
 	return map[string]string{
-		"TrustedAccountId":   AccountB,
+		"OrganizationId":     Organization, // every account of the Organization: Principal "*"
+		"TrustedAccountIds":  "",
+		"FunctionRoleNames":  strings.Join(functionRoleNames, ","),
+		"TrustedAccountId":   AccountB, // templates of before OrganizationId
 		"ExternalId":         ExternalID,
 		"BreakGlassRoleName": BreakGlassRoleName,
-		"BreakGlassRoleArn":  BreakGlassRoleARN, // templates of before BreakGlassRoleName
-		"FunctionRoleArns":   strings.Join(functionRoles, ","),
+		"BreakGlassRoleArn":  BreakGlassRoleARN,                                         // templates of before BreakGlassRoleName
+		"FunctionRoleArns":   strings.Join(functionRoles[:len(functionRoleNames)], ","), // Account B's, for templates of before FunctionRoleNames
 		"VaultAccountId":     AccountA,
 		"VaultBucketName":    BucketName,
 	}
@@ -251,6 +254,11 @@ func load(raw rawTemplate, data, guardrails []byte, params map[string]string, co
 	for k, val := range params {
 		bg[k] = val
 	}
+	// The function roles are the names this deployment gives, in every
+	// source account.
+	if raw.Parameters["FunctionRoleNames"].Type != "" {
+		v.FunctionRoles = functionRoleARNs(strings.Split(paramValue(raw, bg, "FunctionRoleNames"), ","))
+	}
 	switch {
 	case raw.Parameters["BreakGlassRoleName"].Type != "":
 		v.BreakGlassARN = "arn:aws:iam::" + AccountA + ":role/" + paramValue(raw, bg, "BreakGlassRoleName")
@@ -266,6 +274,13 @@ func load(raw rawTemplate, data, guardrails []byte, params map[string]string, co
 	}
 	fp, _ := json.Marshal(proofInputs(r.Raw))
 	return &loaded{vault: v, fingerprint: string(fp) + "|" + v.BreakGlassARN, conditions: r.Conditions}, nil
+}
+
+// trustDeployments are the vault's ways of trusting source accounts
+// besides the symbolic deployment's (the whole Organization).
+var trustDeployments = []map[string]string{
+	{"OrganizationId": "", "TrustedAccountIds": AccountB + "," + AccountC},
+	{"OrganizationId": Organization, "TrustedAccountIds": AccountB + "," + AccountC},
 }
 
 // paramValue is the value a parameter takes: given, else its Default.
@@ -307,7 +322,7 @@ func model(r *cfn.Resolved, raw rawTemplate) (*Vault, error) {
 	if typ("WriterRole") != "AWS::IAM::Role" {
 		return nil, errors.New("audit: the template has no WriterRole (AWS::IAM::Role), so nothing can be proven")
 	}
-	v := &Vault{AccountA: AccountA, TrustedAccount: AccountB, FunctionRoles: functionRoles, ExternalID: ExternalID}
+	v := &Vault{AccountA: AccountA, TrustedAccount: AccountB, FunctionRoles: functionRoles, ExternalID: ExternalID, Organization: Organization}
 	v.BucketName = nameOf(props("VaultBucket"), "BucketName", "VaultBucket", "AWS::S3::Bucket")
 	v.Bucket = bucketProperties(props("VaultBucket"))
 	var policies []string
@@ -830,6 +845,16 @@ func run(source string, template, guardrails []byte, variants bool) (Report, err
 			known[f] = true
 			f.Context = strings.TrimSpace(f.Context + " " + context)
 			rep.Findings = append(rep.Findings, f)
+		}
+	}
+	// The other ways of trusting source accounts, proven as deployments of
+	// their own: a list of accounts, alone and within the Organization.
+	for _, d := range trustDeployments {
+		if _, ok := raw.Parameters["TrustedAccountIds"]; !ok || !variants {
+			break
+		}
+		if l, err := load(raw, template, guardrails, d, nil); err == nil {
+			variant(l, fmt.Sprintf("with parameters OrganizationId = %q, TrustedAccountIds = %q", d["OrganizationId"], d["TrustedAccountIds"]))
 		}
 	}
 	for _, name := range sortedKeys(raw.Parameters) {

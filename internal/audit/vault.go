@@ -1,19 +1,26 @@
 package audit
 
 import (
+	"strings"
+
 	"github.com/logvault/logvault/internal/policy"
 )
 
 // The symbolic deployment a template is resolved for. The values are
 // concrete so the evaluator can match them, but they stand for any
-// deployment: Account A holds the vault, Account B runs the functions,
-// Account C is any other account.
+// deployment: Account A holds the vault, Accounts B and C are source
+// accounts running the functions, all three in one Organization;
+// Outsider is an account of no Organization.
 const (
-	AccountA   = "111111111111"
-	AccountB   = "222222222222"
-	AccountC   = "333333333333"
-	ExternalID = "audit-placeholder-external-id"
-	BucketName = "vault-bucket" // the vault bucket, when the template does not name it
+	AccountA     = "111111111111"
+	AccountB     = "222222222222"
+	AccountC     = "333333333333"
+	Outsider     = "444444444444"
+	Organization = "o-logvaultaudit1"
+	// otherOrganization is Outsider's: an attacker's own Organization.
+	otherOrganization = "o-attackerowned1"
+	ExternalID        = "audit-placeholder-external-id"
+	BucketName        = "vault-bucket" // the vault bucket, when the template does not name it
 
 	// BreakGlassRoleName names the only principal the vault may exempt.
 	BreakGlassRoleName = "logvault-break-glass"
@@ -23,12 +30,28 @@ const (
 	wrongExternalID = "not-the-external-id"
 )
 
-// functionRoles are the function roles (template.yaml's) the vault trusts.
-var functionRoles = []string{
-	"arn:aws:iam::" + AccountB + ":role/logvault-cloudtrail",
-	"arn:aws:iam::" + AccountB + ":role/logvault-billing",
-	"arn:aws:iam::" + AccountB + ":role/logvault-applogs",
+// functionRoleNames are the names of the function roles template.yaml
+// creates, the same in every source account.
+var functionRoleNames = []string{"logvault-cloudtrail", "logvault-billing", "logvault-applogs", "logvault-reconcile"}
+
+// sourceAccounts are the accounts whose function roles may ship.
+var sourceAccounts = []string{AccountB, AccountC}
+
+// functionRoleARNs are the roles of those names in every source account.
+func functionRoleARNs(names []string) []string {
+	var out []string
+	for _, a := range sourceAccounts {
+		for _, n := range names {
+			if n = strings.TrimSpace(n); n != "" {
+				out = append(out, "arn:aws:iam::"+a+":role/"+n)
+			}
+		}
+	}
+	return out
 }
+
+// functionRoles are the function roles (template.yaml's) the vault trusts.
+var functionRoles = functionRoleARNs(functionRoleNames)
 
 // Doc is a policy document with the name it is reported under.
 type Doc struct {
@@ -83,10 +106,14 @@ type Vault struct {
 	WriterName, WriterARN string
 	// BreakGlassARN is the one principal exempt from the allow-list.
 	BreakGlassARN string
-	// TrustedAccount is Account B; FunctionRoles the roles of it that may
+	// TrustedAccount is Account B, the source account the proof speaks
+	// of first; FunctionRoles the roles of every source account that may
 	// assume the writer (exact ARNs).
 	TrustedAccount string
 	FunctionRoles  []string
+	// Organization is the Organization of Accounts A, B and C
+	// (aws:PrincipalOrgID of their principals); Outsider is in another.
+	Organization string
 	// ExternalID is the ExternalId the functions send with AssumeRole.
 	ExternalID string
 	// BucketPolicy is the vault's bucket policy; nil for none.
@@ -119,6 +146,17 @@ type Vault struct {
 
 // BucketARN is the vault bucket's ARN.
 func (v *Vault) BucketARN() string { return "arn:aws:s3:::" + v.BucketName }
+
+// orgOf is the Organization of an account the proof models ("" none).
+func (v *Vault) orgOf(account string) string {
+	switch account {
+	case v.AccountA, v.TrustedAccount, AccountC:
+		return v.Organization
+	case Outsider:
+		return otherOrganization
+	}
+	return ""
+}
 
 // other is an account that is neither Account A nor Account B.
 func (v *Vault) other() string {

@@ -265,12 +265,17 @@ func deletePath(v any, path []string) {
 	}
 }
 
-// dropNoValue removes list items that resolved to AWS::NoValue (null), as
-// CloudFormation does.
+// dropNoValue removes list items and map keys that resolved to
+// AWS::NoValue (null), as CloudFormation does (a condition key whose value
+// is !If [..., !Ref AWS::NoValue] is then absent).
 func dropNoValue(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
+			if e == nil {
+				delete(x, k)
+				continue
+			}
 			x[k] = dropNoValue(e)
 		}
 		return x

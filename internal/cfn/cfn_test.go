@@ -31,13 +31,20 @@ const (
 	cRole        = "arn:aws:iam::" + acctC + ":role/logvault-cloudtrail"
 	operator     = "arn:aws:iam::" + acctA + ":user/admin"
 	cBreakGlass  = "arn:aws:iam::" + acctC + ":role/logvault-break-glass"
+	cSess        = "arn:aws:sts::" + acctC + ":assumed-role/logvault-cloudtrail/fn"
+	outsider     = "444444444444" // an account of no organization
+	outsiderSess = "arn:aws:sts::" + outsider + ":assumed-role/logvault-cloudtrail/fn"
+	aFnSess      = "arn:aws:sts::" + acctA + ":assumed-role/logvault-cloudtrail/fn"
+	org          = "o-logvaulttest1" // the Organization of Accounts A, B and C
 	externalID   = "logvault-test-external-id"
 	bucketPolicy = "VaultBucketPolicy"
 )
 
-// deployment is infra/vault.yaml deployed as the local stack deploys it.
+// deployment is infra/vault.yaml deployed as the local stack deploys it:
+// trusting the function role logvault-cloudtrail in every account of the
+// Organization.
 var deployment = cfn.VaultDeployment{
-	VaultAccount: acctA, TrustedAccount: acctB, FunctionRoleARNs: []string{bRole}, ExternalID: externalID,
+	VaultAccount: acctA, OrganizationID: org, FunctionRoleNames: []string{"logvault-cloudtrail"}, ExternalID: externalID,
 	BreakGlassRoleName: "logvault-break-glass", BucketName: bucket, WriterRoleName: writerName,
 }
 
@@ -76,6 +83,9 @@ func reqCtx(p, principalArn string, secure bool, extra ...string) map[string][]s
 		"aws:PrincipalArn":     {principalArn},
 		"aws:PrincipalAccount": {acct},
 		"aws:SecureTransport":  {map[bool]string{true: "true", false: "false"}[secure]},
+	}
+	if acct == acctA || acct == acctB || acct == acctC {
+		c["aws:PrincipalOrgID"] = []string{org}
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		c[extra[i]] = append(c[extra[i]], extra[i+1])
@@ -186,29 +196,66 @@ func TestLoadVaultWriterRole(t *testing.T) {
 	if r.MaxSessionDuration == nil || *r.MaxSessionDuration != 3600 {
 		t.Errorf("MaxSessionDuration %v, want 3600", r.MaxSessionDuration)
 	}
-	trust := parsePolicy(t, r.AssumeRolePolicyDocument)
+	// Who may assume the writer, under each way of trusting source
+	// accounts: the Organization, a list of accounts, or both.
+	roleOf := func(sess string) string {
+		parts := strings.Split(sess, "/")
+		return "arn:aws:iam::" + strings.SplitN(sess, ":", 6)[4] + ":role/" + parts[1]
+	}
 	assume := func(principal string, extra ...string) policy.Request {
 		arn := principal
-		if principal == bSess {
-			arn = bRole
+		if strings.Contains(principal, ":assumed-role/") {
+			arn = roleOf(principal)
 		}
 		return policy.Request{Principal: principal, Action: "sts:AssumeRole", Resource: writerARN, Context: reqCtx(principal, arn, true, extra...)}
 	}
-	t.Run("trust", func(t *testing.T) {
-		runEval(t, trust, []evalCase{
-			{"Account B user (not a function role) with the ExternalId", assume(bUser, "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
-			{"a role whose name extends a function role's", assume("arn:aws:iam::"+acctB+":role/logvault-cloudtrail-x", "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
-			{"a function role session with the ExternalId and its account's tag", assume(bSess, "sts:ExternalId", externalID, "aws:RequestTag/logvault-source-account", acctB, "aws:TagKeys", "logvault-source-account"), policy.Allow, "TrustLogvaultFunctionsWithExternalId"},
-			{"a function role session with the ExternalId, no session tag", assume(bSess, "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
-			{"a function role session tagging another account", assume(bSess, "sts:ExternalId", externalID, "aws:RequestTag/logvault-source-account", "333333333333", "aws:TagKeys", "logvault-source-account"), policy.ImplicitDeny, ""},
-			{"a function role session with the tag transitive", assume(bSess, "sts:ExternalId", externalID, "aws:RequestTag/logvault-source-account", acctB, "aws:TagKeys", "logvault-source-account", "sts:TransitiveTagKeys", "logvault-source-account"), policy.ImplicitDeny, ""},
-			{"a function role session without an ExternalId", assume(bSess), policy.ImplicitDeny, ""},
-			{"Account B user without an ExternalId", assume(bUser), policy.ImplicitDeny, ""},
-			{"Account B user with a wrong ExternalId", assume(bUser, "sts:ExternalId", "logvault-wrong"), policy.ImplicitDeny, ""},
-			{"Account C role with the ExternalId", assume(cRole, "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
-			{"the writer's own session with the ExternalId", assume(writerSess, "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
+	tagged := func(principal, acct string) policy.Request {
+		return assume(principal, "sts:ExternalId", externalID, "aws:RequestTag/logvault-source-account", acct, "aws:TagKeys", "logvault-source-account")
+	}
+	const trustSid = "TrustLogvaultFunctionsWithExternalId"
+	for _, mode := range []struct {
+		name     string
+		org      string
+		accounts []string
+		cAllowed bool // Account C's function role may assume the writer
+	}{
+		{"organization", org, nil, true},
+		{"listed accounts", "", []string{acctB}, false},
+		{"listed accounts in the organization", org, []string{acctB, outsider}, false},
+	} {
+		d := deployment
+		d.OrganizationID, d.TrustedAccounts = mode.org, mode.accounts
+		r, err := loadVault(t, d.Values()).GetIAMRoleWithName("WriterRole")
+		if err != nil {
+			t.Fatal(err)
+		}
+		trust := parsePolicy(t, r.AssumeRolePolicyDocument)
+		cWant, cSid := policy.ImplicitDeny, ""
+		if mode.cAllowed {
+			cWant, cSid = policy.Allow, trustSid
+		}
+		t.Run("trust/"+mode.name, func(t *testing.T) {
+			runEval(t, trust, []evalCase{
+				{"Account B user (not a function role) with the ExternalId", assume(bUser, "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
+				{"a role whose name extends a function role's", tagged("arn:aws:sts::"+acctB+":assumed-role/logvault-cloudtrail-x/s", acctB), policy.ImplicitDeny, ""},
+				{"a function role under a path", policy.Request{Principal: bSess, Action: "sts:AssumeRole", Resource: writerARN,
+					Context: reqCtx(bSess, "arn:aws:iam::"+acctB+":role/x/logvault-cloudtrail", true, "sts:ExternalId", externalID,
+						"aws:RequestTag/logvault-source-account", acctB, "aws:TagKeys", "logvault-source-account")}, policy.ImplicitDeny, ""},
+				{"a function role session with the ExternalId and its account's tag", tagged(bSess, acctB), policy.Allow, trustSid},
+				{"a function role session with the ExternalId, no session tag", assume(bSess, "sts:ExternalId", externalID), policy.ImplicitDeny, ""},
+				{"a function role session tagging another account", tagged(bSess, acctC), policy.ImplicitDeny, ""},
+				{"a function role session with the tag transitive", assume(bSess, "sts:ExternalId", externalID, "aws:RequestTag/logvault-source-account", acctB, "aws:TagKeys", "logvault-source-account", "sts:TransitiveTagKeys", "logvault-source-account"), policy.ImplicitDeny, ""},
+				{"a function role session without an ExternalId", assume(bSess), policy.ImplicitDeny, ""},
+				{"Account B user without an ExternalId", assume(bUser), policy.ImplicitDeny, ""},
+				{"Account B user with a wrong ExternalId", assume(bUser, "sts:ExternalId", "logvault-wrong"), policy.ImplicitDeny, ""},
+				{"Account C's function role with its account's tag", tagged(cSess, acctC), cWant, cSid},
+				{"Account C's function role tagging Account B", tagged(cSess, acctB), policy.ImplicitDeny, ""},
+				{"the function role's name in an account outside the organization", tagged(outsiderSess, outsider), policy.ImplicitDeny, ""},
+				{"the function role's name in the vault's account", tagged(aFnSess, acctA), policy.ImplicitDeny, ""},
+				{"the writer's own session with the ExternalId", tagged(writerSess, acctA), policy.ImplicitDeny, ""},
+			})
 		})
-	})
+	}
 	if len(r.Policies) != 1 {
 		t.Fatalf("WriterRole has %d inline policies, want 1", len(r.Policies))
 	}
@@ -296,7 +343,7 @@ func TestLoadUnresolvedReference(t *testing.T) {
 		drop func(*cfn.Values)
 		want string
 	}{
-		{"parameter TrustedAccountId", func(v *cfn.Values) { delete(v.Parameters, "TrustedAccountId") }, "TrustedAccountId"},
+		{"parameter FunctionRoleNames", func(v *cfn.Values) { delete(v.ListParameters, "FunctionRoleNames") }, "FunctionRoleNames"},
 		{"parameter ExternalId", func(v *cfn.Values) { delete(v.Parameters, "ExternalId") }, "ExternalId"},
 		{"parameter BreakGlassRoleName", func(v *cfn.Values) { delete(v.Parameters, "BreakGlassRoleName") }, "BreakGlassRoleName"},
 		{"attribute WriterRole.Arn", func(v *cfn.Values) { delete(v.Attrs, "WriterRole.Arn") }, "WriterRole.Arn"},

@@ -1128,7 +1128,7 @@ func TestSAMTemplateRoles(t *testing.T) {
 				Context: map[string][]string{"aws:PrincipalArn": {tplRoleArn(f)}, "aws:PrincipalAccount": {tplAcctB}, "sts:ExternalId": {tplExternalID}, "aws:SecureTransport": {"true"},
 					"aws:RequestTag/logvault-source-account": {tplAcctB}, "aws:TagKeys": {"logvault-source-account"}}})
 			if got2.Decision != policy.Allow {
-				t.Errorf("infra/vault.yaml's writer trust (FunctionRoleArns: the function role ARNs) does not let %s assume it: %v %q", tplRoleArn(f), got2.Decision, got2.Assumed)
+				t.Errorf("infra/vault.yaml's writer trust (FunctionRoleNames: the function role names) does not let %s assume it: %v %q", tplRoleArn(f), got2.Decision, got2.Assumed)
 			}
 		})
 	}
@@ -1318,12 +1318,12 @@ func tplDecide(t *testing.T, docs []*policy.Document, cases []tplCase) {
 
 // vaultDeployment is infra/vault.yaml deployed for template.yaml's function roles.
 func vaultDeployment(params map[string]string) cfn.VaultDeployment {
-	var roles []string
+	var names []string
 	for _, f := range tplFunctions {
-		roles = append(roles, tplRoleArn(f))
+		names = append(names, "logvault-"+f.name)
 	}
 	return cfn.VaultDeployment{
-		VaultAccount: tplAcctA, TrustedAccount: tplAcctB, Region: tplRegion, FunctionRoleARNs: roles, ExternalID: tplExternalID,
+		VaultAccount: tplAcctA, TrustedAccounts: []string{tplAcctB}, Region: tplRegion, FunctionRoleNames: names, ExternalID: tplExternalID,
 		BreakGlassRoleName: "logvault-break-glass", BucketName: tplVaultBucket, WriterRoleName: "logvault-vault-writer", Parameters: params,
 	}
 }
@@ -1523,11 +1523,21 @@ func TestVaultTemplateExactPrincipals(t *testing.T) {
 		value string
 		ok    bool
 	}{
-		{"FunctionRoleArns", "arn:aws:iam::" + tplAcctB + ":role/logvault-cloudtrail", true},
-		{"FunctionRoleArns", "arn:aws:iam::" + tplAcctB + ":role/path/logvault-billing", true},
-		{"FunctionRoleArns", "arn:aws:iam::" + tplAcctB + ":role/logvault-*", false},
-		{"FunctionRoleArns", "arn:aws:iam::*:role/logvault-cloudtrail", false},
-		{"FunctionRoleArns", "arn:aws:iam::" + tplAcctB + ":root", false},
+		{"FunctionRoleNames", "logvault-cloudtrail", true},
+		{"FunctionRoleNames", "logvault-billing-eu-west-1", true},
+		{"FunctionRoleNames", "path/logvault-billing", false},
+		{"FunctionRoleNames", "logvault-*", false},
+		{"FunctionRoleNames", "logvault-?", false},
+		{"FunctionRoleNames", "arn:aws:iam::" + tplAcctB + ":role/logvault-cloudtrail", false},
+		{"TrustedAccountIds", tplAcctB, true},
+		{"TrustedAccountIds", "", true},
+		{"TrustedAccountIds", "*", false},
+		{"TrustedAccountIds", "22222222222?", false},
+		{"TrustedAccountIds", "arn:aws:iam::" + tplAcctB + ":root", false},
+		{"OrganizationId", "o-a1b2c3d4e5", true},
+		{"OrganizationId", "", true},
+		{"OrganizationId", "o-*", false},
+		{"OrganizationId", "*", false},
 		{"BreakGlassRoleName", "logvault-break-glass", true},
 		{"BreakGlassRoleName", "*break-glass", false},
 		{"BreakGlassRoleName", "arn:aws:iam::333333333333:role/break-glass", false},

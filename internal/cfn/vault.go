@@ -7,10 +7,14 @@ import "strings"
 // stack, the audit and the tests resolve the template through it, so all
 // three read the vault the same way.
 type VaultDeployment struct {
-	Partition, Region  string // default "aws", "us-east-1"
-	VaultAccount       string // Account A: AWS::AccountId
-	TrustedAccount     string // Account B: TrustedAccountId
-	FunctionRoleARNs   []string
+	Partition, Region string // default "aws", "us-east-1"
+	VaultAccount      string // Account A: AWS::AccountId
+	// OrganizationID is OrganizationId ("" for none); TrustedAccounts are
+	// TrustedAccountIds (none: every account of the Organization).
+	OrganizationID  string
+	TrustedAccounts []string
+	// FunctionRoleNames are the functions' role names (FunctionRoleNames).
+	FunctionRoleNames  []string
 	ExternalID         string
 	BreakGlassRoleName string
 	BucketName         string // VaultBucketName, and the bucket's name
@@ -67,7 +71,7 @@ func (d VaultDeployment) BucketARN() string {
 // Values are what CloudFormation knows when it deploys the template so.
 func (d VaultDeployment) Values() Values {
 	params := map[string]string{
-		"TrustedAccountId":   d.TrustedAccount,
+		"OrganizationId":     d.OrganizationID,
 		"ExternalId":         d.ExternalID,
 		"BreakGlassRoleName": d.BreakGlassRoleName,
 		"VaultBucketName":    d.BucketName,
@@ -76,11 +80,13 @@ func (d VaultDeployment) Values() Values {
 	for k, v := range d.Parameters {
 		params[k] = v
 	}
-	lists := map[string][]string{"FunctionRoleArns": d.FunctionRoleARNs, "SourceBucketNames": d.SourceBuckets}
-	if len(d.SourceBuckets) == 0 {
-		lists["SourceBucketNames"] = []string{""}
+	lists := map[string][]string{"FunctionRoleNames": d.FunctionRoleNames, "TrustedAccountIds": d.TrustedAccounts, "SourceBucketNames": d.SourceBuckets}
+	for name, l := range lists {
+		if len(l) == 0 {
+			lists[name] = []string{""} // an empty CommaDelimitedList
+		}
 	}
-	for _, name := range []string{"FunctionRoleArns", "SourceBucketNames"} {
+	for _, name := range []string{"FunctionRoleNames", "TrustedAccountIds", "SourceBucketNames"} {
 		if s, ok := d.Parameters[name]; ok {
 			lists[name] = strings.Split(s, ",")
 		}

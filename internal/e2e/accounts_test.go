@@ -5,29 +5,42 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/logvault/logvault/internal/eventgen"
 	"github.com/logvault/logvault/internal/local"
 	"github.com/logvault/logvault/internal/schema"
 )
 
 // TestWriterSessionsConfinedToTheirAccount: on the local stack, with
-// infra/vault.yaml's writer trust and permissions as AWS applies them, a
-// writer session is bound to the account that assumed it (the session tag
-// logvault-source-account) and may deposit and read only in that account's
-// part of the vault. Account C, which this vault does not trust, cannot
-// assume the writer at all; Account B cannot tag its session as Account C.
+// infra/vault.yaml's writer trust and permissions as AWS applies them
+// (trusting the local Organization: Accounts B and C, not the vault's own
+// Account A), a writer session is bound to the account that assumed it
+// (the session tag logvault-source-account) and may deposit and read only
+// in that account's part of the vault. An account outside the Organization
+// cannot assume the writer at all; no account can tag its session as
+// another.
 func TestWriterSessionsConfinedToTheirAccount(t *testing.T) {
 	ctx := context.Background()
+	stsFor := func(access, secret string) *sts.Client {
+		return sts.NewFromConfig(aws.Config{Region: stack.env["AWS_REGION"], HTTPClient: stsClient(t).Options().HTTPClient,
+			Credentials: credentials.NewStaticCredentialsProvider(access, secret, "")},
+			func(o *sts.Options) { o.BaseEndpoint = aws.String(stack.env["AWS_ENDPOINT_URL_STS"]) })
+	}
 	assume := func(c *sts.Client, tagValue string) (*sts.AssumeRoleOutput, error) {
 		in := &sts.AssumeRoleInput{RoleArn: aws.String(stack.env["VAULT_ROLE_ARN"]), RoleSessionName: aws.String("e2e-accounts"),
 			ExternalId: aws.String(stack.env["VAULT_EXTERNAL_ID"])}
@@ -43,59 +56,126 @@ func TestWriterSessionsConfinedToTheirAccount(t *testing.T) {
 			t.Errorf("%s: %v, want AccessDenied", what, err)
 		}
 	}
+	bSTS := stsClient(t)
+	cSTS := stsFor(stack.env["ACCOUNT_C_ACCESS_KEY_ID"], stack.env["ACCOUNT_C_SECRET_ACCESS_KEY"])
+	outsideSTS := stsFor(stack.env["ACCOUNT_OUTSIDE_ACCESS_KEY_ID"], stack.env["ACCOUNT_OUTSIDE_SECRET_ACCESS_KEY"])
 
-	// Account C: not trusted by this vault, whatever it tags.
-	cSTS := sts.NewFromConfig(aws.Config{Region: stack.env["AWS_REGION"], HTTPClient: stsClient(t).Options().HTTPClient,
-		Credentials: credentials.NewStaticCredentialsProvider(stack.env["ACCOUNT_C_ACCESS_KEY_ID"], stack.env["ACCOUNT_C_SECRET_ACCESS_KEY"], "")},
-		func(o *sts.Options) { o.BaseEndpoint = aws.String(stack.env["AWS_ENDPOINT_URL_STS"]) })
-	for _, tag := range []string{local.AccountC, local.AccountB, ""} {
-		_, err := assume(cSTS, tag)
-		refused("Account C assuming the writer (tag "+tag+")", err)
+	// An account outside the Organization: never, whatever it tags.
+	for _, tag := range []string{local.AccountOutside, local.AccountB, local.AccountC, ""} {
+		_, err := assume(outsideSTS, tag)
+		refused("the account outside the Organization assuming the writer (tag "+tag+")", err)
 	}
-	// Account B may not pretend to be another account, or carry no tag.
-	for _, tag := range []string{local.AccountC, local.AccountA, ""} {
-		_, err := assume(stsClient(t), tag)
-		refused("Account B assuming the writer tagged "+tag, err)
+	// No account may pretend to be another, or carry no tag.
+	for _, c := range []struct {
+		name   string
+		client *sts.Client
+		tags   []string
+	}{
+		{"Account B", bSTS, []string{local.AccountC, local.AccountA, ""}},
+		{"Account C", cSTS, []string{local.AccountB, local.AccountA, ""}},
+	} {
+		for _, tag := range c.tags {
+			_, err := assume(c.client, tag)
+			refused(c.name+" assuming the writer tagged "+tag, err)
+		}
 	}
 
-	out, err := assume(stsClient(t), local.AccountB)
-	if err != nil {
-		t.Fatalf("Account B assuming the writer with its own tag: %v", err)
-	}
-	w, err := local.ClientFor(stack.env, aws.ToString(out.Credentials.AccessKeyId), aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
-	if err != nil {
-		t.Fatal(err)
+	session := func(c *sts.Client, acct string) *s3.Client {
+		t.Helper()
+		out, err := assume(c, acct)
+		if err != nil {
+			t.Fatalf("Account %s assuming the writer with its own tag: %v", acct, err)
+		}
+		w, err := local.ClientFor(stack.env, aws.ToString(out.Credentials.AccessKeyId), aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
 	}
 	vb := stack.env["VAULT_BUCKET"]
 	run := strings.ReplaceAll(t.Name(), "/", "-")
-	own := "cloudtrail/account=" + local.AccountB + "/" + run + "/own.json"
-	theirs := "cloudtrail/account=" + local.AccountC + "/" + run + "/theirs.json"
+	partOf := func(acct, name string) string { return "cloudtrail/account=" + acct + "/" + run + "/" + name }
 	earlier := "cloudtrail/" + run + "/earlier-layout.json"
-	// Account A's root (not bound by the policy) plants objects in C's part
-	// and under the earlier layout, for the reads below.
-	for _, k := range []string{theirs, earlier} {
-		if _, err := admin(t).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(vb), Key: aws.String(k), Body: bytes.NewReader([]byte("{}"))}); err != nil {
-			t.Fatal(err)
-		}
+	// Account A's root (not bound by the policy) plants an object under the
+	// earlier layout, for the reads below.
+	if _, err := admin(t).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(vb), Key: aws.String(earlier), Body: bytes.NewReader([]byte("{}"))}); err != nil {
+		t.Fatal(err)
 	}
-	put := func(key string) error {
+	put := func(w *s3.Client, key string) error {
 		_, err := w.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(vb), Key: aws.String(key), Body: bytes.NewReader([]byte(`{"Records":[]}`)),
 			ChecksumAlgorithm: "SHA256", ExpectedBucketOwner: aws.String(local.AccountA)})
 		return err
 	}
-	get := func(key string) error {
+	get := func(w *s3.Client, key string) error {
 		_, err := w.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(vb), Key: aws.String(key), ExpectedBucketOwner: aws.String(local.AccountA)})
 		return err
 	}
-	if err := put(own); err != nil {
-		t.Errorf("Account B's writer session depositing in its own part: %v", err)
+	sessions := map[string]*s3.Client{local.AccountB: session(bSTS, local.AccountB), local.AccountC: session(cSTS, local.AccountC)}
+	// Each deposits in its own part first, so the other's reads below are
+	// of objects that exist.
+	for _, acct := range []string{local.AccountB, local.AccountC} {
+		if err := put(sessions[acct], partOf(acct, "own.json")); err != nil {
+			t.Errorf("Account %s's writer session depositing in its own part: %v", acct, err)
+		}
+		if err := get(sessions[acct], partOf(acct, "own.json")); err != nil {
+			t.Errorf("Account %s's writer session reading its own part: %v", acct, err)
+		}
 	}
-	if err := get(own); err != nil {
-		t.Errorf("Account B's writer session reading its own part: %v", err)
+	for _, c := range []struct{ self, other string }{{local.AccountB, local.AccountC}, {local.AccountC, local.AccountB}} {
+		w, who := sessions[c.self], "Account "+c.self+"'s writer session"
+		refused(who+" depositing in Account "+c.other+"'s part", put(w, partOf(c.other, "theirs.json")))
+		refused(who+" overwriting Account "+c.other+"'s object", put(w, partOf(c.other, "own.json")))
+		refused(who+" reading Account "+c.other+"'s object", get(w, partOf(c.other, "own.json")))
+		refused(who+" depositing under the earlier layout", put(w, earlier))
+		refused(who+" reading the earlier layout", get(w, earlier))
+		refused(who+" depositing in "+c.other+"'s part with its own id deeper", put(w, "cloudtrail/account="+c.other+"/account="+c.self+"/x.json"))
 	}
-	refused("Account B's writer session depositing in Account C's part", put(theirs))
-	refused("Account B's writer session reading Account C's part", get(theirs))
-	refused("Account B's writer session depositing under the earlier layout", put(earlier))
-	refused("Account B's writer session reading the earlier layout", get(earlier))
-	refused("Account B's writer session depositing in C's part with its own id deeper", put("cloudtrail/account="+local.AccountC+"/account="+local.AccountB+"/x.json"))
+}
+
+// TestSecondAccountShipsItsOwnCloudTrail: Account C, with its own keys and
+// nothing told (its account comes from sts:GetCallerIdentity), ships a
+// CloudTrail file of its own bucket through the cloudtrail function into
+// its part of the vault, with the SHA-256 S3 checked.
+func TestSecondAccountShipsItsOwnCloudTrail(t *testing.T) {
+	ctx := context.Background()
+	c, err := local.ClientFor(stack.env, stack.env["ACCOUNT_C_ACCESS_KEY_ID"], stack.env["ACCOUNT_C_SECRET_ACCESS_KEY"], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := stack.env["SOURCE_C_CLOUDTRAIL_BUCKET"]
+	key := "AWSLogs/" + local.AccountC + "/CloudTrail/us-east-1/2026/12/07/" + local.AccountC + "_CloudTrail_us-east-1_20261207T0405Z_c.json.gz"
+	body := []byte(`{"Records":[{"eventName":"CreateUser","recipientAccountId":"` + local.AccountC + `"}]}`)
+	out, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
+	if err != nil {
+		t.Fatalf("Account C writing its trail bucket: %v", err)
+	}
+	src := eventgen.Object{Bucket: bucket, Key: key, VersionID: aws.ToString(out.VersionId), ETag: strings.Trim(aws.ToString(out.ETag), `"`), Size: int64(len(body))}
+	r := invoke(t, "cloudtrail", event(t, eventgen.Shapes[0], src), map[string]string{
+		"AWS_ACCESS_KEY_ID": stack.env["ACCOUNT_C_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": stack.env["ACCOUNT_C_SECRET_ACCESS_KEY"],
+		"VAULT_SOURCE_ACCOUNT": "",
+	})
+	if r.code != 0 {
+		t.Fatalf("invoke cloudtrail as Account C: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// docs/design.md's key layout: <kind-prefix>/account=<id>/<bucket>/<key>.
+	vaultKey := "cloudtrail/account=" + local.AccountC + "/" + bucket + "/" + key
+	got, err := admin(t).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(stack.env["VAULT_BUCKET"]), Key: aws.String(vaultKey), ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil {
+		t.Fatalf("Account C's file is not in its part of the vault (%s): %v\nreceipt: %s", vaultKey, err, r.stdout)
+	}
+	data, err := io.ReadAll(got.Body)
+	got.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	if !bytes.Equal(data, body) || got.Metadata[schema.MetaSHA256] != hex.EncodeToString(sum[:]) ||
+		aws.ToString(got.ChecksumSHA256) != base64.StdEncoding.EncodeToString(sum[:]) || got.Metadata[schema.MetaSourceVersionID] != src.VersionID {
+		t.Errorf("Account C's vault object: bytes equal %v, metadata %v, checksum %s", bytes.Equal(data, body), got.Metadata, aws.ToString(got.ChecksumSHA256))
+	}
+	// Nothing of it landed in Account B's part.
+	if _, err := admin(t).HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(stack.env["VAULT_BUCKET"]),
+		Key: aws.String("cloudtrail/account=" + local.AccountB + "/" + bucket + "/" + key)}); err == nil {
+		t.Errorf("Account C's file is in Account B's part too")
+	}
 }

@@ -57,15 +57,18 @@ func (s *iamService) addUser(access, secret, arn string, role auth.Role) {
 
 // addRoleKey registers a long-term key pair that acts as a never-expiring
 // session (sessionARN) of a role: the local break-glass role, which on AWS
-// is assumed behind MFA.
-func (s *iamService) addRoleKey(access, secret, sessionARN, roleARN string) {
+// is assumed behind MFA, and the source accounts' administrators.
+func (s *iamService) addRoleKey(access, secret, sessionARN, roleARN string, role auth.Role) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.identities[access] = &identity{
-		account: auth.Account{Access: access, Role: auth.RoleUser, Arn: sessionARN, RoleArn: roleARN},
+		account: auth.Account{Access: access, Role: role, Arn: sessionARN, RoleArn: roleARN},
 		secret:  secret,
 	}
+	acct := accountOf(roleARN)
 	s.principals[roleARN] = true
+	s.principals[acct] = true
+	s.principals["arn:aws:iam::"+acct+":root"] = true
 }
 
 // accountOfKey is the account an access key belongs to ("" if unknown).

@@ -15,7 +15,7 @@ import (
 // newTestIAM builds the IAM service as Serve does.
 func newTestIAM() *iamService {
 	iam := newIAMService(newAuthorizer(log.New(io.Discard, "", 0)))
-	iam.addUser(testBAccess, testBSecret, accountBUserARN, auth.RoleUserPlus)
+	iam.addRoleKey(testBAccess, testBSecret, sourceSessionARN(AccountB), sourceRoleARN(AccountB), auth.RoleUserPlus)
 	iam.allowPrincipal(WriterRoleARN)
 	iam.allowPrincipal(BreakGlassRoleARN)
 	return iam
@@ -29,7 +29,7 @@ func TestResolvePrincipals(t *testing.T) {
 	}{
 		{"arn:aws:iam::" + AccountB + ":root", true},
 		{AccountB, true},
-		{accountBUserARN, true},
+		{sourceRoleARN(AccountB), true},
 		{WriterRoleARN, true},
 		{BreakGlassRoleARN, true},
 		{"arn:aws:iam::" + AccountA + ":role/no-such-role", false},
@@ -63,7 +63,7 @@ func TestGetUserAccount(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetUserAccount(B): %v", err)
 	}
-	if acc.Access != testBAccess || acc.Secret != testBSecret || acc.Arn != accountBUserARN || acc.Role != auth.RoleUserPlus {
+	if acc.Access != testBAccess || acc.Secret != testBSecret || acc.Arn != sourceSessionARN(AccountB) || acc.Role != auth.RoleUserPlus {
 		t.Errorf("GetUserAccount(B) = %+v", acc)
 	}
 	if unknown, _ := iam.ResolveAccounts([]string{testBAccess, "AKIAUNKNOWNUNKNOWN00"}); !slices.Equal(unknown, []string{"AKIAUNKNOWNUNKNOWN00"}) {
@@ -81,8 +81,8 @@ func TestDeriveSigningKeyLongTermKey(t *testing.T) {
 	if !bytes.Equal(key, deriveKey(testBSecret, date, Region, "s3")) {
 		t.Error("signing key is not the SigV4 key of B's secret")
 	}
-	if acc.IsSession || acc.SessionToken != "" || acc.Arn != accountBUserARN {
-		t.Errorf("account %+v: want a non-session account of %s", acc, accountBUserARN)
+	if acc.IsSession || acc.SessionToken != "" || acc.Arn != sourceSessionARN(AccountB) {
+		t.Errorf("account %+v: want a non-session account of %s", acc, sourceSessionARN(AccountB))
 	}
 	if _, _, err := iam.DeriveSigningKey(testBAccess, "some-session-token", date, Region, "s3"); !errors.Is(err, auth.ErrInvalidSessionToken) {
 		t.Errorf("long-term key with a session token: err %v, want auth.ErrInvalidSessionToken", err)

@@ -94,7 +94,7 @@ func TestGetCallerIdentity(t *testing.T) {
 	for _, c := range []struct{ access, secret, arn, account string }{
 		{testRootAccess, testRootSecret, "arn:aws:iam::" + AccountA + ":root", AccountA},
 		{testOpAccess, testOpSecret, OperatorARN, AccountA},
-		{testBAccess, testBSecret, accountBUserARN, AccountB},
+		{testBAccess, testBSecret, sourceSessionARN(AccountB), AccountB},
 	} {
 		out, err := f.client(c.access, c.secret, "", nil).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 		if err != nil || aws.ToString(out.Arn) != c.arn || aws.ToString(out.Account) != c.account || aws.ToString(out.UserId) == "" {

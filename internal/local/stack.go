@@ -92,21 +92,23 @@ const WriterRoleARN = "arn:aws:iam::" + AccountA + ":role/" + WriterRoleName
 // BreakGlassRoleARN is the local break-glass role (exempt from the Denies).
 const BreakGlassRoleARN = "arn:aws:iam::" + AccountA + ":role/" + BreakGlassRole
 
-// accountBUserARN is who Account B's keys belong to: Account B's
-// administrator, which locally also plays the functions' execution roles.
-const accountBUserARN = "arn:aws:iam::" + AccountB + ":user/logvault-local"
+// localRoleName is the role the source accounts' keys are sessions of:
+// each account's administrator, which locally also plays the functions'
+// execution roles (so infra/vault.yaml's FunctionRoleNames lists it).
+const localRoleName = "logvault-local"
 
-// accountCUserARN is Account C's administrator, which, like Account B's,
-// plays its function roles.
-const accountCUserARN = "arn:aws:iam::" + AccountC + ":user/logvault-local"
-
-// functionRoleARNs are the execution roles template.yaml creates in Account
-// B; with accountBUserARN they are infra/vault.yaml's FunctionRoleArns.
-var functionRoleARNs = []string{
-	"arn:aws:iam::" + AccountB + ":role/logvault-cloudtrail",
-	"arn:aws:iam::" + AccountB + ":role/logvault-billing",
-	"arn:aws:iam::" + AccountB + ":role/logvault-applogs",
+// sourceRoleARN is a source account's local role, and sourceSessionARN who
+// its keys act as.
+func sourceRoleARN(account string) string {
+	return "arn:aws:iam::" + account + ":role/" + localRoleName
 }
+func sourceSessionARN(account string) string {
+	return "arn:aws:sts::" + account + ":assumed-role/" + localRoleName + "/local"
+}
+
+// functionRoleNames are infra/vault.yaml's FunctionRoleNames locally: the
+// local role, and the execution roles template.yaml creates by default.
+var functionRoleNames = []string{localRoleName, "logvault-cloudtrail", "logvault-billing", "logvault-applogs", "logvault-reconcile"}
 
 // secrets are the stack's long-term keys, kept across restarts because
 // versitygw records bucket owners by access key.
@@ -114,6 +116,7 @@ type secrets struct {
 	AdminAccess, AdminSecret           string
 	BAccess, BSecret                   string
 	CAccess, CSecret                   string
+	OutsideAccess, OutsideSecret       string
 	OperatorAccess, OperatorSecret     string
 	BreakGlassAccess, BreakGlassSecret string
 	ExternalID                         string
@@ -157,13 +160,15 @@ func Serve(ctx context.Context, o Options) error {
 	}
 	authz := newAuthorizer(log.New(os.Stdout, "", log.LstdFlags))
 	iam := newIAMService(authz)
-	iam.addUser(sec.BAccess, sec.BSecret, accountBUserARN, auth.RoleUserPlus)
-	iam.addUser(sec.CAccess, sec.CSecret, accountCUserARN, auth.RoleUserPlus)
+	for _, src := range []struct{ access, secret, account string }{
+		{sec.BAccess, sec.BSecret, AccountB}, {sec.CAccess, sec.CSecret, AccountC}, {sec.OutsideAccess, sec.OutsideSecret, AccountOutside},
+	} {
+		iam.addRoleKey(src.access, src.secret, sourceSessionARN(src.account), sourceRoleARN(src.account), auth.RoleUserPlus)
+		authz.attach(sourceRoleARN(src.account), adminPolicy)
+	}
 	iam.addUser(sec.OperatorAccess, sec.OperatorSecret, OperatorARN, auth.RoleUser)
-	iam.addRoleKey(sec.BreakGlassAccess, sec.BreakGlassSecret, breakGlassSessionARN, BreakGlassRoleARN)
+	iam.addRoleKey(sec.BreakGlassAccess, sec.BreakGlassSecret, breakGlassSessionARN, BreakGlassRoleARN, auth.RoleUser)
 	iam.allowPrincipal(WriterRoleARN)
-	authz.attach(accountBUserARN, adminPolicy)
-	authz.attach(accountCUserARN, adminPolicy)
 	for _, admin := range []string{OperatorARN, BreakGlassRoleARN} {
 		authz.attach(admin, administratorPolicy)
 	}
@@ -250,6 +255,8 @@ func Serve(ctx context.Context, o Options) error {
 		"ACCOUNT_C_ACCESS_KEY_ID":             sec.CAccess,
 		"ACCOUNT_C_SECRET_ACCESS_KEY":         sec.CSecret,
 		"SOURCE_C_CLOUDTRAIL_BUCKET":          CloudTrailBucketC,
+		"ACCOUNT_OUTSIDE_ACCESS_KEY_ID":       sec.OutsideAccess,
+		"ACCOUNT_OUTSIDE_SECRET_ACCESS_KEY":   sec.OutsideSecret,
 		"SOURCE_BILLING_BUCKET":               BillingBucket,
 		"LOCAL_UNVERSIONED_BUCKET":            UnversionedBucket,
 		"LOCAL_FOREIGN_BUCKET":                ForeignBucket,
@@ -339,9 +346,11 @@ type vaultConfig struct {
 // deployment is infra/vault.yaml deployed for the local accounts.
 func deployment(externalID string) cfn.VaultDeployment {
 	return cfn.VaultDeployment{
-		VaultAccount: AccountA, TrustedAccount: AccountB, Region: Region,
-		// The local Account B key plays the functions' execution roles.
-		FunctionRoleARNs:   append([]string{accountBUserARN}, functionRoleARNs...),
+		VaultAccount: AccountA, Region: Region,
+		// Every account of the local Organization (A, B, C) but the
+		// vault's own; the source accounts' keys play the function roles.
+		OrganizationID:     Organization,
+		FunctionRoleNames:  functionRoleNames,
 		ExternalID:         externalID,
 		BreakGlassRoleName: BreakGlassRole,
 		BucketName:         VaultBucket,
@@ -597,6 +606,7 @@ func loadSecrets(path string) (secrets, error) {
 	fill(&s.AdminAccess, &s.AdminSecret, AccountA)
 	fill(&s.BAccess, &s.BSecret, AccountB)
 	fill(&s.CAccess, &s.CSecret, AccountC)
+	fill(&s.OutsideAccess, &s.OutsideSecret, AccountOutside)
 	fill(&s.OperatorAccess, &s.OperatorSecret, "AKIA"+randomID(16))
 	fill(&s.BreakGlassAccess, &s.BreakGlassSecret, "AKIA"+randomID(16))
 	if s.ExternalID == "" {

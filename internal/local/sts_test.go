@@ -36,6 +36,15 @@ const (
 	testCSecret    = "account-c-secret-access-key-0123456789ab"
 	accountC       = "333333333333"
 	testBRoleARN   = "arn:aws:iam::" + AccountB + ":role/logvault-cloudtrail"
+	// Role keys of the organization trust's cases: a function role of
+	// Account C (in the Organization), one of an account outside it, a role
+	// of the vault's account with a function role's name, and a role of
+	// Account B the vault does not name.
+	testCFunctionAccess  = "AKIATESTCFUNCTIONROL"
+	testOutsiderAccess   = "AKIATESTOUTSIDERROLE"
+	testAFunctionAccess  = "AKIATESTAFUNCTIONROL"
+	testBOtherRoleAccess = "AKIATESTBOTHERROLE00"
+	testRoleSecret       = "role-key-secret-access-key-0123456789abc"
 )
 
 // testClock is a settable clock shared by the STS server and the IAM service.
@@ -77,8 +86,17 @@ func newSTSFixture(t *testing.T) *stsFixture {
 	clock := &testClock{t: base}
 	iam := newIAMService(newAuthorizer(log.New(io.Discard, "", 0)))
 	iam.now = clock.Now
-	iam.addUser(testBAccess, testBSecret, accountBUserARN, auth.RoleUserPlus)
+	iam.addRoleKey(testBAccess, testBSecret, sourceSessionARN(AccountB), sourceRoleARN(AccountB), auth.RoleUserPlus)
 	iam.addUser(testCAccess, testCSecret, "arn:aws:iam::"+accountC+":user/intruder", auth.RoleUser)
+	for access, role := range map[string]string{
+		testCFunctionAccess:  "arn:aws:iam::" + accountC + ":role/logvault-cloudtrail",
+		testOutsiderAccess:   "arn:aws:iam::" + AccountOutside + ":role/logvault-cloudtrail",
+		testAFunctionAccess:  "arn:aws:iam::" + AccountA + ":role/logvault-cloudtrail",
+		testBOtherRoleAccess: "arn:aws:iam::" + AccountB + ":role/deploy",
+	} {
+		name := role[strings.LastIndexByte(role, '/')+1:]
+		iam.addRoleKey(access, testRoleSecret, "arn:aws:sts::"+accountOf(role)+":assumed-role/"+name+"/s", role, auth.RoleUser)
+	}
 	iam.allowPrincipal(WriterRoleARN)
 	iam.allowPrincipal(BreakGlassRoleARN)
 	s := &stsServer{iam: iam, region: Region, now: clock.Now, roles: localRoles(vault)}
@@ -191,7 +209,14 @@ func TestAssumeRole(t *testing.T) {
 		{name: "empty ExternalId", caller: b, externalID: aws.String(""), wantCode: "ValidationError", wantStatus: 400},
 		{name: "unknown role ARN", caller: b, roleARN: "arn:aws:iam::" + AccountA + ":role/no-such-role", externalID: aws.String(testExternalID), wantCode: "AccessDenied", wantStatus: 403},
 		{name: "break-glass role is not assumable this way", caller: b, roleARN: BreakGlassRoleARN, externalID: aws.String(testExternalID), wantCode: "AccessDenied", wantStatus: 403},
-		{name: "caller from another account", caller: creds{testCAccess, testCSecret}, externalID: aws.String(testExternalID), wantCode: "AccessDenied", wantStatus: 403},
+		{name: "a user of another account of the organization", caller: creds{testCAccess, testCSecret}, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(schema.SourceAccountTag, accountC)}, wantCode: "AccessDenied", wantStatus: 403},
+		// The vault trusts the function role names in every account of the
+		// Organization but its own.
+		{name: "function role of another account of the organization", caller: creds{testCFunctionAccess, testRoleSecret}, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(schema.SourceAccountTag, accountC)}, wantTTL: time.Hour},
+		{name: "that role tagged as Account B", caller: creds{testCFunctionAccess, testRoleSecret}, externalID: aws.String(testExternalID), wantCode: "AccessDenied", wantStatus: 403},
+		{name: "function role name in an account outside the organization", caller: creds{testOutsiderAccess, testRoleSecret}, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(schema.SourceAccountTag, AccountOutside)}, wantCode: "AccessDenied", wantStatus: 403},
+		{name: "function role name in the vault's own account", caller: creds{testAFunctionAccess, testRoleSecret}, externalID: aws.String(testExternalID), tags: []ststypes.Tag{tag(schema.SourceAccountTag, AccountA)}, wantCode: "AccessDenied", wantStatus: 403},
+		{name: "a role of Account B the vault does not name", caller: creds{testBOtherRoleAccess, testRoleSecret}, externalID: aws.String(testExternalID), wantCode: "AccessDenied", wantStatus: 403},
 		{name: "session name of 1 character", caller: b, session: "a", externalID: aws.String(testExternalID), wantCode: "ValidationError", wantStatus: 400},
 		{name: "session name with a space", caller: b, session: "has space", externalID: aws.String(testExternalID), wantCode: "ValidationError", wantStatus: 400},
 		{name: "session name of 65 characters", caller: b, session: strings.Repeat("s", 65), externalID: aws.String(testExternalID), wantCode: "ValidationError", wantStatus: 400},
