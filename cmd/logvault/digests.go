@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/logvault/logvault/internal/config"
+	"github.com/logvault/logvault/internal/schema"
 	"github.com/logvault/logvault/internal/trailintegrity"
 )
 
@@ -29,6 +30,12 @@ func runDigestCheck(ctx context.Context, c *s3.Client, cfg config.Config, public
 	keys, err := trailintegrity.LoadPublicKeys(publicKeysFile)
 	if err != nil {
 		return true, fmt.Errorf("verify --cloudtrail-digests: --public-keys: %w", err)
+	}
+	if prefix == "" && cfg.VaultRoleARN != "" {
+		// A writer session may list only its account's part.
+		if prefix, err = schema.AccountPrefix(schema.KindCloudTrail, cfg.SourceAccount); err != nil {
+			return true, fmt.Errorf("verify --cloudtrail-digests: %w", err)
+		}
 	}
 	scope, err := trailintegrity.ScopePrefix(prefix)
 	if err != nil {

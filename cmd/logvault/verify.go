@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/logvault/logvault/internal/schema"
 	"github.com/logvault/logvault/internal/verify"
 )
 
@@ -44,7 +45,9 @@ written once. A version written by 'logvault restore' still leaves the overwrite
 key's history, so the key keeps being reported (saying which version is the restore).
 
 Exits 0 when nothing is wrong, 1 on any mismatch or suspicious finding. Reads only: works
-with Account A's credentials and with the writer's (VAULT_ROLE_ARN).
+with Account A's credentials (the whole vault) and with the writer's (VAULT_ROLE_ARN: the
+source account's own parts of the vault, <kind-prefix>/account=<id>/, which are all it may
+list and read).
 
 With --cloudtrail-digests it checks vaulted CloudTrail logs against vaulted digest files
 instead (hashes, digest chain, RSA signatures; --public-keys F).`,
@@ -71,8 +74,16 @@ instead (hashes, digest chain, RSA signatures; --public-keys F).`,
 				return nil
 			}
 
+			opts := verify.Options{Workers: workers, ExpectedOwner: cfg.ExpectedOwner}
+			if prefix == "" && cfg.VaultRoleARN != "" {
+				// A writer session may list only its account's parts.
+				if opts.Prefixes, err = schema.AccountParts(cfg.SourceAccount); err != nil {
+					return fmt.Errorf("verify: %w", err)
+				}
+			}
 			bar := newBar("verify")
-			rep, err := verify.Run(ctx, c, cfg.VaultBucket, prefix, verify.Options{Workers: workers, ExpectedOwner: cfg.ExpectedOwner, Progress: bar.progress()})
+			opts.Progress = bar.progress()
+			rep, err := verify.Run(ctx, c, cfg.VaultBucket, prefix, opts)
 			bar.done()
 			if err != nil {
 				return err

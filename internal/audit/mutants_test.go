@@ -499,6 +499,15 @@ Resource: !Sub "${VaultBucket.Arn}/*"`), []string{"logging.s3.amazonaws.com", "c
 		{"the writer's objects not confined to its account's part", func(t *testing.T, n *tmplNode) {
 			setMapValue(statement(t, n.writerInline(), "DepositAndRead"), "Resource", snippet(t, `!Sub "${VaultBucket.Arn}/*"`))
 		}, []string{"writer session bound to account 222222222222", "s3:PutObject", "account 333333333333's part of the vault"}, false},
+		{"the writer lists the whole vault", func(t *testing.T, n *tmplNode) {
+			deleteMapKey(mapValue(statement(t, n.writerInline(), "List"), "Condition"), "StringLike")
+		}, []string{"writer session bound to account 222222222222", "s3:ListBucket", `listing prefix "cloudtrail/account=333333333333/"`}, false},
+		{"the writer lists every account's CloudTrail part", func(t *testing.T, n *tmplNode) {
+			prefixes := mapValue(mapValue(mapValue(statement(t, n.writerInline(), "List"), "Condition"), "StringLike"), "s3:prefix")
+			prefixes.Content[0] = snippet(t, `"cloudtrail/*"`)
+		}, []string{"writer session bound to account 222222222222", "s3:ListBucketVersions", `listing prefix "cloudtrail/account=333333333333/"`}, false},
+		{"outsiders may list one prefix", addStatement(`{Sid: ListShared, Effect: Allow, Principal: "*", Action: s3:ListBucket, Resource: !GetAtt VaultBucket.Arn, Condition: {StringLike: {"s3:prefix": "shared/*"}}}`),
+			[]string{"s3:ListBucket", `listing prefix "shared/x"`, "ListShared"}, false},
 		{"the account segment matched by a wildcard", func(t *testing.T, n *tmplNode) {
 			setMapValue(statement(t, n.writerInline(), "DepositAndRead"), "Resource", snippet(t, `!Sub "${VaultBucket.Arn}/*/account=${!aws:PrincipalTag/logvault-source-account}/*"`))
 		}, []string{"writer session bound to account 222222222222", "s3:GetObject", "part of the vault"}, false},

@@ -100,13 +100,15 @@ var membershipActions = []string{"organizations:LeaveOrganization", "account:Clo
 
 // auditor evaluates requests against one Vault.
 type auditor struct {
-	v        *Vault
-	rep      *Report
-	keys     []string // object ARNs an object action is asked for
-	bp, bpA  *policy.Document
-	roleA    map[*Role][]Doc // each role's policies, Allow statements alone
-	seen     map[string]bool
-	reported map[string]bool
+	v    *Vault
+	rep  *Report
+	keys []string // object ARNs an object action is asked for
+	// listPrefixes are the s3:prefix values a listing is asked with.
+	listPrefixes []map[string][]string
+	bp, bpA      *policy.Document
+	roleA        map[*Role][]Doc // each role's policies, Allow statements alone
+	seen         map[string]bool
+	reported     map[string]bool
 }
 
 // Prove runs the proof on v.
@@ -126,6 +128,7 @@ func Prove(v *Vault) Report {
 		a.rep.Assumptions = append(a.rep.Assumptions, unmodelled(d)...)
 	}
 	a.keys = witnesses(v)
+	a.listPrefixes = listPrefixes(v)
 	ps := principals(v)
 	a.rep.Principals, a.rep.Keys = len(ps), len(a.keys)
 	a.s3Actions(ps)
@@ -174,8 +177,16 @@ type verdict struct {
 
 // s3 decides an S3 request on the vault as AWS would for p.
 func (a *auditor) s3(p principal, action, resource string, tls bool) verdict {
+	return a.s3With(p, action, resource, tls, nil)
+}
+
+// s3With is s3 with further request keys (a listing's s3:prefix).
+func (a *auditor) s3With(p principal, action, resource string, tls bool, extra map[string][]string) verdict {
 	a.rep.Asked++
 	req := policy.Request{Principal: p.display(), Action: action, Resource: resource, Context: p.context(a.v, tls)}
+	for k, v := range extra {
+		req.Context[k] = v
+	}
 	if p.kind == kindAnonymous {
 		req.Principal = ""
 	}
@@ -267,34 +278,42 @@ func (a *auditor) s3Actions(ps []principal) {
 			if act.Object {
 				resources = append(resources, a.keys...)
 			}
+			// A listing is asked with every prefix witness: S3 gives its
+			// prefix to ListBucket and ListBucketVersions as s3:prefix.
+			prefixes := []map[string][]string{nil}
+			if listActions[act.Name] {
+				prefixes = a.listPrefixes
+			}
 			for _, res := range resources {
 				for _, tls := range []bool{true, false} {
-					v := a.s3(p, act.Name, res, tls)
-					// What nobody but break-glass may do must meet a Deny, so no
-					// Allow added later (to any identity) can open it; reads by
-					// outsiders need only find no Allow.
-					mustDeny := !tls || act.Class == Other || act.Class == Deposit && !writer
-					forbidden := mustDeny || act.Class == Read && !p.inA(a.v)
-					if writer && tls && act.Name == "s3:PutObject" && v.allowed {
-						writerDeposits = true
-					}
-					if !forbidden {
-						continue
-					}
-					ctx := ""
-					if !tls {
-						ctx = "over plain HTTP"
-					}
-					switch {
-					case v.allowed:
-						a.find(Finding{Principal: p.display(), Who: p.who, Action: act.Name, Resource: res, Context: ctx,
-							Cause: "allowed by " + v.by + "; no Deny stops it"})
-					case mustDeny && !v.denied:
-						a.find(Finding{Principal: p.display(), Who: p.who, Action: act.Name, Resource: res, Context: ctx,
-							Cause: "no Deny stops it: only the lack of an Allow does, which any Allow added later would open (missing Deny)"})
-					case v.granted != "" && tls && p.kind != kindRoot:
-						a.find(Finding{Principal: p.display(), Who: p.who, Action: act.Name, Resource: res,
-							Cause: "granted by " + v.granted + "; only a Deny stops it"})
+					for _, extra := range prefixes {
+						v := a.s3With(p, act.Name, res, tls, extra)
+						// What nobody but break-glass may do must meet a Deny, so no
+						// Allow added later (to any identity) can open it; reads by
+						// outsiders need only find no Allow.
+						mustDeny := !tls || act.Class == Other || act.Class == Deposit && !writer
+						forbidden := mustDeny || act.Class == Read && !p.inA(a.v)
+						if writer && tls && act.Name == "s3:PutObject" && v.allowed {
+							writerDeposits = true
+						}
+						if !forbidden {
+							continue
+						}
+						ctx := prefixContext(extra)
+						if !tls {
+							ctx = strings.TrimSpace("over plain HTTP " + ctx)
+						}
+						switch {
+						case v.allowed:
+							a.find(Finding{Principal: p.display(), Who: p.who, Action: act.Name, Resource: res, Context: ctx,
+								Cause: "allowed by " + v.by + "; no Deny stops it"})
+						case mustDeny && !v.denied:
+							a.find(Finding{Principal: p.display(), Who: p.who, Action: act.Name, Resource: res, Context: ctx,
+								Cause: "no Deny stops it: only the lack of an Allow does, which any Allow added later would open (missing Deny)"})
+						case v.granted != "" && tls && p.kind != kindRoot:
+							a.find(Finding{Principal: p.display(), Who: p.who, Action: act.Name, Resource: res, Context: prefixContext(extra),
+								Cause: "granted by " + v.granted + "; only a Deny stops it"})
+						}
 					}
 				}
 			}
@@ -590,6 +609,19 @@ func (a *auditor) writerConfined() {
 				}
 			}
 		}
+		// Listing: only its own part's prefix.
+		listings := []string{k.Prefix + "/", k.Prefix + "/" + schema.AccountSegment + own, k.Prefix + "/" + schema.AccountSegment + own + "x/"}
+		for _, o := range others {
+			listings = append(listings, k.Prefix+"/"+schema.AccountSegment+o+"/", k.Prefix+"/"+schema.AccountSegment+o+"/"+schema.AccountSegment+own+"/")
+		}
+		for _, act := range []string{"s3:ListBucket", "s3:ListBucketVersions"} {
+			for _, prefix := range listings {
+				if v := a.s3With(p, act, a.v.BucketARN(), true, map[string][]string{"s3:prefix": {prefix}}); v.allowed {
+					a.find(Finding{Principal: a.v.WriterARN, Who: "writer session bound to account " + own, Action: act, Resource: a.v.BucketARN(), Context: prefixContext(map[string][]string{"s3:prefix": {prefix}}),
+						Cause: "allowed by " + v.by + ": a writer session may list only its own account's part of the vault (a StringLike s3:prefix of <kind-prefix>/account=${aws:PrincipalTag/" + sourceAccountTag + "}/* for each kind prefix)"})
+				}
+			}
+		}
 		res := a.v.BucketARN() + "/" + k.Prefix + "/" + schema.AccountSegment + own + "/b/k"
 		if v := a.s3(p, "s3:PutObject", res, true); !v.allowed {
 			a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("a writer session bound to account %s cannot deposit %s: the functions cannot ship kind %s", own, res, k.Kind))
@@ -845,6 +877,53 @@ func (a *auditor) copyReaders(what, dest string) {
 			}
 		}
 	}
+}
+
+// listActions are the actions S3 gives a listing's prefix (s3:prefix).
+var listActions = map[string]bool{"s3:ListBucket": true, "s3:ListBucketVersions": true}
+
+// prefixContext names a listing's prefix in a finding ("" for none).
+func prefixContext(extra map[string][]string) string {
+	p, ok := extra["s3:prefix"]
+	if !ok {
+		return ""
+	}
+	if len(p) == 0 {
+		return "listing without a prefix"
+	}
+	return fmt.Sprintf("listing prefix %q", p[0])
+}
+
+// listPrefixes are the s3:prefix values every listing is asked with: none,
+// the empty prefix, a prefix no policy names, and for every s3:prefix
+// pattern the policies name, a value it matches (its policy variable
+// filled as for Account B's writer session), so that a listing granted to
+// some prefixes is seen to be granted.
+func listPrefixes(v *Vault) []map[string][]string {
+	out := []map[string][]string{nil, {"s3:prefix": {""}}, {"s3:prefix": {"logvault-audit/"}}}
+	seen := map[string]bool{"": true, "logvault-audit/": true}
+	fill := strings.NewReplacer("${aws:PrincipalTag/"+sourceAccountTag+"}", v.TrustedAccount, "*", "x", "?", "x")
+	for _, d := range v.docs() {
+		for _, s := range d.D.Statements {
+			for _, keys := range s.Condition {
+				for k, vals := range keys {
+					if !strings.EqualFold(k, "s3:prefix") {
+						continue
+					}
+					// The writer's per-kind parts are alike: the first two of
+					// a statement stand for its values (writerConfined checks
+					// every kind prefix); each costs a pass over every principal.
+					for _, x := range vals[:min(len(vals), 2)] {
+						if f := fill.Replace(x); !seen[f] {
+							seen[f] = true
+							out = append(out, map[string][]string{"s3:prefix": {f}})
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 func hasKey(s policy.Statement, key string) bool {

@@ -261,9 +261,9 @@ func TestLoadVaultWriterRole(t *testing.T) {
 	}
 	perms := parsePolicy(t, r.Policies[0].PolicyDocument)
 	t.Run("write-only permissions", func(t *testing.T) {
-		op := func(action, resource, resourceAccount string) policy.Request {
-			return policy.Request{Principal: writerSess, Action: action, Resource: resource, Context: reqCtx(writerSess, writerARN, true, "aws:ResourceAccount", resourceAccount,
-				"aws:PrincipalTag/logvault-source-account", acctB)}
+		op := func(action, resource, resourceAccount string, extra ...string) policy.Request {
+			return policy.Request{Principal: writerSess, Action: action, Resource: resource, Context: reqCtx(writerSess, writerARN, true, append([]string{"aws:ResourceAccount", resourceAccount,
+				"aws:PrincipalTag/logvault-source-account", acctB}, extra...)...)}
 		}
 		ownPart := bucketARN + "/cloudtrail/account=" + acctB + "/src/AWSLogs/x.json.gz"
 		runEval(t, perms, []evalCase{
@@ -273,7 +273,13 @@ func TestLoadVaultWriterRole(t *testing.T) {
 			{"GetObject in another account's part", op("s3:GetObject", bucketARN+"/billing/account=333333333333/src/x", acctA), policy.ImplicitDeny, ""},
 			{"GetObject of a key of the earlier layout", op("s3:GetObject", objectARN, acctA), policy.ImplicitDeny, ""},
 			{"PutObject in another part naming its account deeper", op("s3:PutObject", bucketARN+"/cloudtrail/account=333333333333/account="+acctB+"/x", acctA), policy.ImplicitDeny, ""},
-			{"ListBucket", op("s3:ListBucket", bucketARN, acctA), policy.Allow, "List"},
+			{"ListBucket of its own part", op("s3:ListBucket", bucketARN, acctA, "s3:prefix", "cloudtrail/account="+acctB+"/src/"), policy.Allow, "List"},
+			{"ListBucketVersions of one key of its own part", op("s3:ListBucketVersions", bucketARN, acctA, "s3:prefix", "billing/account="+acctB+"/b/r.csv.gz"), policy.Allow, "List"},
+			{"ListBucket of another account's part", op("s3:ListBucket", bucketARN, acctA, "s3:prefix", "cloudtrail/account=333333333333/"), policy.ImplicitDeny, ""},
+			{"ListBucket of its account id without the slash", op("s3:ListBucket", bucketARN, acctA, "s3:prefix", "cloudtrail/account="+acctB), policy.ImplicitDeny, ""},
+			{"ListBucketVersions of the whole vault", op("s3:ListBucketVersions", bucketARN, acctA), policy.ImplicitDeny, ""},
+			{"ListBucket of a kind", op("s3:ListBucket", bucketARN, acctA, "s3:prefix", "cloudtrail/"), policy.ImplicitDeny, ""},
+			{"ListBucketMultipartUploads (S3 gives it no prefix)", op("s3:ListBucketMultipartUploads", bucketARN, acctA), policy.Allow, "ListUnfinishedUploads"},
 			{"DeleteObject", op("s3:DeleteObject", objectARN, acctA), policy.ImplicitDeny, ""},
 			{"PutObject into another bucket", op("s3:PutObject", "arn:aws:s3:::other/x", acctA), policy.ImplicitDeny, ""},
 			// A bucket of the vault's name in another account (a look-alike).
@@ -294,7 +300,29 @@ func TestLoadVaultWriterRole(t *testing.T) {
 				t.Errorf("kind prefix %s/: the writer may not deposit in its account's part (%v %q): add it to DepositAndRead", p, got.Decision, got.Assumed)
 			}
 		}
+		// The parts it may list are the same.
+		parts, err := schema.AccountParts(acctB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, part := range parts {
+			req := policy.Request{Principal: writerSess, Action: "s3:ListBucketVersions", Resource: bucketARN,
+				Context: reqCtx(writerSess, writerARN, true, "aws:ResourceAccount", acctA, "aws:PrincipalTag/logvault-source-account", acctB, "s3:prefix", part)}
+			if got := perms.Evaluate(req); got.Decision != policy.Allow || !got.Exact() {
+				t.Errorf("the writer may not list its part %s (%v %q): add it to List", part, got.Decision, got.Assumed)
+			}
+		}
+		if len(parts) != len(prefixes) {
+			t.Errorf("schema.AccountParts gives %d parts, the registry %d kind prefixes", len(parts), len(prefixes))
+		}
 		for _, st := range perms.Statements {
+			if st.Sid == "List" {
+				for _, p := range st.Condition["StringLike"]["s3:prefix"] {
+					if p := strings.TrimSuffix(p, "/account=${aws:PrincipalTag/logvault-source-account}/*"); !prefixes[p] {
+						t.Errorf("List names the prefix %q, no kind of the registry", p)
+					}
+				}
+			}
 			if st.Sid != "DepositAndRead" {
 				continue
 			}

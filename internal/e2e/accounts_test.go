@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,6 +121,48 @@ func TestWriterSessionsConfinedToTheirAccount(t *testing.T) {
 		if err := get(sessions[acct], partOf(acct, "own.json")); err != nil {
 			t.Errorf("Account %s's writer session reading its own part: %v", acct, err)
 		}
+	}
+	// Listing, too, only in its own part (s3:prefix); S3 gives unfinished
+	// uploads' listings no prefix key, so those are not confined.
+	listVersions := func(w *s3.Client, prefix string) ([]string, error) {
+		in := &s3.ListObjectVersionsInput{Bucket: aws.String(vb), ExpectedBucketOwner: aws.String(local.AccountA)}
+		if prefix != "" {
+			in.Prefix = aws.String(prefix)
+		}
+		out, err := w.ListObjectVersions(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		var keys []string
+		for _, v := range out.Versions {
+			keys = append(keys, aws.ToString(v.Key))
+		}
+		return keys, nil
+	}
+	listObjects := func(w *s3.Client, prefix string) error {
+		_, err := w.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(vb), Prefix: aws.String(prefix), ExpectedBucketOwner: aws.String(local.AccountA)})
+		return err
+	}
+	for _, c := range []struct{ self, other string }{{local.AccountB, local.AccountC}, {local.AccountC, local.AccountB}} {
+		w, who := sessions[c.self], "Account "+c.self+"'s writer session"
+		keys, err := listVersions(w, "cloudtrail/account="+c.self+"/")
+		if err != nil || !slices.Contains(keys, partOf(c.self, "own.json")) {
+			t.Errorf("%s listing its own part: %v, %v", who, keys, err)
+		}
+		if err := listObjects(w, partOf(c.self, "")); err != nil {
+			t.Errorf("%s listing (ListObjectsV2) its own part: %v", who, err)
+		}
+		if _, err := w.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(vb), Prefix: aws.String(partOf(c.self, "own.json")),
+			ExpectedBucketOwner: aws.String(local.AccountA)}); err != nil {
+			t.Errorf("%s listing the unfinished uploads of its key: %v", who, err)
+		}
+		_, err = listVersions(w, "cloudtrail/account="+c.other+"/")
+		refused(who+" listing Account "+c.other+"'s part", err)
+		_, err = listVersions(w, "")
+		refused(who+" listing the whole vault", err)
+		_, err = listVersions(w, "cloudtrail/")
+		refused(who+" listing every account's cloudtrail/", err)
+		refused(who+" listing (ListObjectsV2) Account "+c.other+"'s part", listObjects(w, partOf(c.other, "")))
 	}
 	for _, c := range []struct{ self, other string }{{local.AccountB, local.AccountC}, {local.AccountC, local.AccountB}} {
 		w, who := sessions[c.self], "Account "+c.self+"'s writer session"

@@ -137,6 +137,10 @@ func principalARN(acc auth.Account) string {
 	return acc.Arn
 }
 
+// listKeys are the condition keys S3 gives ListBucket and
+// ListBucketVersions only (ListObjects, ListObjectVersions).
+var listKeys = map[string]bool{"s3:prefix": true, "s3:delimiter": true, "s3:max-keys": true}
+
 // allowed reports whether acc may perform action on resource (an S3 ARN)
 // with the request's condition keys; why names what refused it.
 func (a *authorizer) allowed(acc auth.Account, action, resource string, reqCtx map[string][]string) (ok bool, why string) {
@@ -146,6 +150,11 @@ func (a *authorizer) allowed(acc auth.Account, action, resource string, reqCtx m
 	owner := a.owner(bucket)
 	ctx := make(map[string][]string, len(reqCtx)+4)
 	for k, v := range reqCtx {
+		if listKeys[k] && action != "s3:ListBucket" && action != "s3:ListBucketVersions" {
+			// versitygw gives a request's ?prefix= as s3:prefix whatever
+			// the action; S3 gives it to these two alone.
+			continue
+		}
 		ctx[k] = v
 	}
 	ctx["aws:PrincipalArn"] = []string{pa}

@@ -5,6 +5,7 @@ package schema
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -79,6 +80,25 @@ func AccountPrefix(k Kind, account string) (string, error) {
 		return "", fmt.Errorf("schema: source account %q is not a 12-digit AWS account id", account)
 	}
 	return spec.Prefix + "/" + AccountSegment + account + "/", nil
+}
+
+// AccountParts are every part of the vault account writes: the
+// AccountPrefix of each kind prefix of the registry, once each, sorted.
+func AccountParts(account string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range Kinds() {
+		p, err := AccountPrefix(k.Kind, account)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // CopiedKey is the vault key of an object copied byte for byte from a

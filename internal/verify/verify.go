@@ -143,6 +143,9 @@ type Options struct {
 	ExpectedOwner string
 	// Progress, when set, is told what is listed and read.
 	Progress Progress
+	// Prefixes, when set, are listed instead of Run's prefix: the parts of
+	// the vault a writer session may list (one per kind prefix).
+	Prefixes []string
 }
 
 // bufSize is each worker's read buffer: memory is about Workers × bufSize
@@ -188,13 +191,18 @@ func Run(ctx context.Context, api API, bucket, prefix string, opts Options) (Rep
 		}()
 	}
 
-	listErr := func() error {
-		defer close(jobs)
+	prefixes := opts.Prefixes
+	if len(prefixes) == 0 {
+		prefixes = []string{prefix}
+	} else {
+		prefix = strings.Join(prefixes, ",")
+	}
+	n := 0
+	list := func(prefix string) error {
 		in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), ExpectedBucketOwner: r.owner()}
 		if prefix != "" {
 			in.Prefix = aws.String(prefix)
 		}
-		n := 0
 		for {
 			out, err := api.ListObjectVersions(ctx, in)
 			if err != nil {
@@ -226,6 +234,15 @@ func Run(ctx context.Context, api API, bucket, prefix string, opts Options) (Rep
 			}
 			in.KeyMarker, in.VersionIdMarker = out.NextKeyMarker, out.NextVersionIdMarker
 		}
+	}
+	listErr := func() error {
+		defer close(jobs)
+		for _, p := range prefixes {
+			if err := list(p); err != nil {
+				return err
+			}
+		}
+		return nil
 	}()
 	if listErr != nil {
 		cancel()
