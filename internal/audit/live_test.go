@@ -192,7 +192,7 @@ func TestLive(t *testing.T) {
 		}, [][]string{{"any Account B role", "sts:AssumeRole", "with the ExternalId"}}},
 		{"the trust lets anyone in by a function role's name", func(f *fakeVault, _ *LiveOptions) {
 			f.trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"sts:ExternalId":"the-external-id","aws:RequestTag/logvault-source-account":"${aws:PrincipalAccount}"},"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/logvault-cloudtrail"}}}]}`
-		}, [][]string{{"444444444444", "sts:AssumeRole", "outside the Organization"}}},
+		}, [][]string{{"444444444444", "sts:AssumeRole", "with the ExternalId"}}},
 		{"no bucket policy", func(f *fakeVault, _ *LiveOptions) { f.errs["GetBucketPolicy"] = notFound("NoSuchBucketPolicy") },
 			[][]string{{"Account A admin", "s3:DeleteBucketPolicy", "no Deny stops it"}}},
 		{"policy unreadable", func(f *fakeVault, _ *LiveOptions) { f.errs["GetBucketPolicy"] = errDenied },

@@ -12,7 +12,8 @@ import (
 var modelledKeys = map[string]bool{
 	"aws:principalarn":          true,
 	"aws:principalaccount":      true,
-	"aws:principalorgid":        true, // Accounts A, B and C are members; Outsider is not
+	"aws:principalorgid":        true, // Accounts A, B and C are members; 444444444444 is in none, 555555555555 in another
+	"aws:principalorgpaths":     true, // the members' <org>/r-ab12/ou-ab12-11111111/
 	"s3:prefix":                 true, // a listing is asked without one and with every prefix witness
 	"aws:userid":                true,
 	"aws:resourceaccount":       true, // the vault's account
@@ -38,7 +39,7 @@ var modelNotes = []string{
 	"Account A principals other than the writer, the break-glass role and the template's roles: administrators whose identity policy allows * on *",
 	"the roles whose policies are read (the template's, or the writer and break-glass roles live): only those policies grant (a boundary, session policy or SCP could only take rights away)",
 	"object actions are asked for a key no policy names and for a key of every object pattern the policies name",
-	"condition keys other than aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalOrgID (Accounts A, B and C in one Organization, the outsider in its own), aws:userid, aws:ResourceAccount, aws:SecureTransport (true and false), aws:PrincipalServiceName, aws:PrincipalIsAWSService, sts:ExternalId (absent, right, wrong), s3:prefix (absent, empty, and a value of every pattern the policies name) and, for AssumeRole, the session tag logvault-source-account (absent, the caller's account, another account, transitive) are not modelled: a condition on one counts as met in an Allow and unmet in a Deny, so a Deny resting on the region, a tag or a request header protects nothing here",
+	"condition keys other than aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalOrgID and aws:PrincipalOrgPaths (Accounts A, B and C in one Organization, 444444444444 in none, 555555555555 in another), aws:userid, aws:ResourceAccount, aws:SecureTransport (true and false), aws:PrincipalServiceName, aws:PrincipalIsAWSService, sts:ExternalId (absent, right, wrong), s3:prefix (absent, empty, and a value of every pattern the policies name) and, for AssumeRole, the session tag logvault-source-account (absent, the caller's account, another account, transitive) are not modelled: a condition on one counts as met in an Allow and unmet in a Deny, so a Deny resting on the region, a tag or a request header protects nothing here",
 	"patterns in Principal, aws:PrincipalArn, aws:PrincipalAccount and aws:userid are instantiated with principals an attacker could create that match them",
 }
 

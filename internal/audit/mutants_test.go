@@ -189,6 +189,14 @@ func TestHarmlessEditsPass(t *testing.T) {
 				pab.Content[i] = snippet(t, `"true"`)
 			}
 		}},
+		{"the trust narrowed to an organizational unit", func(t *testing.T, n *tmplNode) {
+			setMapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "ForAnyValue:StringLike", snippet(t, `{"aws:PrincipalOrgPaths": !Sub "${OrganizationId}/*"}`))
+		}},
+		{"the vault's own account refused by a Deny of AssumeRole", func(t *testing.T, n *tmplNode) {
+			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringNotEquals")
+			seq := n.get(trustStatements...)
+			seq.Content = append(seq.Content, snippet(t, `{Sid: NotTheVaultAccount, Effect: Deny, Principal: {AWS: "*"}, Action: sts:AssumeRole, Condition: {StringEquals: {"aws:PrincipalAccount": !Ref AWS::AccountId}}}`))
+		}},
 		{"the break-glass ARN joined and the trust narrowed", func(t *testing.T, n *tmplNode) {
 			c := mapValue(mapValue(statement(t, n.get(bucketStatements...), allowList), "Condition"), "ArnNotEquals")
 			setMapValue(c, "aws:PrincipalArn", snippet(t, `!Join ["", ["arn:", !Ref "AWS::Partition", ":iam::", !Ref "AWS::AccountId", ":role/", !Ref BreakGlassRoleName]]`))
@@ -228,11 +236,16 @@ func TestMutantsFail(t *testing.T) {
 	}
 	grantWriter := func(action string) func(t *testing.T, n *tmplNode) {
 		return func(t *testing.T, n *tmplNode) {
-			sid := "List" // the statement on the bucket
+			sid := "ListUnfinishedUploads" // the statement on the bucket without a prefix condition
 			if strings.Contains(action, "Object") {
 				sid = "DepositAndRead" // the statement on its objects
 			}
-			acts := mapValue(statement(t, n.writerInline(), sid), "Action")
+			st := statement(t, n.writerInline(), sid)
+			acts := mapValue(st, "Action")
+			if acts.Kind == yaml.ScalarNode {
+				acts = snippet(t, "["+acts.Value+"]")
+				setMapValue(st, "Action", acts)
+			}
 			acts.Content = append(acts.Content, snippet(t, action))
 		}
 	}
@@ -469,7 +482,7 @@ Condition: {StringLike: {"token.actions.githubusercontent.com:sub": "repo:*"}}`)
 			deleteMapKey(s, "aws:PrincipalOrgID")
 			setMapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringLike", snippet(t, `{}`))
 			setMapValue(mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringLike"), "aws:PrincipalOrgID", orgID)
-		}, []string{"444444444444", "sts:AssumeRole", `OrganizationId = "*"`}, true},
+		}, []string{"555555555555", "sts:AssumeRole", `OrganizationId = "*"`}, true},
 		{"a service may put without aws:SourceAccount", addStatement(`
 Sid: LogDelivery
 Effect: Allow
@@ -499,6 +512,38 @@ Resource: !Sub "${VaultBucket.Arn}/*"`), []string{"logging.s3.amazonaws.com", "c
 		{"the writer's objects not confined to its account's part", func(t *testing.T, n *tmplNode) {
 			setMapValue(statement(t, n.writerInline(), "DepositAndRead"), "Resource", snippet(t, `!Sub "${VaultBucket.Arn}/*"`))
 		}, []string{"writer session bound to account 222222222222", "s3:PutObject", "account 333333333333's part of the vault"}, false},
+		// Found by the red team of the Organization's trust: each passed.
+		{"aws:PrincipalOrgID under IfExists (an account of no Organization has none)", func(t *testing.T, n *tmplNode) {
+			c := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
+			org := mapValue(mapValue(c, "StringEquals"), "aws:PrincipalOrgID")
+			deleteMapKey(mapValue(c, "StringEquals"), "aws:PrincipalOrgID")
+			setMapValue(c, "StringEqualsIfExists", snippet(t, `{}`))
+			setMapValue(mapValue(c, "StringEqualsIfExists"), "aws:PrincipalOrgID", org)
+		}, []string{"arn:aws:sts::444444444444:assumed-role/logvault-cloudtrail/s", "sts:AssumeRole", "outside the Organization"}, false},
+		{"the writer lists with an empty prefix", func(t *testing.T, n *tmplNode) {
+			prefixes := mapValue(mapValue(mapValue(statement(t, n.writerInline(), "List"), "Condition"), "StringLike"), "s3:prefix")
+			prefixes.Content = append(prefixes.Content, snippet(t, `""`))
+		}, []string{"writer session bound to account 222222222222", "s3:ListBucket", `listing prefix ""`}, false},
+		{"the writer lists every upload's parts", func(t *testing.T, n *tmplNode) {
+			seq := n.writerInline()
+			seq.Content = append(seq.Content, snippet(t, `{Sid: ListUploadParts, Effect: Allow, Action: s3:ListMultipartUploadParts, Resource: !Sub "${VaultBucket.Arn}/*"}`))
+		}, []string{"writer session bound to account 222222222222", "s3:ListMultipartUploadParts", "account 333333333333's part of the vault"}, false},
+		{"the function roles matched as strings (a user at path /:role/ matches)", func(t *testing.T, n *tmplNode) {
+			c := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
+			arns := mapValue(c, "ArnLike")
+			deleteMapKey(c, "ArnLike")
+			setMapValue(c, "StringLike", arns)
+		}, []string{":user/:role/logvault-", "sts:AssumeRole", "with the ExternalId"}, false},
+		{"a listed deployment reads the listed accounts' source buckets", func(t *testing.T, n *tmplNode) {
+			sources := n.get("Resources", "WriterRole", "Properties", "Policies").Content[0]
+			seq := mapValue(mapValue(sources, "PolicyDocument"), "Statement")
+			for _, st := range seq.Content {
+				if st.Kind == yaml.SequenceNode && len(st.Content) > 1 { // !If [HasSourceBuckets, {...}, NoValue]
+					setMapValue(mapValue(mapValue(st.Content[1], "Condition"), "StringEquals"), "aws:ResourceAccount",
+						snippet(t, `!If [InOrganization, "${aws:PrincipalTag/logvault-source-account}", !Ref TrustedAccountIds]`))
+				}
+			}
+		}, []string{"let it read", "logvault-source-bucket", "in account 333333333333", `TrustedAccountIds = "222222222222,333333333333"`}, true},
 		{"the writer lists the whole vault", func(t *testing.T, n *tmplNode) {
 			deleteMapKey(mapValue(statement(t, n.writerInline(), "List"), "Condition"), "StringLike")
 		}, []string{"writer session bound to account 222222222222", "s3:ListBucket", `listing prefix "cloudtrail/account=333333333333/"`}, false},

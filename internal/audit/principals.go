@@ -79,8 +79,11 @@ func (p principal) context(v *Vault, tls bool) map[string][]string {
 	if p.userid != "" {
 		ctx["aws:userid"] = []string{p.userid}
 	}
+	// AWS gives aws:PrincipalOrgID (and aws:PrincipalOrgPaths) only for a
+	// principal of an account in an Organization.
 	if org := v.orgOf(p.account); org != "" && p.kind != kindService && p.kind != kindAnonymous {
 		ctx["aws:PrincipalOrgID"] = []string{org}
+		ctx["aws:PrincipalOrgPaths"] = []string{org + "/r-ab12/ou-ab12-11111111/"}
 	}
 	for k, v := range p.tags {
 		ctx["aws:PrincipalTag/"+k] = []string{v}
@@ -162,13 +165,14 @@ func principals(v *Vault) []principal {
 		add(session(parts[4], path, name), "Account B function role", kindExternal)
 		if !lookalikes {
 			lookalikes = true
-			add(session(Outsider, path, name), "a role of a function role's name in an account outside the Organization", kindExternal)
+			add(session(Outsider, path, name), "a role of a function role's name in an account of no Organization", kindExternal)
+			add(session(outsiderInOrg, path, name), "a role of a function role's name in an account of another Organization", kindExternal)
 			a := session(v.AccountA, path, name)
 			a.anyAdmin = true
 			add(a, "a role of a function role's name in Account A", kindAdmin)
 		}
 	}
-	add(root(Outsider), "the root of an account outside the Organization", kindExternal)
+	add(root(Outsider), "the root of an account of no Organization", kindExternal)
 	anyRole, anyUser := session(v.AccountA, "/", "Admin"), user(v.AccountA, "admin")
 	anyRole.anyAdmin, anyUser.anyAdmin = true, true
 	add(anyRole, "Account A admin role (not break-glass)", kindAdmin)
@@ -327,7 +331,15 @@ func instances(v *Vault, n string) []principal {
 		if !isAccountID(acct) {
 			continue
 		}
-		for _, res := range resourceCandidates(parts[5], fill) {
+		cands := resourceCandidates(parts[5], fill)
+		if wild && svc == "iam" && acct == v.other() && !strings.ContainsAny(parts[5], "*?") {
+			// An IAM path may hold ":" (any character from ! to DEL): a
+			// user at path "/:role/" is arn:aws:iam::<acct>:user/:role/<name>,
+			// which a string pattern (not ArnLike) "…::*:role/<name>"
+			// matches.
+			cands = append(cands, "user/:"+parts[5])
+		}
+		for _, res := range cands {
 			var p principal
 			switch {
 			case svc == "iam" && res == "root":

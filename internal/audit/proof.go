@@ -390,6 +390,11 @@ func (a *auditor) trusts(ps []principal) {
 						if a.v.RCP != nil && strings.HasPrefix(act, "sts:") && a.v.RCP.D.Evaluate(req).Decision == policy.ExplicitDeny {
 							continue
 						}
+						if res.Decision == policy.Allow && (act == "sts:TagSession" || act == "sts:SetSourceIdentity") && !a.assumes(r, req) {
+							// No API call of its own: STS asks it only within an
+							// AssumeRole*, which the trust refuses this caller.
+							continue
+						}
 						if res.Decision == policy.Allow && p.kind == kindRole && !a.roleMayCall(p, req, r.Trust) {
 							// A role whose policies the proof reads also needs its
 							// own Allow, unless the trust names it.
@@ -454,6 +459,23 @@ func (a *auditor) trusts(ps []principal) {
 			a.report(fmt.Sprintf("role %s can be assumed by: %s", r.ARN, strings.Join(dedupe(in), ", ")))
 		}
 	}
+}
+
+// assumes reports whether the trust of r lets req's caller in by some
+// AssumeRole* with req's context.
+func (a *auditor) assumes(r *Role, req policy.Request) bool {
+	for _, act := range []string{"sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML"} {
+		q := req
+		q.Action = act
+		if r.Trust.D.Evaluate(q).Decision != policy.Allow {
+			continue
+		}
+		if a.v.RCP != nil && a.v.RCP.D.Evaluate(q).Decision == policy.ExplicitDeny {
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 // sourceAccountTag is the session tag binding a writer session to the
@@ -580,8 +602,14 @@ func (a *auditor) writerConfined() {
 	p.principalArn, p.role, p.kind = a.v.WriterARN, w, kindRole
 	p.tags = map[string]string{sourceAccountTag: own}
 	others := []string{a.v.other(), "444444444444", a.v.AccountA}
-	actions := []string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject", "s3:GetObjectVersion",
-		"s3:GetObjectAttributes", "s3:GetObjectVersionAttributes", "s3:GetObjectRetention", "s3:GetObjectLegalHold"}
+	// Every object action that deposits or reads (the others no writer
+	// session may do anywhere: s3Actions proves that).
+	var actions []string
+	for _, act := range append(S3Actions(), a.unlisted()...) {
+		if act.Object && (act.Class == Read || act.Class == Deposit) {
+			actions = append(actions, act.Name)
+		}
+	}
 	seen := map[string]bool{}
 	for _, k := range schema.Kinds() {
 		if seen[k.Prefix] {
@@ -589,15 +617,20 @@ func (a *auditor) writerConfined() {
 		}
 		seen[k.Prefix] = true
 		type place struct{ key, whose string }
-		places := []place{
-			{k.Prefix + "/b/k", "a key of the earlier layout (no account's part)"},
-			{k.Prefix + "/" + schema.AccountSegment + own + "x/b/k", "a key whose account segment only starts with its own account"},
-		}
-		for _, o := range others {
-			places = append(places,
-				place{k.Prefix + "/" + schema.AccountSegment + o + "/b/k", "account " + o + "'s part of the vault"},
-				place{k.Prefix + "/" + schema.AccountSegment + o + "/" + own + "/k", "account " + o + "'s part (a key naming its own account after the segment)"},
-				place{k.Prefix + "/" + schema.AccountSegment + o + "/b/" + schema.AccountSegment + own + "/k", "account " + o + "'s part (a key naming its own account deeper down)"})
+		places := []place{{k.Prefix + "/b/k", "a key of the earlier layout (no account's part)"}}
+		// The other accounts and look-alike keys are asked under the first
+		// kind prefix: the template names every kind's part alike, and each
+		// place costs a pass over every deposit and read.
+		if len(seen) > 1 {
+			places = append(places, place{k.Prefix + "/" + schema.AccountSegment + others[0] + "/b/k", "account " + others[0] + "'s part of the vault"})
+		} else {
+			places = append(places, place{k.Prefix + "/" + schema.AccountSegment + own + "x/b/k", "a key whose account segment only starts with its own account"})
+			for _, o := range others {
+				places = append(places,
+					place{k.Prefix + "/" + schema.AccountSegment + o + "/b/k", "account " + o + "'s part of the vault"},
+					place{k.Prefix + "/" + schema.AccountSegment + o + "/" + own + "/k", "account " + o + "'s part (a key naming its own account after the segment)"},
+					place{k.Prefix + "/" + schema.AccountSegment + o + "/b/" + schema.AccountSegment + own + "/k", "account " + o + "'s part (a key naming its own account deeper down)"})
+			}
 		}
 		for _, act := range actions {
 			for _, c := range places {
@@ -614,10 +647,18 @@ func (a *auditor) writerConfined() {
 		for _, o := range others {
 			listings = append(listings, k.Prefix+"/"+schema.AccountSegment+o+"/", k.Prefix+"/"+schema.AccountSegment+o+"/"+schema.AccountSegment+own+"/")
 		}
+		asked := []map[string][]string{nil, {"s3:prefix": {""}}} // the whole vault
+		for _, prefix := range listings {
+			asked = append(asked, map[string][]string{"s3:prefix": {prefix}})
+		}
 		for _, act := range []string{"s3:ListBucket", "s3:ListBucketVersions"} {
-			for _, prefix := range listings {
-				if v := a.s3With(p, act, a.v.BucketARN(), true, map[string][]string{"s3:prefix": {prefix}}); v.allowed {
-					a.find(Finding{Principal: a.v.WriterARN, Who: "writer session bound to account " + own, Action: act, Resource: a.v.BucketARN(), Context: prefixContext(map[string][]string{"s3:prefix": {prefix}}),
+			for _, extra := range asked {
+				if v := a.s3With(p, act, a.v.BucketARN(), true, extra); v.allowed {
+					ctx := prefixContext(extra)
+					if extra == nil {
+						ctx = "listing without a prefix"
+					}
+					a.find(Finding{Principal: a.v.WriterARN, Who: "writer session bound to account " + own, Action: act, Resource: a.v.BucketARN(), Context: ctx,
 						Cause: "allowed by " + v.by + ": a writer session may list only its own account's part of the vault (a StringLike s3:prefix of <kind-prefix>/account=${aws:PrincipalTag/" + sourceAccountTag + "}/* for each kind prefix)"})
 				}
 			}

@@ -19,9 +19,12 @@ import (
 // parameter not named here takes its Default, or a placeholder.
 func canonicalParams() map[string]string {
 	return map[string]string{
-		"OrganizationId":     Organization, // every account of the Organization: Principal "*"
-		"TrustedAccountIds":  "",
-		"FunctionRoleNames":  strings.Join(functionRoleNames, ","),
+		"OrganizationId":    Organization, // every account of the Organization: Principal "*"
+		"TrustedAccountIds": "",
+		"FunctionRoleNames": strings.Join(functionRoleNames, ","),
+		// Source buckets named, so the writer's reads outside the vault are
+		// proven in every trust deployment (the Default, none, is a variant).
+		"SourceBucketNames":  "logvault-source-bucket",
 		"TrustedAccountId":   AccountB, // templates of before OrganizationId
 		"ExternalId":         ExternalID,
 		"BreakGlassRoleName": BreakGlassRoleName,

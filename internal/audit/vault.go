@@ -17,7 +17,10 @@ const (
 	AccountC     = "333333333333"
 	Outsider     = "444444444444"
 	Organization = "o-logvaultaudit1"
-	// otherOrganization is Outsider's: an attacker's own Organization.
+	// outsiderInOrg is an account of another Organization (an attacker's
+	// own), otherOrganization; Outsider is in none, so AWS gives its
+	// principals no aws:PrincipalOrgID at all.
+	outsiderInOrg     = "555555555555"
 	otherOrganization = "o-attackerowned1"
 	ExternalID        = "audit-placeholder-external-id"
 	BucketName        = "vault-bucket" // the vault bucket, when the template does not name it
@@ -112,7 +115,8 @@ type Vault struct {
 	TrustedAccount string
 	FunctionRoles  []string
 	// Organization is the Organization of Accounts A, B and C
-	// (aws:PrincipalOrgID of their principals); Outsider is in another.
+	// (aws:PrincipalOrgID of their principals); Outsider is in none, and
+	// 555555555555 in another.
 	Organization string
 	// ExternalID is the ExternalId the functions send with AssumeRole.
 	ExternalID string
@@ -152,7 +156,7 @@ func (v *Vault) orgOf(account string) string {
 	switch account {
 	case v.AccountA, v.TrustedAccount, AccountC:
 		return v.Organization
-	case Outsider:
+	case outsiderInOrg:
 		return otherOrganization
 	}
 	return ""

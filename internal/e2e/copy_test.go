@@ -197,7 +197,7 @@ func TestServerSideCopyNeedsGetObjectVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if _, err := b.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(local.SourceGrant(bucket, stack.env["VAULT_ROLE_ARN"]))}); err != nil {
+		if _, err := b.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(local.SourceGrant(bucket, stack.env["VAULT_ROLE_ARN"], local.AccountB))}); err != nil {
 			t.Errorf("put the source grant back: %v", err)
 		}
 	})

@@ -38,6 +38,7 @@ import (
 
 	"github.com/logvault/logvault/internal/cfn"
 	"github.com/logvault/logvault/internal/policy"
+	"github.com/logvault/logvault/internal/schema"
 )
 
 // The fixed shape of the local stack.
@@ -511,10 +512,10 @@ func setup(ctx context.Context, env Env, sec secrets, vault vaultConfig, gwErr <
 	// Account B lets the writer read its source buckets, as docs/deploy.md tells
 	// it to, so that large objects are copied server-side.
 	for _, bk := range []struct {
-		c    *s3.Client
-		name string
-	}{{b, CloudTrailBucket}, {b, BillingBucket}, {c, CloudTrailBucketC}} {
-		if _, err := bk.c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bk.name), Policy: aws.String(SourceGrant(bk.name, WriterRoleARN))}); err != nil {
+		c             *s3.Client
+		name, account string
+	}{{b, CloudTrailBucket, AccountB}, {b, BillingBucket, AccountB}, {c, CloudTrailBucketC, AccountC}} {
+		if _, err := bk.c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bk.name), Policy: aws.String(SourceGrant(bk.name, WriterRoleARN, bk.account))}); err != nil {
 			return fmt.Errorf("local stack: bucket policy of %s: %w", bk.name, err)
 		}
 	}
@@ -549,13 +550,15 @@ func createBucket(ctx context.Context, c *s3.Client, name string, lock bool) err
 	return nil
 }
 
-// SourceGrant is the bucket policy statement a source bucket needs so that
-// the vault writer may read it for server-side copies (docs/deploy.md):
-// read, never write, of its objects.
-func SourceGrant(bucket, writerRoleARN string) string {
+// SourceGrant is the bucket policy statement a source bucket of account
+// needs so that the vault writer may read it for server-side copies
+// (docs/deploy.md): read, never write, of its objects, by writer sessions
+// bound to that account only.
+func SourceGrant(bucket, writerRoleARN, account string) string {
 	return `{"Version":"2012-10-17","Statement":[` +
 		`{"Sid":"LogvaultWriterReadsForServerSideCopy","Effect":"Allow","Principal":{"AWS":"` + writerRoleARN + `"},` +
-		`"Action":["s3:GetObject","s3:GetObjectVersion"],"Resource":"arn:aws:s3:::` + bucket + `/*"}]}`
+		`"Action":["s3:GetObject","s3:GetObjectVersion"],"Resource":"arn:aws:s3:::` + bucket + `/*",` +
+		`"Condition":{"StringEquals":{"aws:PrincipalTag/` + schema.SourceAccountTag + `":"` + account + `"}}}]}`
 }
 
 // writerGrant is a bucket policy giving the writer role the object rights
