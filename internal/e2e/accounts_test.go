@@ -176,9 +176,12 @@ func TestWriterSessionsConfinedToTheirAccount(t *testing.T) {
 }
 
 // TestSecondAccountShipsItsOwnCloudTrail: Account C, with its own keys and
-// nothing told (its account comes from sts:GetCallerIdentity), ships a
-// CloudTrail file of its own bucket through the cloudtrail function into
-// its part of the vault, with the SHA-256 S3 checked.
+// nothing told (its account comes from sts:GetCallerIdentity), ships
+// CloudTrail files of its own bucket through the cloudtrail function into
+// its part of the vault, with the SHA-256 S3 checked: a file of its own
+// trail, and, as the log archive account of an organization trail, a file
+// the trail delivered for member Account B (it lands in C's part, the
+// shipping account's, under its own AWSLogs/<org>/<member>/ key).
 func TestSecondAccountShipsItsOwnCloudTrail(t *testing.T) {
 	ctx := context.Background()
 	c, err := local.ClientFor(stack.env, stack.env["ACCOUNT_C_ACCESS_KEY_ID"], stack.env["ACCOUNT_C_SECRET_ACCESS_KEY"], "")
@@ -186,39 +189,46 @@ func TestSecondAccountShipsItsOwnCloudTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	bucket := stack.env["SOURCE_C_CLOUDTRAIL_BUCKET"]
-	key := "AWSLogs/" + local.AccountC + "/CloudTrail/us-east-1/2026/12/07/" + local.AccountC + "_CloudTrail_us-east-1_20261207T0405Z_c.json.gz"
-	body := []byte(`{"Records":[{"eventName":"CreateUser","recipientAccountId":"` + local.AccountC + `"}]}`)
-	out, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
-	if err != nil {
-		t.Fatalf("Account C writing its trail bucket: %v", err)
-	}
-	src := eventgen.Object{Bucket: bucket, Key: key, VersionID: aws.ToString(out.VersionId), ETag: strings.Trim(aws.ToString(out.ETag), `"`), Size: int64(len(body))}
-	r := invoke(t, "cloudtrail", event(t, eventgen.Shapes[0], src), map[string]string{
-		"AWS_ACCESS_KEY_ID": stack.env["ACCOUNT_C_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": stack.env["ACCOUNT_C_SECRET_ACCESS_KEY"],
-		"VAULT_SOURCE_ACCOUNT": "",
-	})
-	if r.code != 0 {
-		t.Fatalf("invoke cloudtrail as Account C: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
-	}
-	// docs/design.md's key layout: <kind-prefix>/account=<id>/<bucket>/<key>.
-	vaultKey := "cloudtrail/account=" + local.AccountC + "/" + bucket + "/" + key
-	got, err := admin(t).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(stack.env["VAULT_BUCKET"]), Key: aws.String(vaultKey), ChecksumMode: types.ChecksumModeEnabled})
-	if err != nil {
-		t.Fatalf("Account C's file is not in its part of the vault (%s): %v\nreceipt: %s", vaultKey, err, r.stdout)
-	}
-	data, err := io.ReadAll(got.Body)
-	got.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(body)
-	if !bytes.Equal(data, body) || got.Metadata[schema.MetaSHA256] != hex.EncodeToString(sum[:]) ||
-		aws.ToString(got.ChecksumSHA256) != base64.StdEncoding.EncodeToString(sum[:]) || got.Metadata[schema.MetaSourceVersionID] != src.VersionID {
-		t.Errorf("Account C's vault object: bytes equal %v, metadata %v, checksum %s", bytes.Equal(data, body), got.Metadata, aws.ToString(got.ChecksumSHA256))
-	}
-	// Nothing of it landed in Account B's part.
-	if _, err := admin(t).HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(stack.env["VAULT_BUCKET"]),
-		Key: aws.String("cloudtrail/account=" + local.AccountB + "/" + bucket + "/" + key)}); err == nil {
-		t.Errorf("Account C's file is in Account B's part too")
+	for _, tc := range []struct{ name, key string }{
+		{"its own trail", "AWSLogs/" + local.AccountC + "/CloudTrail/us-east-1/2026/12/07/" + local.AccountC + "_CloudTrail_us-east-1_20261207T0405Z_c.json.gz"},
+		{"an organization trail's file of member Account B", "AWSLogs/" + local.Organization + "/" + local.AccountB + "/CloudTrail/eu-west-1/2026/12/07/" + local.AccountB + "_CloudTrail_eu-west-1_20261207T0410Z_org.json.gz"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := tc.key
+			body := []byte(`{"Records":[{"eventName":"CreateUser","key":"` + key + `"}]}`)
+			out, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
+			if err != nil {
+				t.Fatalf("Account C writing its trail bucket: %v", err)
+			}
+			src := eventgen.Object{Bucket: bucket, Key: key, VersionID: aws.ToString(out.VersionId), ETag: strings.Trim(aws.ToString(out.ETag), `"`), Size: int64(len(body))}
+			r := invoke(t, "cloudtrail", event(t, eventgen.Shapes[0], src), map[string]string{
+				"AWS_ACCESS_KEY_ID": stack.env["ACCOUNT_C_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": stack.env["ACCOUNT_C_SECRET_ACCESS_KEY"],
+				"VAULT_SOURCE_ACCOUNT": "",
+			})
+			if r.code != 0 {
+				t.Fatalf("invoke cloudtrail as Account C: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			// docs/design.md's key layout: <kind-prefix>/account=<id>/<bucket>/<key>.
+			vaultKey := "cloudtrail/account=" + local.AccountC + "/" + bucket + "/" + key
+			got, err := admin(t).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(stack.env["VAULT_BUCKET"]), Key: aws.String(vaultKey), ChecksumMode: types.ChecksumModeEnabled})
+			if err != nil {
+				t.Fatalf("Account C's file is not in its part of the vault (%s): %v\nreceipt: %s", vaultKey, err, r.stdout)
+			}
+			data, err := io.ReadAll(got.Body)
+			got.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(body)
+			if !bytes.Equal(data, body) || got.Metadata[schema.MetaSHA256] != hex.EncodeToString(sum[:]) || got.Metadata[schema.MetaKind] != "cloudtrail" ||
+				aws.ToString(got.ChecksumSHA256) != base64.StdEncoding.EncodeToString(sum[:]) || got.Metadata[schema.MetaSourceVersionID] != src.VersionID {
+				t.Errorf("Account C's vault object: bytes equal %v, metadata %v, checksum %s", bytes.Equal(data, body), got.Metadata, aws.ToString(got.ChecksumSHA256))
+			}
+			// Nothing of it landed in Account B's part.
+			if _, err := admin(t).HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(stack.env["VAULT_BUCKET"]),
+				Key: aws.String("cloudtrail/account=" + local.AccountB + "/" + bucket + "/" + key)}); err == nil {
+				t.Errorf("Account C's file is in Account B's part too")
+			}
+		})
 	}
 }
