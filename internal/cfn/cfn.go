@@ -43,8 +43,9 @@ type Resolved struct {
 	Raw map[string]any
 	// Conditions are the evaluated conditions.
 	Conditions map[string]bool
-	// ResourceConditions maps a resource to its Condition attribute.
-	ResourceConditions map[string]string
+	// ResourceConditions maps a resource to its Condition attribute, and
+	// OutputConditions an output to its own.
+	ResourceConditions, OutputConditions map[string]string
 }
 
 // Load parses a template with its intrinsics resolved from v.
@@ -110,6 +111,18 @@ func resolve(data []byte, v Values) (*Resolved, error) {
 			}
 		}
 	}
+	// An output may carry a Condition too (and goformation's Output has no
+	// such field): taken out the same way.
+	outCond := map[string]string{}
+	outputs, _ := doc["Outputs"].(map[string]any)
+	for id, o := range outputs {
+		if m, ok := o.(map[string]any); ok {
+			if c, ok := m["Condition"].(string); ok {
+				outCond[id] = c
+				delete(m, "Condition")
+			}
+		}
+	}
 	stripped, err := json.Marshal(doc)
 	if err != nil {
 		return nil, fmt.Errorf("cfn: %w", err)
@@ -146,14 +159,21 @@ func resolve(data []byte, v Values) (*Resolved, error) {
 			conds[name] = b
 		}
 	}
-	rawRes, _ := raw["Resources"].(map[string]any)
-	for id, c := range resCond {
-		b, ok := conds[c]
-		if !ok {
-			return nil, fmt.Errorf("cfn: resource %s: condition %s is not defined", id, c)
-		}
-		if !b {
-			delete(rawRes, id)
+	// What CloudFormation does not create: resources and outputs whose
+	// condition is false.
+	for _, part := range []struct {
+		what  string
+		conds map[string]string
+	}{{"resource", resCond}, {"output", outCond}} {
+		section, _ := raw[strings.ToUpper(part.what[:1])+part.what[1:]+"s"].(map[string]any)
+		for id, c := range part.conds {
+			b, ok := conds[c]
+			if !ok {
+				return nil, fmt.Errorf("cfn: %s %s: condition %s is not defined", part.what, id, c)
+			}
+			if !b {
+				delete(section, id)
+			}
 		}
 	}
 	raw = dropNoValue(raw).(map[string]any)
@@ -174,7 +194,7 @@ func resolve(data []byte, v Values) (*Resolved, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cfn: template does not type-check: %w", err)
 	}
-	return &Resolved{Template: tmpl, Raw: raw, Conditions: conds, ResourceConditions: resCond}, nil
+	return &Resolved{Template: tmpl, Raw: raw, Conditions: conds, ResourceConditions: resCond, OutputConditions: outCond}, nil
 }
 
 // quotedBooleans is x with the strings "true" and "false" turned into

@@ -528,3 +528,35 @@ func TestPolicyJSON(t *testing.T) {
 		t.Errorf("PolicyJSON = %s", js)
 	}
 }
+
+// TestResolveOutputConditions: an output whose Condition is false is not
+// there, as CloudFormation leaves it out; one whose Condition is true is.
+func TestResolveOutputConditions(t *testing.T) {
+	const tmpl = `
+Parameters:
+  Flag: {Type: String}
+Conditions:
+  On: !Equals [!Ref Flag, "yes"]
+Resources:
+  Topic: {Type: AWS::SNS::Topic, Condition: On}
+Outputs:
+  Always: {Value: x}
+  WhenOn: {Condition: On, Value: !Ref Topic}
+`
+	for _, c := range []struct {
+		flag   string
+		wantOn bool
+	}{{"yes", true}, {"no", false}} {
+		r, err := cfn.Resolve([]byte(tmpl), cfn.Values{Parameters: map[string]string{"Flag": c.flag}, Refs: map[string]string{"Topic": "arn:topic"}})
+		if err != nil {
+			t.Fatalf("Flag=%s: %v", c.flag, err)
+		}
+		_, on := r.Outputs["WhenOn"]
+		if _, always := r.Outputs["Always"]; !always || on != c.wantOn {
+			t.Errorf("Flag=%s: outputs %v, want Always and WhenOn=%v", c.flag, r.Outputs, c.wantOn)
+		}
+		if r.OutputConditions["WhenOn"] != "On" {
+			t.Errorf("Flag=%s: OutputConditions %v", c.flag, r.OutputConditions)
+		}
+	}
+}

@@ -63,49 +63,14 @@ type ssStack struct {
 // ssResolved is template.yaml resolved for one stack.
 type ssResolved struct {
 	*tplLoaded
-	// OutputConditions are the outputs' Condition attributes.
-	OutputConditions map[string]string
 }
 
 // samResolve resolves template.yaml with v, as CloudFormation deploys it:
 // resources and outputs whose condition is false are left out.
 func samResolve(t *testing.T, v tplValues) *ssResolved {
 	t.Helper()
-	js, err := cfn.JSON(samFile(t, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(js, &doc); err != nil {
-		t.Fatal(err)
-	}
-	conds := map[string]string{}
-	outputs, _ := doc["Outputs"].(map[string]any)
-	for id, o := range outputs {
-		if m, ok := o.(map[string]any); ok {
-			if c, ok := m["Condition"].(string); ok {
-				conds[id] = c
-				delete(m, "Condition")
-			}
-		}
-	}
-	stripped, err := json.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := tplLoad(t, stripped, v)
-	rawOutputs, _ := l.Raw["Outputs"].(map[string]any)
-	for id, c := range conds {
-		b, ok := l.Conditions[c]
-		if !ok {
-			t.Fatalf("output %s: condition %s is not defined", id, c)
-		}
-		if !b {
-			delete(l.Outputs, id)
-			delete(rawOutputs, id)
-		}
-	}
-	return &ssResolved{tplLoaded: l, OutputConditions: conds}
+	l := tplLoad(t, samFile(t, "template.yaml"), v)
+	return &ssResolved{tplLoaded: l}
 }
 
 // ssRawTemplate is template.yaml as generic JSON, nothing resolved.
