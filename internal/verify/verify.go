@@ -106,8 +106,10 @@ type Summary struct {
 
 // Report is verify's result: every version, the findings, the counts.
 type Report struct {
-	Bucket   string    `json:"bucket"`
-	Prefix   string    `json:"prefix"`
+	Bucket string `json:"bucket"`
+	Prefix string `json:"prefix"`
+	// Prefixes are the parts listed when there were several (Options.Prefixes).
+	Prefixes []string  `json:"prefixes,omitempty"`
 	Versions []Version `json:"versions"`
 	Problems []Problem `json:"problems"`
 	Summary  Summary   `json:"summary"`
@@ -195,7 +197,7 @@ func Run(ctx context.Context, api API, bucket, prefix string, opts Options) (Rep
 	if len(prefixes) == 0 {
 		prefixes = []string{prefix}
 	} else {
-		prefix = strings.Join(prefixes, ",")
+		prefix = ""
 	}
 	n := 0
 	list := func(prefix string) error {
@@ -254,7 +256,9 @@ func Run(ctx context.Context, api API, bucket, prefix string, opts Options) (Rep
 	if err := ctx.Err(); err != nil {
 		return Report{}, fmt.Errorf("verify: %w", err)
 	}
-	return build(bucket, prefix, results), nil
+	rep := build(bucket, prefix, results)
+	rep.Prefixes = opts.Prefixes
+	return rep, nil
 }
 
 type runner struct {

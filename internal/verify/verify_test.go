@@ -237,6 +237,38 @@ func TestRunCountsAndVersions(t *testing.T) {
 	}
 }
 
+// TestRunPrefixes: with Options.Prefixes (a writer session's parts), every
+// version under each prefix is verified and nothing outside them.
+func TestRunPrefixes(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		prefixes []string
+		keys     int
+	}{
+		{"two kinds", []string{"billing/", "applogs/"}, 2},
+		{"one kind and a prefix nothing is under", []string{"cloudtrail/trail/", "config/"}, 3},
+		{"nothing under either", []string{"waf/", "elb/"}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rep, err := Run(context.Background(), clean(t, ""), bucket, "", Options{Prefixes: c.prefixes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Summary.Keys != c.keys || !slices.Equal(rep.Prefixes, c.prefixes) {
+				t.Errorf("keys %d (want %d), prefixes %q", rep.Summary.Keys, c.keys, rep.Prefixes)
+			}
+			for _, v := range rep.Versions {
+				if !slices.ContainsFunc(c.prefixes, func(p string) bool { return strings.HasPrefix(v.Key, p) }) {
+					t.Errorf("verified %s, outside %q", v.Key, c.prefixes)
+				}
+			}
+			if want := fmt.Sprintf("under %d prefixes (%s … %s)", len(c.prefixes), c.prefixes[0], c.prefixes[1]); !strings.Contains(rep.SummaryLine(), want) {
+				t.Errorf("summary line %q does not say %q", rep.SummaryLine(), want)
+			}
+		})
+	}
+}
+
 // TestRunMultipart checks composite checksums: logvault's own part layout,
 // and other layouts, learned from S3 part by part.
 func TestRunMultipart(t *testing.T) {
