@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/logvault/logvault/internal/s3err"
 	"github.com/logvault/logvault/internal/schema"
 	"github.com/logvault/logvault/internal/verify"
 )
@@ -84,6 +85,9 @@ instead (hashes, digest chain, RSA signatures; --public-keys F).`,
 			bar := newBar("verify")
 			opts.Progress = bar.progress()
 			rep, err := verify.Run(ctx, c, cfg.VaultBucket, prefix, opts)
+			if err != nil && cfg.VaultRoleARN != "" && s3err.Refused(err) {
+				err = fmt.Errorf("%w (a writer session may list only its own account's parts, <kind-prefix>/account=%s/: give one as --prefix, or none, or run with Account A's credentials and VAULT_ROLE_ARN unset)", err, cfg.SourceAccount)
+			}
 			bar.done()
 			if err != nil {
 				return err

@@ -102,18 +102,21 @@ func readLive(ctx context.Context, s3c LiveS3, iamc LiveIAM, o LiveOptions) (*Va
 	l.role(o.BreakGlass, "the break-glass role")
 
 	v.ExternalID = o.ExternalID
+	var roles, ids, accounts []string
+	if writer != nil && writer.Trust != nil {
+		roles, ids, accounts, v.Organization = trusted(writer.Trust.D, o.Account)
+	}
 	// A role name (the same in every source account) stands for that role
-	// in each source account the proof models.
+	// in each account the trust names, or, trusting an Organization, in
+	// each source account the proof models.
 	for _, f := range o.FunctionRoles {
 		if strings.HasPrefix(f, "arn:") {
 			v.FunctionRoles = append(v.FunctionRoles, f)
 		} else {
-			v.FunctionRoles = append(v.FunctionRoles, functionRoleARNs([]string{f})...)
+			v.FunctionRoles = append(v.FunctionRoles, functionRoleARNs([]string{f}, accounts)...)
 		}
 	}
 	if writer != nil && writer.Trust != nil {
-		roles, ids, org := trusted(writer.Trust.D, o.Account)
-		v.Organization = org
 		if v.FunctionRoles == nil {
 			v.FunctionRoles = roles
 			v.Notes = append(v.Notes, fmt.Sprintf("the function roles are taken from the writer's trust policy (%s); give --function-roles to check the trust against the roles template.yaml created", orNone(roles)))
@@ -130,6 +133,9 @@ func readLive(ctx context.Context, s3c LiveS3, iamc LiveIAM, o LiveOptions) (*Va
 			v.TrustedAccount = a
 			break
 		}
+	}
+	if v.TrustedAccount == "" && len(accounts) > 0 {
+		v.TrustedAccount = accounts[0]
 	}
 	if v.TrustedAccount == "" {
 		v.TrustedAccount = AccountB
@@ -440,9 +446,13 @@ func decodeDoc(name, encoded string) (Doc, error) {
 
 // trusted reads the writer's trust: the exact role and user ARNs outside
 // Account A its Allow statements name (as Principal or as aws:PrincipalArn
-// values), and the ExternalIds they require.
-func trusted(d *policy.Document, accountA string) (roles, externalIDs []string, org string) {
-	rs, ids := map[string]bool{}, map[string]bool{}
+// values; a role name in any account, arn:aws:iam::*:role/<name>, in each
+// account the Principal names, or the symbolic source accounts), the
+// ExternalIds they require, the accounts the Principal names, and the
+// Organization aws:PrincipalOrgID requires.
+func trusted(d *policy.Document, accountA string) (roles, externalIDs, accounts []string, org string) {
+	rs, ids, accts := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	var patterns []string // role names trusted in any account
 	addRole := func(p string) {
 		if !strings.ContainsAny(p, "*?") && (strings.Contains(p, ":role/") || strings.Contains(p, ":user/")) && accountOfARN(p) != accountA {
 			rs[p] = true
@@ -455,6 +465,9 @@ func trusted(d *policy.Document, accountA string) (roles, externalIDs []string, 
 		if s.Principal != nil {
 			for _, p := range s.Principal.Values["AWS"] {
 				addRole(p)
+				if a := strings.TrimSuffix(strings.TrimPrefix(p, "arn:aws:iam::"), ":root"); isAccountID(a) && a != accountA {
+					accts[a] = true
+				}
 			}
 		}
 		for op, keys := range s.Condition {
@@ -478,9 +491,7 @@ func trusted(d *policy.Document, accountA string) (roles, externalIDs []string, 
 						// the organization's trust) stands for that role in
 						// every source account the proof models.
 						if parts := strings.SplitN(x, ":", 6); len(parts) == 6 && parts[4] == "*" && strings.HasPrefix(parts[5], "role/") && !strings.ContainsAny(parts[5], "*?") {
-							for _, r := range functionRoleARNs([]string{strings.TrimPrefix(parts[5], "role/")}) {
-								rs[r] = true
-							}
+							patterns = append(patterns, strings.TrimPrefix(parts[5], "role/"))
 							continue
 						}
 						addRole(x)
@@ -489,7 +500,11 @@ func trusted(d *policy.Document, accountA string) (roles, externalIDs []string, 
 			}
 		}
 	}
-	return sortedKeys(rs), sortedKeys(ids), org
+	accounts = sortedKeys(accts)
+	for _, r := range functionRoleARNs(patterns, accounts) {
+		rs[r] = true
+	}
+	return sortedKeys(rs), sortedKeys(ids), accounts, org
 }
 
 func roleName(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }

@@ -190,6 +190,16 @@ func TestLive(t *testing.T) {
 		{"the trust lets any account of the Organization in by any role", func(f *fakeVault, _ *LiveOptions) {
 			f.trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"sts:ExternalId":"the-external-id","aws:PrincipalOrgID":"o-livetestorg1","aws:RequestTag/logvault-source-account":"${aws:PrincipalAccount}"}}}]}`
 		}, [][]string{{"any Account B role", "sts:AssumeRole", "with the ExternalId"}}},
+		{"a list deployment: two accounts named", func(f *fakeVault, _ *LiveOptions) {
+			f.trust = strings.Replace(f.trust, `"Principal":{"AWS":"*"}`, `"Principal":{"AWS":["123456789012","arn:aws:iam::210987654321:root"]}`, 1)
+			if !strings.Contains(f.trust, "123456789012") {
+				t.Fatalf("the fake's trust has no Principal \"*\" to replace: %s", f.trust)
+			}
+		}, nil},
+		{"a list deployment trusting role names by a wildcard", func(f *fakeVault, _ *LiveOptions) {
+			f.trust = strings.Replace(f.trust, `"Principal":{"AWS":"*"}`, `"Principal":{"AWS":["123456789012"]}`, 1)
+			f.trust = strings.Replace(f.trust, `arn:aws:iam::*:role/logvault-cloudtrail`, `arn:aws:iam::*:role/logvault-*`, 1)
+		}, [][]string{{"123456789012:assumed-role/logvault-x/s", "sts:AssumeRole", "with the ExternalId"}}},
 		{"the trust lets anyone in by a function role's name", func(f *fakeVault, _ *LiveOptions) {
 			f.trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"sts:ExternalId":"the-external-id","aws:RequestTag/logvault-source-account":"${aws:PrincipalAccount}"},"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/logvault-cloudtrail"}}}]}`
 		}, [][]string{{"444444444444", "sts:AssumeRole", "with the ExternalId"}}},

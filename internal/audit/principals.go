@@ -322,7 +322,9 @@ func instances(v *Vault, n string) []principal {
 	}
 	accounts := []string{parts[4]}
 	if wild && strings.ContainsAny(parts[4], "*?") {
-		accounts = []string{v.AccountA, v.other(), Outsider}
+		// Account B too: a role a source account creates that the pattern
+		// matches is no function role unless the policies name it exactly.
+		accounts = []string{v.AccountA, v.TrustedAccount, v.other(), Outsider}
 	}
 	svc := parts[2]
 	var out []principal

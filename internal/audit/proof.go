@@ -139,6 +139,8 @@ func Prove(v *Vault) Report {
 		a.find(Finding{Principal: "-", Action: "reading " + u, Resource: v.BucketARN(), Cause: "could not be read, so it is not proven"})
 	}
 	sort.SliceStable(a.rep.Findings, func(i, j int) bool { return a.rep.Findings[i].String() < a.rep.Findings[j].String() })
+	sort.Strings(a.rep.Warnings)
+	a.rep.Warnings = slices.Compact(a.rep.Warnings)
 	return *a.rep
 }
 
@@ -617,20 +619,23 @@ func (a *auditor) writerConfined() {
 		}
 		seen[k.Prefix] = true
 		type place struct{ key, whose string }
-		places := []place{{k.Prefix + "/b/k", "a key of the earlier layout (no account's part)"}}
-		// The other accounts and look-alike keys are asked under the first
-		// kind prefix: the template names every kind's part alike, and each
-		// place costs a pass over every deposit and read.
-		if len(seen) > 1 {
-			places = append(places, place{k.Prefix + "/" + schema.AccountSegment + others[0] + "/b/k", "account " + others[0] + "'s part of the vault"})
-		} else {
-			places = append(places, place{k.Prefix + "/" + schema.AccountSegment + own + "x/b/k", "a key whose account segment only starts with its own account"})
-			for _, o := range others {
-				places = append(places,
-					place{k.Prefix + "/" + schema.AccountSegment + o + "/b/k", "account " + o + "'s part of the vault"},
-					place{k.Prefix + "/" + schema.AccountSegment + o + "/" + own + "/k", "account " + o + "'s part (a key naming its own account after the segment)"},
-					place{k.Prefix + "/" + schema.AccountSegment + o + "/b/" + schema.AccountSegment + own + "/k", "account " + o + "'s part (a key naming its own account deeper down)"})
-			}
+		places := []place{
+			{k.Prefix + "/b/k", "a key of the earlier layout (no account's part)"},
+			{k.Prefix + "/" + schema.AccountSegment + own + "x/b/k", "a key whose account segment only starts with its own account"},
+		}
+		// Every kind's part may be scoped differently, so each is asked with
+		// another account's part and the look-alikes; the accounts beyond
+		// the first under the first kind prefix only (each place costs a pass
+		// over every deposit and read).
+		lookalikes := others[:1]
+		if len(seen) == 1 {
+			lookalikes = others
+		}
+		for _, o := range lookalikes {
+			places = append(places,
+				place{k.Prefix + "/" + schema.AccountSegment + o + "/b/k", "account " + o + "'s part of the vault"},
+				place{k.Prefix + "/" + schema.AccountSegment + o + "/" + own + "/k", "account " + o + "'s part (a key naming its own account after the segment)"},
+				place{k.Prefix + "/" + schema.AccountSegment + o + "/b/" + schema.AccountSegment + own + "/k", "account " + o + "'s part (a key naming its own account deeper down)"})
 		}
 		for _, act := range actions {
 			for _, c := range places {

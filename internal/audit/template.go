@@ -260,7 +260,7 @@ func load(raw rawTemplate, data, guardrails []byte, params map[string]string, co
 	// The function roles are the names this deployment gives, in every
 	// source account.
 	if raw.Parameters["FunctionRoleNames"].Type != "" {
-		v.FunctionRoles = functionRoleARNs(strings.Split(paramValue(raw, bg, "FunctionRoleNames"), ","))
+		v.FunctionRoles = functionRoleARNs(strings.Split(paramValue(raw, bg, "FunctionRoleNames"), ","), nil)
 	}
 	switch {
 	case raw.Parameters["BreakGlassRoleName"].Type != "":
@@ -856,9 +856,13 @@ func run(source string, template, guardrails []byte, variants bool) (Report, err
 		if _, ok := raw.Parameters["TrustedAccountIds"]; !ok || !variants {
 			break
 		}
-		if l, err := load(raw, template, guardrails, d, nil); err == nil {
-			variant(l, fmt.Sprintf("with parameters OrganizationId = %q, TrustedAccountIds = %q", d["OrganizationId"], d["TrustedAccountIds"]))
+		what := fmt.Sprintf("with parameters OrganizationId = %q, TrustedAccountIds = %q", d["OrganizationId"], d["TrustedAccountIds"])
+		l, err := load(raw, template, guardrails, d, nil)
+		if err != nil {
+			rep.Assumptions = append(rep.Assumptions, fmt.Sprintf("%s the template does not resolve (%v): not proven", what, err))
+			continue
 		}
+		variant(l, what)
 	}
 	for _, name := range sortedKeys(raw.Parameters) {
 		if !variants || !raw.relevant(name) && !breakGlassParams[name] {

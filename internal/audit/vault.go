@@ -40,10 +40,14 @@ var functionRoleNames = []string{"logvault-cloudtrail", "logvault-billing", "log
 // sourceAccounts are the accounts whose function roles may ship.
 var sourceAccounts = []string{AccountB, AccountC}
 
-// functionRoleARNs are the roles of those names in every source account.
-func functionRoleARNs(names []string) []string {
+// functionRoleARNs are the roles of those names in every one of accounts
+// (none: the symbolic source accounts, B and C).
+func functionRoleARNs(names, accounts []string) []string {
+	if len(accounts) == 0 {
+		accounts = sourceAccounts
+	}
 	var out []string
-	for _, a := range sourceAccounts {
+	for _, a := range accounts {
 		for _, n := range names {
 			if n = strings.TrimSpace(n); n != "" {
 				out = append(out, "arn:aws:iam::"+a+":role/"+n)
@@ -54,7 +58,7 @@ func functionRoleARNs(names []string) []string {
 }
 
 // functionRoles are the function roles (template.yaml's) the vault trusts.
-var functionRoles = functionRoleARNs(functionRoleNames)
+var functionRoles = functionRoleARNs(functionRoleNames, nil)
 
 // Doc is a policy document with the name it is reported under.
 type Doc struct {
@@ -158,6 +162,11 @@ func (v *Vault) orgOf(account string) string {
 		return v.Organization
 	case outsiderInOrg:
 		return otherOrganization
+	}
+	for _, f := range v.FunctionRoles { // the source accounts a deployment names
+		if accountOfARN(f) == account {
+			return v.Organization
+		}
 	}
 	return ""
 }

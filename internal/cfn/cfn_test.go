@@ -25,7 +25,7 @@ const (
 	writerSess   = "arn:aws:sts::" + acctA + ":assumed-role/" + writerName + "/ship-1"
 	breakGlass   = "arn:aws:iam::" + acctA + ":role/logvault-break-glass"
 	breakSess    = "arn:aws:sts::" + acctA + ":assumed-role/logvault-break-glass/alice"
-	bUser        = "arn:aws:iam::" + acctB + ":user/logvault-local"
+	bUser        = "arn:aws:iam::" + acctB + ":user/b-admin"
 	bRole        = "arn:aws:iam::" + acctB + ":role/logvault-cloudtrail"
 	bSess        = "arn:aws:sts::" + acctB + ":assumed-role/logvault-cloudtrail/fn"
 	cRole        = "arn:aws:iam::" + acctC + ":role/logvault-cloudtrail"
@@ -290,8 +290,8 @@ func TestLoadVaultWriterRole(t *testing.T) {
 	// in, and no other: the template's list and internal/schema's agree.
 	t.Run("every kind prefix", func(t *testing.T) {
 		prefixes := map[string]bool{}
-		for _, k := range schema.Kinds() {
-			prefixes[k.Prefix] = true
+		for _, p := range schema.KindPrefixes(nil) {
+			prefixes[p] = true
 		}
 		for p := range prefixes {
 			req := policy.Request{Principal: writerSess, Action: "s3:PutObject", Resource: bucketARN + "/" + p + "/account=" + acctB + "/b/k",

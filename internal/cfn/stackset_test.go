@@ -15,9 +15,8 @@ package cfn_test
 //     without a name) and nothing refers to a resource that is not created;
 //   - no resource of a global namespace keeps a fixed name in a second region.
 //
-// Outputs may carry a Condition attribute, which cfn.Resolve does not read
-// (goformation would put the condition's value in place of the output):
-// samResolve takes them off before resolving and applies them after.
+// Outputs may carry a Condition attribute: cfn.Resolve leaves out those
+// whose condition is false, as CloudFormation does.
 
 import (
 	"encoding/json"

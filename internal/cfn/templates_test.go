@@ -204,7 +204,7 @@ func loadSAM(t *testing.T, logGroups string, edit ...func(*tplValues)) *tplLoade
 	for _, e := range edit {
 		e(&v)
 	}
-	return samResolve(t, v).tplLoaded // stackset_test.go: outputs' conditions applied
+	return samResolve(t, v).tplLoaded
 }
 
 func samFunction(t *testing.T, l *tplLoaded, id string) *serverless.Function {
@@ -356,7 +356,7 @@ func TestSAMTemplateFunctions(t *testing.T) {
 			}
 		})
 	}
-	// infra/vault.yaml's FunctionRoleArns: every role that assumes the writer.
+	// The function role ARNs, for reference (infra/vault.yaml takes their names).
 	var roles []string
 	for _, f := range tplFunctions {
 		roles = append(roles, tplRoleArn(f))

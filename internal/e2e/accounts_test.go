@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"slices"
@@ -230,5 +231,46 @@ func TestSecondAccountShipsItsOwnCloudTrail(t *testing.T) {
 				t.Errorf("Account C's file is in Account B's part too")
 			}
 		})
+	}
+}
+
+// TestVerifyAsTheWriter: `logvault verify` with the writer's rights
+// (VAULT_ROLE_ARN, the stack's environment) and no --prefix verifies
+// the session's own parts of the vault, which are all it may list; a
+// --prefix outside them is refused with what to do instead.
+func TestVerifyAsTheWriter(t *testing.T) {
+	// Something in Account B's part, whatever ran before.
+	o := putSource(t, "AWSLogs/"+local.AccountB+"/CloudTrail/us-east-1/2026/12/07/"+local.AccountB+"_CloudTrail_us-east-1_20261207T0500Z_verify.json.gz", []byte(`{"Records":[]}`))
+	if r := invoke(t, "cloudtrail", event(t, eventgen.Shapes[0], o), nil); r.code != 0 {
+		t.Fatalf("ship: exit %d\n%s", r.code, r.stderr)
+	}
+	r := cli(t, nil, "verify", "--json")
+	var rep struct {
+		Prefixes []string `json:"prefixes"`
+		Versions []struct {
+			Key string `json:"key"`
+		} `json:"versions"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("verify --json as the writer printed no JSON document (%v, exit %d): %s\nstderr: %s", err, r.code, r.stdout, r.stderr)
+	}
+	parts, err := schema.AccountParts(local.AccountB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Prefixes, parts) {
+		t.Errorf("verified prefixes %q, want Account B's parts %q", rep.Prefixes, parts)
+	}
+	if len(rep.Versions) == 0 {
+		t.Errorf("no version verified")
+	}
+	for _, v := range rep.Versions {
+		if !slices.ContainsFunc(parts, func(p string) bool { return strings.HasPrefix(v.Key, p) }) {
+			t.Errorf("verified %s, outside Account B's parts", v.Key)
+		}
+	}
+	r = cli(t, nil, "verify", "--prefix", "cloudtrail/")
+	if r.code != 1 || !strings.Contains(r.lastLine(), "a writer session may list only its own account's parts, <kind-prefix>/account="+local.AccountB+"/") {
+		t.Errorf("verify --prefix cloudtrail/ as the writer: exit %d, last line %q", r.code, r.lastLine())
 	}
 }

@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/logvault/logvault/internal/schema"
@@ -22,18 +21,7 @@ type pair struct {
 
 // vaultPrefixes are the vault prefixes a source's objects can land under,
 // one per copied kind prefix.
-func vaultPrefixes() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range schema.Kinds() {
-		if schema.Copied(s.Kind) && !seen[s.Prefix] {
-			seen[s.Prefix] = true
-			out = append(out, s.Prefix)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
+func vaultPrefixes() []string { return schema.KindPrefixes(schema.Copied) }
 
 // stream is the vault's listing under one kind prefix of the source, read
 // in step with the source's listing: both are in key order, and the vault

@@ -82,22 +82,31 @@ func AccountPrefix(k Kind, account string) (string, error) {
 	return spec.Prefix + "/" + AccountSegment + account + "/", nil
 }
 
-// AccountParts are every part of the vault account writes: the
-// AccountPrefix of each kind prefix of the registry, once each, sorted.
-func AccountParts(account string) ([]string, error) {
+// KindPrefixes are the registry's kind prefixes, each once, sorted: of
+// every kind, or of the kinds keep reports true for when it is not nil.
+func KindPrefixes(keep func(Kind) bool) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, k := range Kinds() {
-		p, err := AccountPrefix(k.Kind, account)
-		if err != nil {
-			return nil, err
-		}
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
+		if (keep == nil || keep(k.Kind)) && !seen[k.Prefix] {
+			seen[k.Prefix] = true
+			out = append(out, k.Prefix)
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// AccountParts are every part of the vault account writes:
+// "<kind-prefix>/account=<account>/" for each of KindPrefixes, sorted.
+func AccountParts(account string) ([]string, error) {
+	if !ValidAccount(account) {
+		return nil, fmt.Errorf("schema: source account %q is not a 12-digit AWS account id", account)
+	}
+	var out []string
+	for _, p := range KindPrefixes(nil) {
+		out = append(out, p+"/"+AccountSegment+account+"/")
+	}
 	return out, nil
 }
 

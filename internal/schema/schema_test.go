@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +170,33 @@ func TestAppLogsSource(t *testing.T) {
 	src := AppLogsSource("222222222222", "/aws/lambda/checkout", "s")
 	if k, s := strings.TrimPrefix(key, "applogs/account="), strings.TrimPrefix(src, "cwlogs://"); !strings.HasPrefix(k, "222222222222/aws/lambda/checkout/") || !strings.HasPrefix(s, "222222222222/aws/lambda/checkout/") {
 		t.Errorf("key %q and source %q spell the log group differently", key, src)
+	}
+}
+
+func TestAccountParts(t *testing.T) {
+	for _, c := range []struct {
+		account string
+		ok      bool
+	}{{"222222222222", true}, {"", false}, {"22222222222", false}, {"22222222222x", false}} {
+		parts, err := AccountParts(c.account)
+		if (err == nil) != c.ok {
+			t.Errorf("AccountParts(%q): err %v, want ok=%v", c.account, err, c.ok)
+			continue
+		}
+		if !c.ok {
+			continue
+		}
+		prefixes := KindPrefixes(nil)
+		if len(parts) != len(prefixes) || len(prefixes) < 10 {
+			t.Fatalf("AccountParts = %q for kind prefixes %q", parts, prefixes)
+		}
+		for i, p := range parts {
+			if p != prefixes[i]+"/account="+c.account+"/" {
+				t.Errorf("part %d = %q, want %s/account=%s/", i, p, prefixes[i], c.account)
+			}
+		}
+	}
+	if copied := KindPrefixes(Copied); slices.Contains(copied, "applogs") || !slices.Contains(copied, "cloudtrail") {
+		t.Errorf("KindPrefixes(Copied) = %q: applogs is not copied, cloudtrail is", copied)
 	}
 }

@@ -69,7 +69,10 @@ func (r Report) SummaryLine() string {
 	if len(extra) > 0 {
 		line += " (" + strings.Join(extra, ", ") + ")"
 	}
-	if len(r.Prefixes) > 0 {
+	if len(r.Prefixes) == 1 {
+		return line + " in s3://" + r.Bucket + "/" + r.Prefixes[0]
+	}
+	if len(r.Prefixes) > 1 {
 		return fmt.Sprintf("%s in s3://%s under %d prefixes (%s … %s)", line, r.Bucket, len(r.Prefixes), r.Prefixes[0], r.Prefixes[len(r.Prefixes)-1])
 	}
 	return line + " in s3://" + r.Bucket + "/" + r.Prefix

@@ -154,9 +154,13 @@ type Options struct {
 // plus the report, whatever the objects' sizes.
 const bufSize = 256 << 10
 
-// Run verifies every version under prefix in bucket. It returns an error
-// only when the listing fails or ctx ends; unreadable versions are findings.
+// Run verifies every version under prefix in bucket (or under each of
+// opts.Prefixes, with prefix empty). It returns an error only when the
+// listing fails or ctx ends; unreadable versions are findings.
 func Run(ctx context.Context, api API, bucket, prefix string, opts Options) (Report, error) {
+	if prefix != "" && len(opts.Prefixes) > 0 {
+		return Report{}, fmt.Errorf("verify: a prefix (%q) and Options.Prefixes (%q) given together", prefix, opts.Prefixes)
+	}
 	if opts.Workers < 1 {
 		opts.Workers = 8
 	}
