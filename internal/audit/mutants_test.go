@@ -544,6 +544,14 @@ Resource: !Sub "${VaultBucket.Arn}/*"`), []string{"logging.s3.amazonaws.com", "c
 				}
 			}
 		}, []string{"let it read", "logvault-source-bucket", "in account 333333333333", `TrustedAccountIds = "222222222222,333333333333"`}, true},
+		{"one kind's part matched by a wildcard before the account", func(t *testing.T, n *tmplNode) {
+			res := mapValue(statement(t, n.writerInline(), "DepositAndRead"), "Resource")
+			for i, r := range res.Content {
+				if strings.Contains(r.Value, "/waf/") {
+					res.Content[i] = snippet(t, `!Sub "${VaultBucket.Arn}/waf/*account=${!aws:PrincipalTag/logvault-source-account}/*"`)
+				}
+			}
+		}, []string{"writer session bound to account 222222222222", "s3:PutObject", "waf/account=333333333333/b/account=222222222222/k"}, false},
 		{"the writer lists the whole vault", func(t *testing.T, n *tmplNode) {
 			deleteMapKey(mapValue(statement(t, n.writerInline(), "List"), "Condition"), "StringLike")
 		}, []string{"writer session bound to account 222222222222", "s3:ListBucket", `listing prefix "cloudtrail/account=333333333333/"`}, false},
