@@ -26,7 +26,8 @@ const defaultTemplate = "infra/vault.yaml"
 // role can change the vault, from the template or from what is deployed.
 func auditCmd() *cobra.Command {
 	var path, guardrails, writerRole, breakGlass string
-	var functionRoles []string
+	var functionRoles, trustedAccounts []string
+	var organization string
 	var jsonOut, live bool
 	cmd := &cobra.Command{
 		Use:   "audit",
@@ -62,7 +63,7 @@ func auditCmd() *cobra.Command {
 				if path != "" {
 					return errors.New("audit: --live proves what is deployed; --template proves a file: give one")
 				}
-				report, err := auditLive(cmd.Context(), writerRole, breakGlass, functionRoles, guard)
+				report, err := auditLive(cmd.Context(), writerRole, breakGlass, functionRoles, organization, trustedAccounts, guard)
 				if err != nil {
 					return err
 				}
@@ -92,12 +93,14 @@ func auditCmd() *cobra.Command {
 	cmd.Flags().StringVar(&writerRole, "writer-role", "", "with --live: the writer role's ARN (default VAULT_ROLE_ARN)")
 	cmd.Flags().StringVar(&breakGlass, "break-glass-role", "", "with --live: the break-glass role's ARN (default arn:aws:iam::<Account A>:role/"+audit.BreakGlassRoleName+")")
 	cmd.Flags().StringSliceVar(&functionRoles, "function-roles", nil, "with --live: the function roles that alone may assume the writer: template.yaml's role names (the same in every source account) or exact ARNs (default: those the writer's trust names, an assumption the report states)")
+	cmd.Flags().StringVar(&organization, "organization-id", "", "with --live: the Organization the vault is meant to trust (infra/vault.yaml's OrganizationId); any other the writer's trust admits is a finding (default: taken from the trust, an assumption the report states)")
+	cmd.Flags().StringSliceVar(&trustedAccounts, "trusted-accounts", nil, "with --live: the source accounts the vault is meant to trust (TrustedAccountIds); any other the writer's trust names is a finding")
 	return cmd
 }
 
 // auditLive reads the deployed vault with the ambient credentials (never
 // the writer's) and proves it.
-func auditLive(ctx context.Context, writerRole, breakGlass string, functionRoles []string, guard []byte) (audit.Report, error) {
+func auditLive(ctx context.Context, writerRole, breakGlass string, functionRoles []string, organization string, trustedAccounts []string, guard []byte) (audit.Report, error) {
 	cfg, err := config.FromEnv(os.Getenv)
 	if err != nil {
 		return audit.Report{}, err
@@ -134,6 +137,7 @@ func auditLive(ctx context.Context, writerRole, breakGlass string, functionRoles
 	return audit.RunLive(ctx, vault.NewS3Client(base, reader, "logvault-audit"), iam.NewFromConfig(base), audit.LiveOptions{
 		Account: account, Bucket: cfg.VaultBucket, WriterARN: writerRole, BreakGlass: breakGlass,
 		FunctionRoles: functionRoles, ExternalID: cfg.VaultExternalID, Guardrails: guard, Reader: aws.ToString(me.Arn),
+		Organization: organization, SourceAccounts: trustedAccounts,
 	})
 }
 

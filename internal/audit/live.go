@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -58,6 +59,12 @@ type LiveOptions struct {
 	FunctionRoles []string
 	// ExternalID is what the functions send; "" takes it from the writer's trust.
 	ExternalID string
+	// Organization and SourceAccounts are what the vault is meant to trust
+	// (infra/vault.yaml's OrganizationId and TrustedAccountIds); when both
+	// are empty they are taken from the writer's trust (an assumption the
+	// report states), else any other the trust admits is a finding.
+	Organization   string
+	SourceAccounts []string
 	// Guardrails is infra/guardrails.yaml, when given.
 	Guardrails []byte
 	// Reader is who reads (the caller's ARN), for the report.
@@ -102,9 +109,33 @@ func readLive(ctx context.Context, s3c LiveS3, iamc LiveIAM, o LiveOptions) (*Va
 	l.role(o.BreakGlass, "the break-glass role")
 
 	v.ExternalID = o.ExternalID
-	var roles, ids, accounts []string
+	var roles, ids, accounts, orgs []string
 	if writer != nil && writer.Trust != nil {
-		roles, ids, accounts, v.Organization = trusted(writer.Trust.D, o.Account)
+		roles, ids, accounts, orgs = trusted(writer.Trust.D, o.Account)
+	}
+	switch {
+	case o.Organization == "" && len(o.SourceAccounts) == 0:
+		if len(orgs) > 0 {
+			v.Organization = orgs[0]
+		}
+		if len(orgs)+len(accounts) > 0 {
+			v.Notes = append(v.Notes, fmt.Sprintf("the Organization (%s) and the accounts (%s) the vault is meant to trust are taken from the writer's trust; give --organization-id and --trusted-accounts to check them", orNone(orgs), orNone(accounts)))
+		}
+	default:
+		v.Organization = o.Organization
+		for _, org := range orgs {
+			if org != o.Organization {
+				v.Untrusted = append(v.Untrusted, "Organization "+org)
+			}
+		}
+		for _, acct := range accounts {
+			if len(o.SourceAccounts) > 0 && !slices.Contains(o.SourceAccounts, acct) {
+				v.Untrusted = append(v.Untrusted, "account "+acct)
+			}
+		}
+		if len(o.SourceAccounts) > 0 {
+			accounts = o.SourceAccounts
+		}
 	}
 	// A role name (the same in every source account) stands for that role
 	// in each account the trust names, or, trusting an Organization, in
@@ -448,10 +479,11 @@ func decodeDoc(name, encoded string) (Doc, error) {
 // Account A its Allow statements name (as Principal or as aws:PrincipalArn
 // values; a role name in any account, arn:aws:iam::*:role/<name>, in each
 // account the Principal names, or the symbolic source accounts), the
-// ExternalIds they require, the accounts the Principal names, and the
-// Organization aws:PrincipalOrgID requires.
-func trusted(d *policy.Document, accountA string) (roles, externalIDs, accounts []string, org string) {
-	rs, ids, accts := map[string]bool{}, map[string]bool{}, map[string]bool{}
+// ExternalIds they require, the accounts the Principal or
+// aws:PrincipalAccount names, and the Organizations aws:PrincipalOrgID
+// admits.
+func trusted(d *policy.Document, accountA string) (roles, externalIDs, accounts, orgs []string) {
+	rs, ids, accts, orgSet := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	var patterns []string // role names trusted in any account
 	addRole := func(p string) {
 		if !strings.ContainsAny(p, "*?") && (strings.Contains(p, ":role/") || strings.Contains(p, ":user/")) && accountOfARN(p) != accountA {
@@ -483,8 +515,10 @@ func trusted(d *policy.Document, accountA string) (roles, externalIDs, accounts 
 							ids[x] = true
 						}
 					case "aws:principalorgid":
-						if !strings.Contains(lop, "like") {
-							org = x
+						orgSet[x] = true
+					case "aws:principalaccount":
+						if isAccountID(x) && x != accountA {
+							accts[x] = true
 						}
 					case "aws:principalarn":
 						// A role name in any account (arn:aws:iam::*:role/<name>,
@@ -504,7 +538,7 @@ func trusted(d *policy.Document, accountA string) (roles, externalIDs, accounts 
 	for _, r := range functionRoleARNs(patterns, accounts) {
 		rs[r] = true
 	}
-	return sortedKeys(rs), sortedKeys(ids), accounts, org
+	return sortedKeys(rs), sortedKeys(ids), accounts, sortedKeys(orgSet)
 }
 
 func roleName(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }

@@ -200,6 +200,23 @@ func TestLive(t *testing.T) {
 			f.trust = strings.Replace(f.trust, `"Principal":{"AWS":"*"}`, `"Principal":{"AWS":["123456789012"]}`, 1)
 			f.trust = strings.Replace(f.trust, `arn:aws:iam::*:role/logvault-cloudtrail`, `arn:aws:iam::*:role/logvault-*`, 1)
 		}, [][]string{{"123456789012:assumed-role/logvault-x/s", "sts:AssumeRole", "with the ExternalId"}}},
+		// From the second red team: what the vault is meant to trust is
+		// given, not read from the trust being proven.
+		{"the Organization given and matching", func(_ *fakeVault, o *LiveOptions) { o.Organization = "o-livetestorg1" }, nil},
+		{"the trust admits another Organization than the one given", func(f *fakeVault, o *LiveOptions) {
+			o.Organization = "o-livetestorg1"
+			f.trust = strings.Replace(f.trust, `"o-livetestorg1"`, `["o-livetestorg1","o-attackerorg99"]`, 1)
+		}, [][]string{{"Organization o-attackerorg99", "sts:AssumeRole", "not meant to trust"}}},
+		{"a list deployment naming an account not given", func(f *fakeVault, o *LiveOptions) {
+			o.SourceAccounts = []string{"123456789012"}
+			f.trust = strings.Replace(f.trust, `"Principal":{"AWS":"*"}`, `"Principal":{"AWS":["123456789012","999999999999"]}`, 1)
+		}, [][]string{{"account 999999999999", "sts:AssumeRole", "not meant to trust"}}},
+		{"the bucket policy grants a writer session by its name", func(f *fakeVault, _ *LiveOptions) {
+			f.policy = strings.Replace(f.policy, `"Statement":[`, `"Statement":[{"Sid":"Backdoor","Effect":"Allow","Principal":{"AWS":"arn:aws:sts::111111111111:assumed-role/logvault-vault-writer/backdoor"},"Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::vault/*"},`, 1)
+		}, [][]string{{"assumed-role/logvault-vault-writer/backdoor", "s3:GetObject", "part of the vault"}}},
+		{"the writer trusts itself", func(f *fakeVault, _ *LiveOptions) {
+			f.trust = strings.Replace(f.trust, `"Statement":[`, `"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/logvault-vault-writer"},"Action":["sts:AssumeRole","sts:TagSession"]},`, 1)
+		}, [][]string{{"logvault-vault-writer", "sts:AssumeRole", "assume the writer again"}}},
 		{"the trust lets anyone in by a function role's name", func(f *fakeVault, _ *LiveOptions) {
 			f.trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"sts:ExternalId":"the-external-id","aws:RequestTag/logvault-source-account":"${aws:PrincipalAccount}"},"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/logvault-cloudtrail"}}}]}`
 		}, [][]string{{"444444444444", "sts:AssumeRole", "with the ExternalId"}}},

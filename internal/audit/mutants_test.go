@@ -552,6 +552,22 @@ Resource: !Sub "${VaultBucket.Arn}/*"`), []string{"logging.s3.amazonaws.com", "c
 				}
 			}
 		}, []string{"writer session bound to account 222222222222", "s3:PutObject", "waf/account=333333333333/b/account=222222222222/k"}, false},
+		// From the second red team.
+		{"the writer trusts its own sessions", func(t *testing.T, n *tmplNode) {
+			seq := n.get(trustStatements...)
+			seq.Content = append(seq.Content, snippet(t, `{Sid: SessionRefresh, Effect: Allow, Principal: {AWS: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${WriterRoleName}"}, Action: [sts:AssumeRole, sts:TagSession]}`))
+		}, []string{"assumed-role/logvault-vault-writer", "sts:AssumeRole", "assume the writer again"}, false},
+		{"one literal account's part added to the writer", func(t *testing.T, n *tmplNode) {
+			res := mapValue(statement(t, n.writerInline(), "DepositAndRead"), "Resource")
+			res.Content = append(res.Content, snippet(t, `!Sub "${VaultBucket.Arn}/cloudtrail/account=777777777777/*"`))
+		}, []string{"writer session bound to account 222222222222", "s3:PutObject", "account 777777777777's part"}, false},
+		{"TrustedAccountIds admits a wildcard", func(t *testing.T, n *tmplNode) {
+			setMapValue(n.get("Parameters", "TrustedAccountIds"), "AllowedPattern", snippet(t, `"^$|^[0-9]{12}$|^[*]$"`))
+		}, []string{"444444444444", "sts:AssumeRole", `TrustedAccountIds = "*"`}, true},
+		{"a list deployment without source buckets trusts everyone", func(t *testing.T, n *tmplNode) {
+			st := statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId")
+			setMapValue(mapValue(st, "Principal"), "AWS", snippet(t, `!If [TrustsListedAccounts, !If [HasSourceBuckets, !Ref TrustedAccountIds, "*"], "*"]`))
+		}, []string{"444444444444", "sts:AssumeRole", `SourceBucketNames = ""`}, true},
 		{"the writer lists the whole vault", func(t *testing.T, n *tmplNode) {
 			deleteMapKey(mapValue(statement(t, n.writerInline(), "List"), "Condition"), "StringLike")
 		}, []string{"writer session bound to account 222222222222", "s3:ListBucket", `listing prefix "cloudtrail/account=333333333333/"`}, false},

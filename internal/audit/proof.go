@@ -22,6 +22,7 @@ package audit
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -137,6 +138,9 @@ func Prove(v *Vault) Report {
 	a.properties()
 	for _, u := range v.Unread {
 		a.find(Finding{Principal: "-", Action: "reading " + u, Resource: v.BucketARN(), Cause: "could not be read, so it is not proven"})
+	}
+	for _, u := range v.Untrusted {
+		a.find(Finding{Principal: u, Who: "writer's trust", Action: "sts:AssumeRole", Resource: v.WriterARN, Cause: "the writer's trust admits it, and the vault is not meant to trust it"})
 	}
 	sort.SliceStable(a.rep.Findings, func(i, j int) bool { return a.rep.Findings[i].String() < a.rep.Findings[j].String() })
 	sort.Strings(a.rep.Warnings)
@@ -367,14 +371,23 @@ func (a *auditor) trusts(ps []principal) {
 			}
 		}
 		writer := r.ARN == a.v.WriterARN
+		variants := tagVariants
+		if writer {
+			// Tag values naming an account the policies single out.
+			for _, acct := range namedAccounts(a.v) {
+				variants = append(variants, tagVariant{name: "tagged with account " + acct + ", which the policies name", tag: "acct:" + acct})
+			}
+		}
 		var in []string
 		for _, p := range callers {
-			if p.kind == kindRole && p.role == r {
+			if p.kind == kindRole && p.role == r && !writer {
+				// A writer session assuming the writer again is asked: it
+				// would let the session bind itself to another account.
 				continue
 			}
 			for _, act := range stsActions {
 				for _, ext := range []string{"", a.v.ExternalID, wrongExternalID} {
-					for _, tv := range tagVariants {
+					for _, tv := range variants {
 						if !writer && (ext != "" || tv.tag != "") {
 							continue
 						}
@@ -445,6 +458,8 @@ func (a *auditor) trusts(ps []principal) {
 						}
 						why := ""
 						switch {
+						case p.kind == kindRole && p.role == r:
+							why = ": a writer session that may assume the writer again could bind its new session to another account's part"
 						case p.inA(a.v):
 							why = ": the vault's own account never ships, or its administrators could deposit into the vault they administer"
 						case p.account != "" && a.v.orgOf(p.account) != a.v.Organization:
@@ -515,6 +530,12 @@ func (tv tagVariant) apply(ctx map[string][]string, p principal, v *Vault) {
 		other = "555555555555"
 	}
 	value := p.account
+	if acct, ok := strings.CutPrefix(tv.tag, "acct:"); ok {
+		if acct == p.account {
+			return // the caller's own account: the honest variant
+		}
+		value = acct
+	}
 	switch tv.tag {
 	case "other":
 		value = other
@@ -599,11 +620,37 @@ func (a *auditor) writerConfined() {
 	if w == nil {
 		return
 	}
-	own := a.v.TrustedAccount
-	p := session(a.v.AccountA, "/", a.v.WriterARN[strings.LastIndexByte(a.v.WriterARN, '/')+1:])
+	// A session of each name the policies give a writer session (a grant to
+	// .../assumed-role/<writer>/<name> or to an aws:userid ending in it
+	// holds for that session only), bound to Account B and to every account
+	// the policies name literally (a grant or a tag value may single one out).
+	named := namedAccounts(a.v)
+	for _, name := range writerSessionNames(a.v) {
+		for _, own := range append([]string{a.v.TrustedAccount}, named...) {
+			if own == a.v.AccountA {
+				continue
+			}
+			others := []string{a.v.other(), "444444444444", a.v.AccountA}
+			for _, n := range append(named, a.v.TrustedAccount) {
+				if !slices.Contains(others, n) {
+					others = append(others, n)
+				}
+			}
+			others = slices.DeleteFunc(others, func(o string) bool { return o == own })
+			a.writerConfinedAs(w, name, own, others)
+		}
+	}
+}
+
+// writerConfinedAs is writerConfined for one session of the writer role w,
+// named name and bound to account own, against the others' parts.
+func (a *auditor) writerConfinedAs(w *Role, name, own string, others []string) {
+	writerName := a.v.WriterARN[strings.LastIndexByte(a.v.WriterARN, '/')+1:]
+	p := session(a.v.AccountA, "/", writerName)
+	p.arn = "arn:aws:sts::" + a.v.AccountA + ":assumed-role/" + writerName + "/" + name
+	p.userid = uniqueID("AROA", a.v.WriterARN) + ":" + name
 	p.principalArn, p.role, p.kind = a.v.WriterARN, w, kindRole
 	p.tags = map[string]string{sourceAccountTag: own}
-	others := []string{a.v.other(), "444444444444", a.v.AccountA}
 	// Every object action that deposits or reads (the others no writer
 	// session may do anywhere: s3Actions proves that).
 	var actions []string
@@ -641,7 +688,7 @@ func (a *auditor) writerConfined() {
 			for _, c := range places {
 				res := a.v.BucketARN() + "/" + c.key
 				if v := a.s3(p, act, res, true); v.allowed {
-					a.find(Finding{Principal: a.v.WriterARN, Who: "writer session bound to account " + own, Action: act, Resource: res,
+					a.find(Finding{Principal: p.arn, Who: "writer session bound to account " + own, Action: act, Resource: res,
 						Cause: "allowed by " + v.by + ": a writer session may " + act + " only in its own account's part of the vault, not in " + c.whose +
 							" (scope the writer's Resource to <kind-prefix>/account=${aws:PrincipalTag/" + sourceAccountTag + "}/* and grant it nothing in the bucket policy)"})
 				}
@@ -663,7 +710,7 @@ func (a *auditor) writerConfined() {
 					if extra == nil {
 						ctx = "listing without a prefix"
 					}
-					a.find(Finding{Principal: a.v.WriterARN, Who: "writer session bound to account " + own, Action: act, Resource: a.v.BucketARN(), Context: ctx,
+					a.find(Finding{Principal: p.arn, Who: "writer session bound to account " + own, Action: act, Resource: a.v.BucketARN(), Context: ctx,
 						Cause: "allowed by " + v.by + ": a writer session may list only its own account's part of the vault (a StringLike s3:prefix of <kind-prefix>/account=${aws:PrincipalTag/" + sourceAccountTag + "}/* for each kind prefix)"})
 				}
 			}
@@ -673,6 +720,88 @@ func (a *auditor) writerConfined() {
 			a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf("a writer session bound to account %s cannot deposit %s: the functions cannot ship kind %s", own, res, k.Kind))
 		}
 	}
+}
+
+// writerSessionNames are the session names the proof gives writer
+// sessions: "s", and every name the policies grant a writer session by
+// (its session ARN, or an aws:userid ending in ":<name>"), patterns filled.
+func writerSessionNames(v *Vault) []string {
+	names := []string{"s"}
+	marker := ":assumed-role/" + v.WriterARN[strings.LastIndexByte(v.WriterARN, '/')+1:] + "/"
+	fill := strings.NewReplacer("*", "x", "?", "x")
+	add := func(n string) {
+		if n = fill.Replace(n); n != "" && !slices.Contains(names, n) && len(names) < 4 {
+			names = append(names, n)
+		}
+	}
+	for _, d := range v.docs() {
+		for _, st := range d.D.Statements {
+			var vals []string
+			for _, pr := range []*policy.Principal{st.Principal, st.NotPrincipal} {
+				if pr != nil {
+					vals = append(vals, pr.Values["AWS"]...)
+				}
+			}
+			for _, keys := range st.Condition {
+				for k, vs := range keys {
+					switch strings.ToLower(k) {
+					case "aws:principalarn", "aws:userid":
+						vals = append(vals, vs...)
+					}
+					if strings.EqualFold(k, "aws:userid") {
+						for _, x := range vs {
+							if i := strings.LastIndexByte(x, ':'); i >= 0 {
+								add(x[i+1:])
+							}
+						}
+					}
+				}
+			}
+			for _, x := range vals {
+				if i := strings.Index(x, marker); i >= 0 {
+					add(x[i+len(marker):])
+				}
+			}
+		}
+	}
+	return names
+}
+
+// accountLiteral finds 12-digit account ids in policy text.
+var accountLiteral = regexp.MustCompile(`(^|[^0-9])([0-9]{12})([^0-9]|$)`)
+
+// namedAccounts are the accounts the vault's policies name in resources,
+// listing prefixes and session-tag values (a part, a grant or a binding
+// that singles one out), but Account A's and the symbolic accounts'.
+func namedAccounts(v *Vault) []string {
+	seen := map[string]bool{v.AccountA: true, v.TrustedAccount: true}
+	var out []string
+	add := func(x string) {
+		for _, m := range accountLiteral.FindAllStringSubmatch(x, -1) {
+			if !seen[m[2]] && len(out) < 4 {
+				seen[m[2]] = true
+				out = append(out, m[2])
+			}
+		}
+	}
+	for _, d := range v.docs() {
+		for _, st := range d.D.Statements {
+			for _, r := range append(append([]string{}, st.Resource...), st.NotResource...) {
+				add(r)
+			}
+			for _, keys := range st.Condition {
+				for k, vs := range keys {
+					lk := strings.ToLower(k)
+					if lk == "s3:prefix" || strings.HasPrefix(lk, "aws:requesttag/") || strings.HasPrefix(lk, "aws:principaltag/") {
+						for _, x := range vs {
+							add(x)
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // roleChanges asks who may change, replace or pass the writer and

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -283,6 +284,7 @@ func load(raw rawTemplate, data, guardrails []byte, params map[string]string, co
 // besides the symbolic deployment's (the whole Organization).
 var trustDeployments = []map[string]string{
 	{"OrganizationId": "", "TrustedAccountIds": AccountB + "," + AccountC},
+	{"OrganizationId": "", "TrustedAccountIds": AccountB + "," + AccountC, "SourceBucketNames": ""},
 	{"OrganizationId": Organization, "TrustedAccountIds": AccountB + "," + AccountC},
 }
 
@@ -852,11 +854,24 @@ func run(source string, template, guardrails []byte, variants bool) (Report, err
 	}
 	// The other ways of trusting source accounts, proven as deployments of
 	// their own: a list of accounts, alone and within the Organization.
-	for _, d := range trustDeployments {
+	deployments := trustDeployments
+	if p, ok := raw.Parameters["TrustedAccountIds"]; ok {
+		// Every value the list admits, in a deployment trusting the list
+		// alone (the Organization deployment would bound a wide value).
+		for _, val := range admitted(p) {
+			deployments = append(deployments, map[string]string{"OrganizationId": "", "TrustedAccountIds": val})
+		}
+	}
+	for _, d := range deployments {
 		if _, ok := raw.Parameters["TrustedAccountIds"]; !ok || !variants {
 			break
 		}
-		what := fmt.Sprintf("with parameters OrganizationId = %q, TrustedAccountIds = %q", d["OrganizationId"], d["TrustedAccountIds"])
+		keys := slices.Sorted(maps.Keys(d))
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s = %q", k, d[k]))
+		}
+		what := "with parameters " + strings.Join(parts, ", ")
 		l, err := load(raw, template, guardrails, d, nil)
 		if err != nil {
 			rep.Assumptions = append(rep.Assumptions, fmt.Sprintf("%s the template does not resolve (%v): not proven", what, err))

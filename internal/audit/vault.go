@@ -148,6 +148,10 @@ type Vault struct {
 	Outputs map[string]string
 	// Unread lists what could not be read (live): each is a finding.
 	Unread []string
+	// Untrusted lists what the writer's trust admits beyond what the vault
+	// is meant to trust (live, given the Organization or the accounts):
+	// each is a finding.
+	Untrusted []string
 	// Notes are what was assumed in reading it.
 	Notes []string
 }
