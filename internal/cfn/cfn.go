@@ -100,29 +100,9 @@ func resolve(data []byte, v Values) (*Resolved, error) {
 		}
 	}
 	// goformation would replace a resource carrying a Condition attribute
-	// with the condition's value: take the attributes out, apply them after.
-	resCond := map[string]string{}
-	resources, _ := doc["Resources"].(map[string]any)
-	for id, res := range resources {
-		if m, ok := res.(map[string]any); ok {
-			if c, ok := m["Condition"].(string); ok {
-				resCond[id] = c
-				delete(m, "Condition")
-			}
-		}
-	}
-	// An output may carry a Condition too (and goformation's Output has no
-	// such field): taken out the same way.
-	outCond := map[string]string{}
-	outputs, _ := doc["Outputs"].(map[string]any)
-	for id, o := range outputs {
-		if m, ok := o.(map[string]any); ok {
-			if c, ok := m["Condition"].(string); ok {
-				outCond[id] = c
-				delete(m, "Condition")
-			}
-		}
-	}
+	// with the condition's value, and its Output has no such field: take
+	// the attributes out of resources and outputs, apply them after.
+	resCond, outCond := takeConditions(doc, "Resources"), takeConditions(doc, "Outputs")
 	stripped, err := json.Marshal(doc)
 	if err != nil {
 		return nil, fmt.Errorf("cfn: %w", err)
@@ -195,6 +175,22 @@ func resolve(data []byte, v Values) (*Resolved, error) {
 		return nil, fmt.Errorf("cfn: template does not type-check: %w", err)
 	}
 	return &Resolved{Template: tmpl, Raw: raw, Conditions: conds, ResourceConditions: resCond, OutputConditions: outCond}, nil
+}
+
+// takeConditions removes the Condition attribute of every entry of a
+// template section and returns them by logical id.
+func takeConditions(doc map[string]any, section string) map[string]string {
+	out := map[string]string{}
+	entries, _ := doc[section].(map[string]any)
+	for id, e := range entries {
+		if m, ok := e.(map[string]any); ok {
+			if c, ok := m["Condition"].(string); ok {
+				out[id] = c
+				delete(m, "Condition")
+			}
+		}
+	}
+	return out
 }
 
 // quotedBooleans is x with the strings "true" and "false" turned into
