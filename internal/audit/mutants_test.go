@@ -100,6 +100,12 @@ var (
 )
 
 // writerInline is the writer role's inline logvault-write-only policy's statements.
+// trustCondition is the Condition of the writer trust's statement that
+// admits the functions.
+func trustCondition(t *testing.T, n *tmplNode) *yaml.Node {
+	return mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
+}
+
 func (n *tmplNode) writerInline() *yaml.Node {
 	pols := n.get("Resources", "WriterRole", "Properties", "Policies")
 	return mapValue(mapValue(pols.Content[0], "PolicyDocument"), "Statement")
@@ -190,17 +196,17 @@ func TestHarmlessEditsPass(t *testing.T) {
 			}
 		}},
 		{"the trust narrowed to an organizational unit", func(t *testing.T, n *tmplNode) {
-			setMapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "ForAnyValue:StringLike", snippet(t, `{"aws:PrincipalOrgPaths": !Sub "${OrganizationId}/*"}`))
+			setMapValue(trustCondition(t, n), "ForAnyValue:StringLike", snippet(t, `{"aws:PrincipalOrgPaths": !Sub "${OrganizationId}/*"}`))
 		}},
 		{"the vault's own account refused by a Deny of AssumeRole", func(t *testing.T, n *tmplNode) {
-			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringNotEquals")
+			deleteMapKey(trustCondition(t, n), "StringNotEquals")
 			seq := n.get(trustStatements...)
 			seq.Content = append(seq.Content, snippet(t, `{Sid: NotTheVaultAccount, Effect: Deny, Principal: {AWS: "*"}, Action: sts:AssumeRole, Condition: {StringEquals: {"aws:PrincipalAccount": !Ref AWS::AccountId}}}`))
 		}},
 		{"the break-glass ARN joined and the trust narrowed", func(t *testing.T, n *tmplNode) {
 			c := mapValue(mapValue(statement(t, n.get(bucketStatements...), allowList), "Condition"), "ArnNotEquals")
 			setMapValue(c, "aws:PrincipalArn", snippet(t, `!Join ["", ["arn:", !Ref "AWS::Partition", ":iam::", !Ref "AWS::AccountId", ":role/", !Ref BreakGlassRoleName]]`))
-			setMapValue(mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals"), "aws:PrincipalAccount", snippet(t, `!Ref TrustedAccountIds`))
+			setMapValue(mapValue(trustCondition(t, n), "StringEquals"), "aws:PrincipalAccount", snippet(t, `!Ref TrustedAccountIds`))
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -272,23 +278,23 @@ func TestMutantsFail(t *testing.T) {
 		{"the exemption is any principal of the break-glass role's name", exempt("arn:${AWS::Partition}:iam::${AWS::AccountId}:*/${BreakGlassRoleName}"),
 			[]string{"user/logvault-break-glass", "s3:DeleteBucketPolicy", "no Deny stops it"}, false},
 		{"the writer's trust admits a user of a function role's name", func(t *testing.T, n *tmplNode) {
-			c := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
+			c := trustCondition(t, n)
 			setMapValue(c, "ArnLike", snippet(t, `{"aws:PrincipalArn": "arn:aws:iam::*:*/logvault-cloudtrail"}`))
 		}, []string{":user/logvault-cloudtrail", "sts:AssumeRole", "with the ExternalId"}, false},
 		// The Organization's trust (issue: one vault for an Organization).
 		{"the writer's trust drops aws:PrincipalOrgID", func(t *testing.T, n *tmplNode) {
-			c := mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals")
+			c := mapValue(trustCondition(t, n), "StringEquals")
 			deleteMapKey(c, "aws:PrincipalOrgID")
 		}, []string{"arn:aws:sts::444444444444:assumed-role/logvault-cloudtrail/s", "sts:AssumeRole", "outside the Organization"}, false},
 		{"the writer's trust names the function roles by a wildcard", func(t *testing.T, n *tmplNode) {
-			c := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
+			c := trustCondition(t, n)
 			setMapValue(c, "ArnLike", snippet(t, `{"aws:PrincipalArn": "arn:aws:iam::*:role/logvault-*"}`))
 		}, []string{"assumed-role/logvault-x/s", "sts:AssumeRole", "with the ExternalId"}, false},
 		{"the FunctionRoleNames parameter admits a wildcard name", func(t *testing.T, n *tmplNode) {
 			setMapValue(n.get("Parameters", "FunctionRoleNames"), "AllowedPattern", snippet(t, `"^[\\w+=,.@*-]{1,64}$"`))
 		}, []string{"sts:AssumeRole", "with the ExternalId", `FunctionRoleNames = "logvault-*"`}, true},
 		{"the vault's own account may ship", func(t *testing.T, n *tmplNode) {
-			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringNotEquals")
+			deleteMapKey(trustCondition(t, n), "StringNotEquals")
 		}, []string{"arn:aws:sts::111111111111:assumed-role/logvault-cloudtrail/s", "sts:AssumeRole", "the vault's own account never ships"}, true},
 		{"the allow-list is kept in one region only (a condition)", func(t *testing.T, n *tmplNode) {
 			setMapValue(n.get("Conditions"), "InPrimaryRegion", snippet(t, `!Equals [!Ref "AWS::Region", us-east-1]`))
@@ -477,11 +483,11 @@ Condition: {StringLike: {"token.actions.githubusercontent.com:sub": "repo:*"}}`)
 		}, []string{"sts:AssumeRole", "with parameter FunctionRoleNames"}, true},
 		{"OrganizationId admits a pattern", func(t *testing.T, n *tmplNode) {
 			deleteMapKey(n.get("Parameters", "OrganizationId"), "AllowedPattern")
-			s := mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals")
+			s := mapValue(trustCondition(t, n), "StringEquals")
 			orgID := mapValue(s, "aws:PrincipalOrgID")
 			deleteMapKey(s, "aws:PrincipalOrgID")
-			setMapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringLike", snippet(t, `{}`))
-			setMapValue(mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringLike"), "aws:PrincipalOrgID", orgID)
+			setMapValue(trustCondition(t, n), "StringLike", snippet(t, `{}`))
+			setMapValue(mapValue(trustCondition(t, n), "StringLike"), "aws:PrincipalOrgID", orgID)
 		}, []string{"555555555555", "sts:AssumeRole", `OrganizationId = "*"`}, true},
 		{"a service may put without aws:SourceAccount", addStatement(`
 Sid: LogDelivery
@@ -507,14 +513,14 @@ Resource: !Sub "${VaultBucket.Arn}/*"`), []string{"logging.s3.amazonaws.com", "c
 			setMapValue(n.get("Resources", "VaultBucket", "Properties", "PublicAccessBlockConfiguration"), "BlockPublicPolicy", snippet(t, "false"))
 		}, []string{"public access block", "BlockPublicPolicy"}, false},
 		{"the trust without the ExternalId", func(t *testing.T, n *tmplNode) {
-			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals")
+			deleteMapKey(trustCondition(t, n), "StringEquals")
 		}, []string{"Account B function role", "sts:AssumeRole", "without the ExternalId"}, false},
 		{"the writer's objects not confined to its account's part", func(t *testing.T, n *tmplNode) {
 			setMapValue(statement(t, n.writerInline(), "DepositAndRead"), "Resource", snippet(t, `!Sub "${VaultBucket.Arn}/*"`))
 		}, []string{"writer session bound to account 222222222222", "s3:PutObject", "account 333333333333's part of the vault"}, false},
 		// Found by the red team of the Organization's trust: each passed.
 		{"aws:PrincipalOrgID under IfExists (an account of no Organization has none)", func(t *testing.T, n *tmplNode) {
-			c := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
+			c := trustCondition(t, n)
 			org := mapValue(mapValue(c, "StringEquals"), "aws:PrincipalOrgID")
 			deleteMapKey(mapValue(c, "StringEquals"), "aws:PrincipalOrgID")
 			setMapValue(c, "StringEqualsIfExists", snippet(t, `{}`))
@@ -529,7 +535,7 @@ Resource: !Sub "${VaultBucket.Arn}/*"`), []string{"logging.s3.amazonaws.com", "c
 			seq.Content = append(seq.Content, snippet(t, `{Sid: ListUploadParts, Effect: Allow, Action: s3:ListMultipartUploadParts, Resource: !Sub "${VaultBucket.Arn}/*"}`))
 		}, []string{"writer session bound to account 222222222222", "s3:ListMultipartUploadParts", "account 333333333333's part of the vault"}, false},
 		{"the function roles matched as strings (a user at path /:role/ matches)", func(t *testing.T, n *tmplNode) {
-			c := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
+			c := trustCondition(t, n)
 			arns := mapValue(c, "ArnLike")
 			deleteMapKey(c, "ArnLike")
 			setMapValue(c, "StringLike", arns)
@@ -585,33 +591,33 @@ Resource: !Sub "${VaultBucket.Arn}/*"`), []string{"logging.s3.amazonaws.com", "c
 		{"the bucket policy grants the writer every object", addStatement(`{Sid: WriterReadsAll, Effect: Allow, Principal: {AWS: !GetAtt WriterRole.Arn}, Action: [s3:GetObject, s3:GetObjectVersion], Resource: !Sub "${VaultBucket.Arn}/*"}`),
 			[]string{"writer session bound to account 222222222222", "s3:GetObject", "part of the vault", "bucket policy"}, false},
 		{"the binding admits a fourth account too", func(t *testing.T, n *tmplNode) {
-			setMapValue(mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals"), "aws:RequestTag/logvault-source-account", snippet(t, `["${aws:PrincipalAccount}", "444444444444"]`))
+			setMapValue(mapValue(trustCondition(t, n), "StringEquals"), "aws:RequestTag/logvault-source-account", snippet(t, `["${aws:PrincipalAccount}", "444444444444"]`))
 		}, []string{"sts:AssumeRole", "tagged with a fourth account"}, false},
 		{"the binding only requires the tag to end with the account", func(t *testing.T, n *tmplNode) {
-			c := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
+			c := trustCondition(t, n)
 			deleteMapKey(mapValue(c, "StringEquals"), "aws:RequestTag/logvault-source-account")
 			setMapValue(c, "StringLike", snippet(t, `{"aws:RequestTag/logvault-source-account": "*${aws:PrincipalAccount}"}`))
 		}, []string{"sts:AssumeRole", "another account's part followed by its own account"}, false},
 		{"a second session tag allowed", func(t *testing.T, n *tmplNode) {
-			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "ForAllValues:StringEquals")
+			deleteMapKey(trustCondition(t, n), "ForAllValues:StringEquals")
 		}, []string{"sts:AssumeRole", "a second tag", "and no other"}, false},
 		{"the writer reads the attributes of every object", func(t *testing.T, n *tmplNode) {
 			seq := n.writerInline()
 			seq.Content = append(seq.Content, snippet(t, `{Sid: Attributes, Effect: Allow, Action: [s3:GetObjectAttributes], Resource: !Sub "${VaultBucket.Arn}/*"}`))
 		}, []string{"writer session bound to account 222222222222", "s3:GetObjectAttributes", "part of the vault"}, false},
 		{"the trust without the session-tag binding", func(t *testing.T, n *tmplNode) {
-			deleteMapKey(mapValue(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "StringEquals"), "aws:RequestTag/logvault-source-account")
+			deleteMapKey(mapValue(trustCondition(t, n), "StringEquals"), "aws:RequestTag/logvault-source-account")
 		}, []string{"Account B function role", "sts:AssumeRole", "tagged with another account", "bound to the account that assumes it"}, false},
 		{"the binding tag may be made transitive", func(t *testing.T, n *tmplNode) {
-			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "Null")
+			deleteMapKey(trustCondition(t, n), "Null")
 		}, []string{"Account B function role", "sts:AssumeRole", "transitive"}, false},
 		{"the binding tag compared with a pattern", func(t *testing.T, n *tmplNode) {
-			c := mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition")
+			c := trustCondition(t, n)
 			deleteMapKey(mapValue(c, "StringEquals"), "aws:RequestTag/logvault-source-account")
 			setMapValue(c, "StringLike", snippet(t, `{"aws:RequestTag/logvault-source-account": "*"}`))
 		}, []string{"sts:AssumeRole", "tagged with another account"}, false},
 		{"the trust open to Account B's every principal", func(t *testing.T, n *tmplNode) {
-			deleteMapKey(mapValue(statement(t, n.get(trustStatements...), "TrustLogvaultFunctionsWithExternalId"), "Condition"), "ArnLike")
+			deleteMapKey(trustCondition(t, n), "ArnLike")
 		}, []string{"arn:aws:iam::222222222222:root", "sts:AssumeRole", "with the ExternalId"}, false},
 		{"TLS no longer required", func(t *testing.T, n *tmplNode) {
 			removeStatement(t, n.get(bucketStatements...), "DenyInsecureTransport")

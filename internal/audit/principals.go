@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"iter"
 	"maps"
 	"regexp"
 	"slices"
@@ -215,25 +216,22 @@ func principals(v *Vault) []principal {
 	for _, d := range v.docs() {
 		for _, s := range d.D.Statements {
 			for _, pr := range []*policy.Principal{s.Principal, s.NotPrincipal} {
-				if pr == nil {
-					continue
-				}
-				for _, x := range pr.Values["AWS"] {
-					named[x] = true
-				}
-				for _, x := range pr.Values["Service"] {
-					svcs[x] = true
-				}
-			}
-			for _, keys := range s.Condition {
-				for k, vals := range keys {
-					switch strings.ToLower(k) {
-					case "aws:principalarn", "aws:principalaccount", "aws:userid", "aws:sourceaccount":
-						for _, x := range vals {
-							named[x] = true
-						}
+				if pr != nil {
+					for _, x := range pr.Values["Service"] {
+						svcs[x] = true
 					}
 				}
+			}
+		}
+	}
+	for _, x := range v.awsPrincipals() {
+		named[x] = true
+	}
+	for k, vals := range v.conditions() {
+		switch k {
+		case "aws:principalarn", "aws:principalaccount", "aws:userid", "aws:sourceaccount":
+			for _, x := range vals {
+				named[x] = true
 			}
 		}
 	}
@@ -277,6 +275,40 @@ func (v *Vault) docs() []Doc {
 		}
 	}
 	return ds
+}
+
+// conditions yields the key (lower case) and values of every condition of
+// every statement of v's policies, one statement's key at a time.
+func (v *Vault) conditions() iter.Seq2[string, []string] {
+	return func(yield func(string, []string) bool) {
+		for _, d := range v.docs() {
+			for _, s := range d.D.Statements {
+				for _, keys := range s.Condition {
+					for k, vals := range keys {
+						if !yield(strings.ToLower(k), vals) {
+							return
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// awsPrincipals are the AWS principals every statement of v's policies
+// names (in Principal or NotPrincipal).
+func (v *Vault) awsPrincipals() []string {
+	var out []string
+	for _, d := range v.docs() {
+		for _, s := range d.D.Statements {
+			for _, pr := range []*policy.Principal{s.Principal, s.NotPrincipal} {
+				if pr != nil {
+					out = append(out, pr.Values["AWS"]...)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // instances turns a principal a policy names, or a pattern matching

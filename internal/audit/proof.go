@@ -106,10 +106,12 @@ type auditor struct {
 	keys []string // object ARNs an object action is asked for
 	// listPrefixes are the s3:prefix values a listing is asked with.
 	listPrefixes []map[string][]string
-	bp, bpA      *policy.Document
-	roleA        map[*Role][]Doc // each role's policies, Allow statements alone
-	seen         map[string]bool
-	reported     map[string]bool
+	// named are the accounts the policies name literally (namedAccounts).
+	named    []string
+	bp, bpA  *policy.Document
+	roleA    map[*Role][]Doc // each role's policies, Allow statements alone
+	seen     map[string]bool
+	reported map[string]bool
 }
 
 // Prove runs the proof on v.
@@ -130,6 +132,7 @@ func Prove(v *Vault) Report {
 	}
 	a.keys = witnesses(v)
 	a.listPrefixes = listPrefixes(v)
+	a.named = namedAccounts(v)
 	ps := principals(v)
 	a.rep.Principals, a.rep.Keys = len(ps), len(a.keys)
 	a.s3Actions(ps)
@@ -374,7 +377,7 @@ func (a *auditor) trusts(ps []principal) {
 		variants := tagVariants
 		if writer {
 			// Tag values naming an account the policies single out.
-			for _, acct := range namedAccounts(a.v) {
+			for _, acct := range a.named {
 				variants = append(variants, tagVariant{name: "tagged with account " + acct + ", which the policies name", tag: "acct:" + acct})
 			}
 		}
@@ -624,14 +627,13 @@ func (a *auditor) writerConfined() {
 	// .../assumed-role/<writer>/<name> or to an aws:userid ending in it
 	// holds for that session only), bound to Account B and to every account
 	// the policies name literally (a grant or a tag value may single one out).
-	named := namedAccounts(a.v)
 	for _, name := range writerSessionNames(a.v) {
-		for _, own := range append([]string{a.v.TrustedAccount}, named...) {
+		for _, own := range append([]string{a.v.TrustedAccount}, a.named...) {
 			if own == a.v.AccountA {
 				continue
 			}
 			others := []string{a.v.other(), "444444444444", a.v.AccountA}
-			for _, n := range append(named, a.v.TrustedAccount) {
+			for _, n := range slices.Concat(a.named, []string{a.v.TrustedAccount}) {
 				if !slices.Contains(others, n) {
 					others = append(others, n)
 				}
@@ -734,34 +736,23 @@ func writerSessionNames(v *Vault) []string {
 			names = append(names, n)
 		}
 	}
-	for _, d := range v.docs() {
-		for _, st := range d.D.Statements {
-			var vals []string
-			for _, pr := range []*policy.Principal{st.Principal, st.NotPrincipal} {
-				if pr != nil {
-					vals = append(vals, pr.Values["AWS"]...)
+	vals := v.awsPrincipals()
+	for k, vs := range v.conditions() {
+		switch k {
+		case "aws:principalarn":
+			vals = append(vals, vs...)
+		case "aws:userid":
+			vals = append(vals, vs...)
+			for _, x := range vs {
+				if i := strings.LastIndexByte(x, ':'); i >= 0 {
+					add(x[i+1:])
 				}
 			}
-			for _, keys := range st.Condition {
-				for k, vs := range keys {
-					switch strings.ToLower(k) {
-					case "aws:principalarn", "aws:userid":
-						vals = append(vals, vs...)
-					}
-					if strings.EqualFold(k, "aws:userid") {
-						for _, x := range vs {
-							if i := strings.LastIndexByte(x, ':'); i >= 0 {
-								add(x[i+1:])
-							}
-						}
-					}
-				}
-			}
-			for _, x := range vals {
-				if i := strings.Index(x, marker); i >= 0 {
-					add(x[i+len(marker):])
-				}
-			}
+		}
+	}
+	for _, x := range vals {
+		if i := strings.Index(x, marker); i >= 0 {
+			add(x[i+len(marker):])
 		}
 	}
 	return names
@@ -789,15 +780,12 @@ func namedAccounts(v *Vault) []string {
 			for _, r := range append(append([]string{}, st.Resource...), st.NotResource...) {
 				add(r)
 			}
-			for _, keys := range st.Condition {
-				for k, vs := range keys {
-					lk := strings.ToLower(k)
-					if lk == "s3:prefix" || strings.HasPrefix(lk, "aws:requesttag/") || strings.HasPrefix(lk, "aws:principaltag/") {
-						for _, x := range vs {
-							add(x)
-						}
-					}
-				}
+		}
+	}
+	for k, vs := range v.conditions() {
+		if k == "s3:prefix" || strings.HasPrefix(k, "aws:requesttag/") || strings.HasPrefix(k, "aws:principaltag/") {
+			for _, x := range vs {
+				add(x)
 			}
 		}
 	}
@@ -1078,23 +1066,17 @@ func listPrefixes(v *Vault) []map[string][]string {
 	out := []map[string][]string{nil, {"s3:prefix": {""}}, {"s3:prefix": {"logvault-audit/"}}}
 	seen := map[string]bool{"": true, "logvault-audit/": true}
 	fill := strings.NewReplacer("${aws:PrincipalTag/"+sourceAccountTag+"}", v.TrustedAccount, "*", "x", "?", "x")
-	for _, d := range v.docs() {
-		for _, s := range d.D.Statements {
-			for _, keys := range s.Condition {
-				for k, vals := range keys {
-					if !strings.EqualFold(k, "s3:prefix") {
-						continue
-					}
-					// The writer's per-kind parts are alike: the first two of
-					// a statement stand for its values (writerConfined checks
-					// every kind prefix); each costs a pass over every principal.
-					for _, x := range vals[:min(len(vals), 2)] {
-						if f := fill.Replace(x); !seen[f] {
-							seen[f] = true
-							out = append(out, map[string][]string{"s3:prefix": {f}})
-						}
-					}
-				}
+	for k, vals := range v.conditions() {
+		if k != "s3:prefix" {
+			continue
+		}
+		// The writer's per-kind parts are alike: the first two of a
+		// statement stand for its values (writerConfined checks every kind
+		// prefix); each costs a pass over every principal.
+		for _, x := range vals[:min(len(vals), 2)] {
+			if f := fill.Replace(x); !seen[f] {
+				seen[f] = true
+				out = append(out, map[string][]string{"s3:prefix": {f}})
 			}
 		}
 	}

@@ -53,7 +53,6 @@ type Config struct {
 var (
 	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	roleARN    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
-	accountID  = regexp.MustCompile(`^[0-9]{12}$`)
 	externalID = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 )
 
@@ -76,9 +75,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("config: VAULT_ROLE_ARN %q is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)", c.VaultRoleARN)
 	case c.VaultExternalID != "" && (len(c.VaultExternalID) < 2 || len(c.VaultExternalID) > 1224 || !externalID.MatchString(c.VaultExternalID)):
 		return Config{}, fmt.Errorf("config: VAULT_EXTERNAL_ID must be 2-1224 characters of [A-Za-z0-9+=,.@:/-]")
-	case c.ExpectedOwner != "" && !accountID.MatchString(c.ExpectedOwner):
+	case c.ExpectedOwner != "" && !schema.ValidAccount(c.ExpectedOwner):
 		return Config{}, fmt.Errorf("config: VAULT_EXPECTED_OWNER %q is not a 12-digit AWS account id", c.ExpectedOwner)
-	case c.SourceAccount != "" && !accountID.MatchString(c.SourceAccount):
+	case c.SourceAccount != "" && !schema.ValidAccount(c.SourceAccount):
 		return Config{}, fmt.Errorf("config: VAULT_SOURCE_ACCOUNT %q is not a 12-digit AWS account id", c.SourceAccount)
 	}
 	if s := strings.TrimSpace(getenv("VAULT_RETENTION_DAYS")); s != "" {
@@ -161,7 +160,7 @@ func (c *Config) ResolveSourceAccount(ctx context.Context, base aws.Config) erro
 		return fmt.Errorf("config: VAULT_SOURCE_ACCOUNT is not set and the account of the credentials cannot be read (sts:GetCallerIdentity): %w", err)
 	}
 	c.SourceAccount = aws.ToString(out.Account)
-	if !accountID.MatchString(c.SourceAccount) {
+	if !schema.ValidAccount(c.SourceAccount) {
 		return fmt.Errorf("config: sts:GetCallerIdentity gave account %q, not a 12-digit AWS account id", c.SourceAccount)
 	}
 	return nil

@@ -16,7 +16,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -38,11 +37,6 @@ import (
 // another.
 func TestWriterSessionsConfinedToTheirAccount(t *testing.T) {
 	ctx := context.Background()
-	stsFor := func(access, secret string) *sts.Client {
-		return sts.NewFromConfig(aws.Config{Region: stack.env["AWS_REGION"], HTTPClient: stsClient(t).Options().HTTPClient,
-			Credentials: credentials.NewStaticCredentialsProvider(access, secret, "")},
-			func(o *sts.Options) { o.BaseEndpoint = aws.String(stack.env["AWS_ENDPOINT_URL_STS"]) })
-	}
 	assume := func(c *sts.Client, tagValue string) (*sts.AssumeRoleOutput, error) {
 		in := &sts.AssumeRoleInput{RoleArn: aws.String(stack.env["VAULT_ROLE_ARN"]), RoleSessionName: aws.String("e2e-accounts"),
 			ExternalId: aws.String(stack.env["VAULT_EXTERNAL_ID"])}
@@ -59,8 +53,8 @@ func TestWriterSessionsConfinedToTheirAccount(t *testing.T) {
 		}
 	}
 	bSTS := stsClient(t)
-	cSTS := stsFor(stack.env["ACCOUNT_C_ACCESS_KEY_ID"], stack.env["ACCOUNT_C_SECRET_ACCESS_KEY"])
-	outsideSTS := stsFor(stack.env["ACCOUNT_OUTSIDE_ACCESS_KEY_ID"], stack.env["ACCOUNT_OUTSIDE_SECRET_ACCESS_KEY"])
+	cSTS := stsClientFor(t, stack.env["ACCOUNT_C_ACCESS_KEY_ID"], stack.env["ACCOUNT_C_SECRET_ACCESS_KEY"])
+	outsideSTS := stsClientFor(t, stack.env["ACCOUNT_OUTSIDE_ACCESS_KEY_ID"], stack.env["ACCOUNT_OUTSIDE_SECRET_ACCESS_KEY"])
 
 	// An account outside the Organization: never, whatever it tags.
 	for _, tag := range []string{local.AccountOutside, local.AccountB, local.AccountC, ""} {

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
@@ -245,12 +246,17 @@ func writer(t *testing.T) *s3.Client {
 
 func stsClient(t *testing.T) *sts.Client {
 	t.Helper()
-	s3c := accountB(t)
-	o := s3c.Options()
+	return stsClientFor(t, stack.env["AWS_ACCESS_KEY_ID"], stack.env["AWS_SECRET_ACCESS_KEY"])
+}
+
+// stsClientFor is an STS client of the local stack acting with these keys.
+func stsClientFor(t *testing.T, access, secret string) *sts.Client {
+	t.Helper()
+	o := accountB(t).Options() // the stack's TLS client
 	return sts.New(sts.Options{
 		Region:       stack.env["AWS_REGION"],
 		BaseEndpoint: aws.String(stack.env["AWS_ENDPOINT_URL_STS"]),
-		Credentials:  o.Credentials,
+		Credentials:  credentials.NewStaticCredentialsProvider(access, secret, ""),
 		HTTPClient:   o.HTTPClient,
 	})
 }
